@@ -1,0 +1,100 @@
+"""The Starlette application: ``/graphql`` (GraphiQL, HTTP, WebSocket),
+``/healthz`` (process alive) and ``/readyz`` (database reachable, migrations at head)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from expgraph.config import Settings
+from expgraph.db import migrate
+from expgraph.db.engine import Database
+from expgraph.graphql.auth import LOCAL_ADMIN
+from expgraph.graphql.context import Context
+from expgraph.graphql.schema import build_schema
+
+logger = logging.getLogger("expgraph")
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our per-request context."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=True,
+        )
+        self.db = db
+        self.settings = settings
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        return Context(
+            db=self.db,
+            settings=self.settings,
+            principal=LOCAL_ADMIN,
+            request=request,
+            response=response,
+        )
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+    """Build the app. Pass ``db`` to share one ``Database`` (tests); otherwise the
+    app owns one and disposes of it on shutdown."""
+    settings = settings or Settings()
+    owned = db is None
+    database = db or Database(settings)
+    graphql_app = GraphQLApp(database, settings)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            async with database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            at_head = await migrate.is_at_head(database.engine, settings.database_url)
+        except Exception as exc:
+            logger.warning("readiness check failed: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        if not at_head:
+            return JSONResponse({"status": "unavailable", "migrations": "behind"}, 503)
+        return JSONResponse({"status": "ready"})
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await database.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.db = database
+    app.state.settings = settings
+    return app
+
+
+def app_from_env() -> Any:
+    """ASGI factory for uvicorn workers (``uvicorn --factory expgraph.app:app_from_env``)."""
+    from expgraph.config import get_settings
+
+    return create_app(get_settings())

@@ -1,0 +1,138 @@
+"""The ``expgraph`` command: serve, migrate, export the schema, load demo data."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+
+from expgraph.config import Settings, get_settings
+from expgraph.db import migrate
+
+app = typer.Typer(help="expgraph: one GraphQL API over five experiment systems.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+async def _at_head(settings: Settings) -> bool:
+    from expgraph.db.engine import Database
+
+    database = Database(settings)
+    try:
+        return await migrate.is_at_head(database.engine, settings.database_url)
+    finally:
+        await database.dispose()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Interface to bind (default from settings: 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default from settings: 8000)."),
+    workers: int = typer.Option(None, help="Worker processes (default 1)."),
+    migrate_db: bool = typer.Option(
+        False, "--migrate", help="Upgrade a PostgreSQL database to head before starting."
+    ),
+) -> None:
+    """Serve GraphQL (and GraphiQL) at /graphql."""
+    import uvicorn
+
+    settings = _settings()
+    if settings.is_sqlite or migrate_db:
+        migrate.upgrade(settings.database_url)
+    elif not asyncio.run(_at_head(settings)):
+        typer.secho(
+            "The database is behind the code's migrations. Run `expgraph db upgrade` "
+            "(or start with `expgraph serve --migrate`).",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    typer.echo(f"expgraph: GraphiQL at http://{bind_host}:{bind_port}/graphql")
+    uvicorn.run(
+        "expgraph.app:app_from_env",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers or settings.workers,
+        log_level=settings.log_level,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Migrate the configured database up to REVISION (default: head)."""
+    migrate.upgrade(_settings().database_url, revision)
+    typer.echo(f"upgraded to {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument("-1")) -> None:
+    """Migrate down to REVISION (default: one step; 'base' empties the database)."""
+    migrate.downgrade(_settings().database_url, revision)
+    typer.echo(f"downgraded to {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the code's head."""
+    from expgraph.db.engine import Database
+
+    settings = _settings()
+
+    async def run() -> str | None:
+        database = Database(settings)
+        try:
+            return await migrate.current_revision(database.engine)
+        finally:
+            await database.dispose()
+
+    current = asyncio.run(run())
+    head = migrate.head_revision(settings.database_url)
+    typer.echo(f"current: {current or 'none'}  head: {head}")
+
+
+@app.command("export-schema")
+def export_schema(
+    path: Path = typer.Argument(Path("schema.graphql"), help="Where to write the SDL."),
+    check: bool = typer.Option(False, help="Exit 1 if the file differs instead of writing it."),
+) -> None:
+    """Write the sorted GraphQL SDL (for client code generators)."""
+    from expgraph.graphql.schema import build_schema, export_sdl
+
+    sdl = export_sdl(build_schema())
+    if check:
+        if not path.exists() or path.read_text() != sdl:
+            typer.secho(f"{path} is out of date: run `expgraph export-schema`", fg="red", err=True)
+            raise typer.Exit(code=1)
+        typer.echo(f"{path} is up to date")
+        return
+    path.write_text(sdl)
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def demo(
+    seed: int = typer.Option(7, help="Random seed: the same seed gives the same data."),
+    experiments: int = typer.Option(600, help="How many experiments to create."),
+) -> None:
+    """Fill the configured database with a realistic demo data set."""
+    from expgraph.demo import load_demo
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    counts = asyncio.run(load_demo(settings, seed=seed, experiments=experiments))
+    for table, count in counts.items():
+        typer.echo(f"{table:>20}: {count}")
+
+
+if __name__ == "__main__":
+    app()

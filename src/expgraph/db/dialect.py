@@ -1,0 +1,23 @@
+"""Statements whose SQL differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+
+def insert_ignoring_conflicts(
+    dialect: str,
+    table: Table,
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    conflict_columns: Sequence[str],
+) -> Insert:
+    """``INSERT ... ON CONFLICT (cols) DO NOTHING`` on either dialect."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).values(values).on_conflict_do_nothing(
+        index_elements=list(conflict_columns)
+    )

@@ -1,0 +1,123 @@
+"""Engines and sessions for both dialects.
+
+``Database`` owns two session factories:
+
+- ``read()``: a short session for loaders and queries;
+- ``transaction()``: a unit of work that commits on success, rolls back on any
+  error, and turns integrity errors into GraphQL errors (see ``db.errors``).
+
+SQLite runs with WAL, foreign keys on and a busy timeout; its write transactions
+start with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of
+failing when a read lock cannot be upgraded. PostgreSQL runs on asyncpg with
+pre-ping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from expgraph.config import Settings
+from expgraph.db.errors import integrity_error_to_graphql
+
+
+def is_sqlite_url(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for in-memory databases)."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, begin: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so BEGIN is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+
+def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
+    url = settings.database_url
+    if is_sqlite_url(url):
+        path = sqlite_path(url)
+        if path is not None and path.parent != Path(""):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url,
+            echo=settings.echo_sql,
+            connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+        )
+        _configure_sqlite(
+            engine, settings.sqlite_busy_timeout_ms, "BEGIN IMMEDIATE" if writer else "BEGIN"
+        )
+        return engine
+    return create_async_engine(
+        url,
+        echo=settings.echo_sql,
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+
+
+class Database:
+    """The process's database: one reader engine and, on SQLite, a writer engine."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.dialect = "sqlite" if is_sqlite_url(settings.database_url) else "postgresql"
+        self.engine = create_engine(settings)
+        self.write_engine = (
+            create_engine(settings, writer=True) if self.dialect == "sqlite" else self.engine
+        )
+        self._reader = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._reader() as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self._writer() as session:
+            try:
+                async with session.begin():
+                    yield session
+            except IntegrityError as exc:
+                raise integrity_error_to_graphql(exc) from exc
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()

@@ -1,0 +1,1 @@
+"""One package per bounded context; each holds everything about its entities."""

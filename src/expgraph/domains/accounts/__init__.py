@@ -1,0 +1,1 @@
+"""Accounts: users (and, later, keys, sessions and logs)."""

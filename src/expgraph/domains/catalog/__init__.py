@@ -1,0 +1,1 @@
+"""Catalog: datasets with versions, examples and signals; tags."""

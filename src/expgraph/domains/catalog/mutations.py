@@ -1,0 +1,105 @@
+"""Catalog mutations: tags, datasets, versions, examples."""
+
+from __future__ import annotations
+
+import strawberry
+
+from expgraph.domains.catalog import models, service
+from expgraph.domains.catalog.inputs import (
+    AddDatasetExamplesInput,
+    CreateDatasetInput,
+    CreateDatasetVersionInput,
+    CreateTagInput,
+    TagIdInput,
+    UpdateTagInput,
+)
+from expgraph.domains.catalog.types import Dataset, DatasetExample, DatasetVersion, Tag
+from expgraph.graphql.auth import Permission
+from expgraph.graphql.context import Info
+from expgraph.graphql.inputs import values_given
+from expgraph.graphql.permissions import mutation
+from expgraph.graphql.relay import model_pk, to_node
+
+
+@strawberry.type
+class TagPayload:
+    tag: Tag
+
+
+@strawberry.type
+class DatasetPayload:
+    dataset: Dataset
+
+
+@strawberry.type
+class DatasetVersionPayload:
+    dataset_version: DatasetVersion
+
+
+@strawberry.type
+class AddDatasetExamplesPayload:
+    dataset: Dataset
+    dataset_version: DatasetVersion
+    examples: list[DatasetExample]
+
+
+@strawberry.type
+class Mutation:
+    @mutation(permission=Permission.WRITE, description="Create a tag; its slug comes from the name.")
+    async def create_tag(self, info: Info, input: CreateTagInput) -> TagPayload:
+        async with info.context.db.transaction() as session:
+            tag = await service.create_tag(
+                session, input.name, input.color, info.context.principal.user_id
+            )
+        return TagPayload(tag=to_node(tag))
+
+    @mutation(permission=Permission.WRITE, description="Rename or recolor a tag.")
+    async def update_tag(self, info: Info, input: UpdateTagInput) -> TagPayload:
+        pk = model_pk(input.id, models.Tag)
+        async with info.context.db.transaction() as session:
+            tag = await service.update_tag(session, pk, values_given(input))
+        return TagPayload(tag=to_node(tag))
+
+    @mutation(permission=Permission.WRITE, description="Delete a tag and its links.")
+    async def delete_tag(self, info: Info, input: TagIdInput) -> TagPayload:
+        pk = model_pk(input.id, models.Tag)
+        async with info.context.db.transaction() as session:
+            tag = await service.delete_tag(session, pk)
+        return TagPayload(tag=to_node(tag))
+
+    @mutation(permission=Permission.WRITE, description="Create a dataset.")
+    async def create_dataset(self, info: Info, input: CreateDatasetInput) -> DatasetPayload:
+        values = values_given(input, {"metadata": "metadata_"})
+        async with info.context.db.transaction() as session:
+            dataset = await service.create_dataset(session, values, info.context.principal.user_id)
+        return DatasetPayload(dataset=to_node(dataset))
+
+    @mutation(permission=Permission.WRITE, description="Start a new version of a dataset.")
+    async def create_dataset_version(
+        self, info: Info, input: CreateDatasetVersionInput
+    ) -> DatasetVersionPayload:
+        dataset_id = model_pk(input.dataset_id, models.Dataset)
+        async with info.context.db.transaction() as session:
+            version = await service.create_version(
+                session, dataset_id, input.description, input.metadata
+            )
+        return DatasetVersionPayload(dataset_version=to_node(version))
+
+    @mutation(permission=Permission.WRITE, description="Add a batch of examples, all or none.")
+    async def add_dataset_examples(
+        self, info: Info, input: AddDatasetExamplesInput
+    ) -> AddDatasetExamplesPayload:
+        dataset_id = model_pk(input.dataset_id, models.Dataset)
+        version_id = model_pk(input.dataset_version_id, models.DatasetVersion)
+        examples = [
+            {"input": e.input, "output": e.output, "metadata": e.metadata} for e in input.examples
+        ]
+        async with info.context.db.transaction() as session:
+            rows = await service.add_examples(session, dataset_id, version_id, examples)
+            dataset = await service.get_dataset(session, dataset_id)
+            version = await session.get(models.DatasetVersion, version_id)
+        return AddDatasetExamplesPayload(
+            dataset=to_node(dataset),
+            dataset_version=to_node(version),
+            examples=[to_node(r) for r in rows],
+        )

@@ -1,0 +1,193 @@
+"""Catalog writes: tags and their links to experiments, datasets, versions, examples.
+
+A tag's ``usage_count`` is kept equal to its number of links: each link or
+unlink moves it by one in the same transaction, and only when the link really
+appeared or disappeared (``ON CONFLICT DO NOTHING`` / ``DELETE ... RETURNING``),
+so concurrent and repeated calls cannot drift it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from expgraph.db.dialect import insert_ignoring_conflicts
+from expgraph.domains.catalog import models
+from expgraph.graphql.errors import BadRequest, Conflict, NotFound
+from expgraph.graphql.inputs import json_object, optional_text, text
+
+TAG_NAME_MAX, DATASET_NAME_MAX = 50, 255
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_EXAMPLES_PER_CALL = 5000
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    if not slug:
+        raise BadRequest("the tag name needs at least one letter or digit", field="name")
+    return slug[:60]
+
+
+def _color(value: str | None) -> str | None:
+    if value is not None and not COLOR.match(value):
+        raise BadRequest("color must look like #1a2b3c", field="color")
+    return value.lower() if value else None
+
+
+async def get_tag(session: AsyncSession, pk: int) -> models.Tag:
+    tag = await session.get(models.Tag, pk, populate_existing=True)
+    if tag is None:
+        raise NotFound("no tag with that id")
+    return tag
+
+
+async def _check_tag_free(session: AsyncSession, name: str, slug: str, exclude: int | None) -> None:
+    stmt = select(models.Tag.id).where((models.Tag.name == name) | (models.Tag.slug == slug))
+    if exclude is not None:
+        stmt = stmt.where(models.Tag.id != exclude)
+    if (await session.scalars(stmt.limit(1))).first() is not None:
+        raise Conflict(f"a tag named {name!r} (or with slug {slug!r}) exists", field="name")
+
+
+async def create_tag(
+    session: AsyncSession, name: str, color: str | None, created_by: int | None
+) -> models.Tag:
+    name = text(name, "name", max_length=TAG_NAME_MAX)
+    slug = slugify(name)
+    await _check_tag_free(session, name, slug, None)
+    tag = models.Tag(name=name, slug=slug, color=_color(color), created_by=created_by)
+    session.add(tag)
+    await session.flush()
+    return tag
+
+
+async def update_tag(session: AsyncSession, pk: int, values: dict[str, Any]) -> models.Tag:
+    tag = await get_tag(session, pk)
+    if "name" in values:
+        if values["name"] is None:
+            raise BadRequest("name cannot be null", field="name")
+        tag.name = text(values["name"], "name", max_length=TAG_NAME_MAX)
+        tag.slug = slugify(tag.name)
+        await _check_tag_free(session, tag.name, tag.slug, tag.id)
+    if "color" in values:
+        tag.color = _color(values["color"])
+    await session.flush()
+    return tag
+
+
+async def delete_tag(session: AsyncSession, pk: int) -> models.Tag:
+    tag = await get_tag(session, pk)
+    await session.delete(tag)
+    await session.flush()
+    return tag
+
+
+async def link_tag(
+    session: AsyncSession, dialect: str, experiment_id: int, tag_id: int, added_by: int | None
+) -> bool:
+    """Link; True when the link is new (and the tag's count went up)."""
+    await get_tag(session, tag_id)
+    stmt = insert_ignoring_conflicts(
+        dialect,
+        models.ExperimentTag.__table__,  # type: ignore[arg-type]
+        {"experiment_id": experiment_id, "tag_id": tag_id, "added_by": added_by},
+        ("experiment_id", "tag_id"),
+    ).returning(models.ExperimentTag.id)
+    inserted = (await session.execute(stmt)).first() is not None
+    if inserted:
+        await _bump(session, tag_id, +1)
+    return inserted
+
+
+async def unlink_tag(session: AsyncSession, experiment_id: int, tag_id: int) -> bool:
+    """Unlink; True when a link was removed (and the tag's count went down)."""
+    await get_tag(session, tag_id)
+    link = models.ExperimentTag
+    stmt = (
+        delete(link)
+        .where(link.experiment_id == experiment_id, link.tag_id == tag_id)
+        .returning(link.id)
+    )
+    removed = (await session.execute(stmt)).first() is not None
+    if removed:
+        await _bump(session, tag_id, -1)
+    return removed
+
+
+async def _bump(session: AsyncSession, tag_id: int, step: int) -> None:
+    await session.execute(
+        update(models.Tag)
+        .where(models.Tag.id == tag_id)
+        .values(usage_count=models.Tag.usage_count + step)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def create_dataset(
+    session: AsyncSession, values: dict[str, Any], created_by: int | None
+) -> models.Dataset:
+    name = text(values.pop("name"), "name", max_length=DATASET_NAME_MAX)
+    if (await session.scalars(select(models.Dataset.id).where(models.Dataset.name == name))).first():
+        raise Conflict(f"a dataset named {name!r} exists", field="name")
+    values["description"] = optional_text(values.get("description"), "description", max_length=10_000)
+    values["metadata_"] = json_object(values.get("metadata_"), "metadata")
+    dataset = models.Dataset(name=name, created_by=created_by, **values)
+    session.add(dataset)
+    await session.flush()
+    return dataset
+
+
+async def get_dataset(session: AsyncSession, pk: int) -> models.Dataset:
+    dataset = await session.get(models.Dataset, pk)
+    if dataset is None:
+        raise NotFound("no dataset with that id", field="datasetId")
+    return dataset
+
+
+async def create_version(
+    session: AsyncSession, dataset_id: int, description: str | None, metadata: Any
+) -> models.DatasetVersion:
+    await get_dataset(session, dataset_id)
+    version = models.DatasetVersion(
+        dataset_id=dataset_id,
+        description=optional_text(description, "description", max_length=10_000),
+        metadata_=json_object(metadata, "metadata"),
+    )
+    session.add(version)
+    await session.flush()
+    return version
+
+
+async def add_examples(
+    session: AsyncSession, dataset_id: int, version_id: int, examples: Sequence[dict[str, Any]]
+) -> list[models.DatasetExample]:
+    """Add a batch of examples to a version, all or none."""
+    if not examples:
+        raise BadRequest("examples must not be empty", field="examples")
+    if len(examples) > MAX_EXAMPLES_PER_CALL:
+        raise BadRequest(f"at most {MAX_EXAMPLES_PER_CALL} examples per call", field="examples")
+    await get_dataset(session, dataset_id)
+    version = await session.get(models.DatasetVersion, version_id)
+    if version is None:
+        raise NotFound("no dataset version with that id", field="datasetVersionId")
+    if version.dataset_id != dataset_id:
+        raise BadRequest("the version belongs to another dataset", field="datasetVersionId")
+    rows = [
+        models.DatasetExample(
+            dataset_id=dataset_id,
+            dataset_version_id=version_id,
+            input=json_object(e.get("input"), f"examples[{i}].input"),
+            output=json_object(e.get("output"), f"examples[{i}].output"),
+            metadata_=json_object(e.get("metadata"), f"examples[{i}].metadata"),
+        )
+        for i, e in enumerate(examples)
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return rows

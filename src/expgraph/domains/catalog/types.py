@@ -1,0 +1,225 @@
+"""GraphQL types for the catalog: datasets, versions, examples, signals, tags."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from expgraph.domains.accounts.models import User as UserRecord
+from expgraph.domains.catalog import models
+from expgraph.domains.experiments.fields import TAGGED, experiments_field
+from expgraph.graphql.connections import Connection, child_connection, load_node
+from expgraph.graphql.context import Info
+from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
+from expgraph.graphql.loaders import Relation
+from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.relay import Node, model_pk, node_type
+from expgraph.graphql.scalars import JSON
+
+UserT = Annotated["User", strawberry.lazy("expgraph.domains.accounts.types")]  # type: ignore[name-defined]
+META = {"metadata": "metadata_"}
+OLDEST_FIRST = (SortKey("created_at"),)
+
+
+async def _created_by(root: Any, info: Info) -> UserT | None:
+    return await load_node(info, UserRecord, root.record.created_by)
+
+
+async def _dataset(root: Any, info: Info) -> Dataset:
+    return await load_node(info, models.Dataset, root.record.dataset_id)  # type: ignore[no-any-return]
+
+
+VERSIONS = Relation(models.DatasetVersion, "dataset_id")
+EXAMPLES = Relation(models.DatasetExample, "dataset_id")
+VERSION_EXAMPLES = Relation(models.DatasetExample, "dataset_version_id")
+SIGNALS = Relation(models.Signal, "dataset_id")
+
+
+async def _oldest_first(
+    info: Info, relation: Relation, parent_id: int, first: int | None, after: str | None,
+    last: int | None, before: str | None,
+) -> Connection[Any]:
+    return await child_connection(
+        info, relation, parent_id, OLDEST_FIRST, first=first, after=after, last=last, before=before
+    )
+
+
+@node_type(models.DatasetExample, renames=META)
+@strawberry.type(description="One example of a dataset: input, expected output, metadata.")
+class DatasetExample(Node):
+    id: strawberry.ID
+    input: JSON
+    output: JSON
+    metadata: JSON
+    created_at: datetime
+    record: strawberry.Private[models.DatasetExample]
+    dataset: Dataset = strawberry.field(resolver=_dataset)
+
+    @strawberry.field(description="The version that added it.")
+    async def version(self, info: Info) -> DatasetVersion:
+        return await load_node(info, models.DatasetVersion, self.record.dataset_version_id)  # type: ignore[no-any-return]
+
+
+@node_type(models.DatasetVersion, renames=META)
+@strawberry.type(description="A version of a dataset; examples are added in a version.")
+class DatasetVersion(Node):
+    id: strawberry.ID
+    description: str | None
+    metadata: JSON
+    created_at: datetime
+    record: strawberry.Private[models.DatasetVersion]
+    dataset: Dataset = strawberry.field(resolver=_dataset)
+
+    @strawberry.field(description="Examples added in this version.")
+    async def examples(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[DatasetExample]:
+        return await _oldest_first(
+            info, VERSION_EXAMPLES, self.record.id, first, after, last, before
+        )
+
+
+@node_type(models.Signal)
+@strawberry.type(description="A recorded signal of a dataset (seed 003).")
+class Signal(Node):
+    id: strawberry.ID
+    signal_id: str
+    fault_class: str | None
+    severity: str | None
+    file_path: str | None
+    rms: float | None
+    kurtosis: float | None
+    dominant_frequency: float | None
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[models.Signal]
+    dataset: Dataset = strawberry.field(resolver=_dataset)
+
+
+@node_type(models.Dataset, renames=META)
+@strawberry.type(description="A dataset: versions of examples (seed 000) and signals (seed 003).")
+class Dataset(Node):
+    id: strawberry.ID
+    name: str
+    description: str | None
+    metadata: JSON
+    num_signals: int
+    fault_types: JSON | None
+    severity_levels: JSON | None
+    file_path: str | None
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[models.Dataset]
+    created_by: UserT | None = strawberry.field(resolver=_created_by)
+    experiments = experiments_field(
+        parent_attr="dataset_id", description="Experiments that use this dataset."
+    )
+
+    @strawberry.field(description="Its versions, oldest first.")
+    async def versions(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[DatasetVersion]:
+        return await _oldest_first(
+            info, VERSIONS, self.record.id, first, after, last, before
+        )
+
+    @strawberry.field(description="Its examples across all versions, oldest first.")
+    async def examples(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[DatasetExample]:
+        return await _oldest_first(
+            info, EXAMPLES, self.record.id, first, after, last, before
+        )
+
+    @strawberry.field(description="Its signals, oldest first.")
+    async def signals(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[Signal]:
+        return await _oldest_first(
+            info, SIGNALS, self.record.id, first, after, last, before
+        )
+
+
+@node_type(models.Tag)
+@strawberry.type(description="A label for experiments.")
+class Tag(Node):
+    id: strawberry.ID
+    name: str
+    slug: str
+    color: str | None
+    usage_count: int = strawberry.field(description="How many experiments carry it.")
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[models.Tag]
+    created_by: UserT | None = strawberry.field(resolver=_created_by)
+    experiments = experiments_field(through=TAGGED, description="Experiments with this tag.")
+
+
+# --- filters and orderings -------------------------------------------------------
+
+
+@strawberry.input(description="Conditions on tags.")
+class TagFilter:
+    name_contains: str | None = None
+    slugs: list[str] | None = None
+    and_: list[TagFilter] | None = strawberry.field(name="and", default=None)
+    or_: list[TagFilter] | None = strawberry.field(name="or", default=None)
+    not_: TagFilter | None = strawberry.field(name="not", default=None)
+
+
+@strawberry.enum
+class TagOrderField(enum.Enum):
+    NAME = "name"
+    CREATED_AT = "created_at"
+    USAGE_COUNT = "usage_count"
+
+
+@strawberry.input
+class TagOrder:
+    field: TagOrderField
+    direction: SortDirection = SortDirection.ASC
+
+
+TAG_RULES: dict[str, Rule] = {
+    "name_contains": lambda v: models.Tag.name.ilike(f"%{escape_like(v)}%", escape="\\"),
+    "slugs": lambda v: models.Tag.slug.in_(v),
+}
+TAG_ORDERING = Ordering({f: f.value for f in TagOrderField}, (SortKey("name"),))
+
+
+@strawberry.input(description="Conditions on datasets.")
+class DatasetFilter:
+    name_contains: str | None = None
+    created_by_id: strawberry.ID | None = None
+    and_: list[DatasetFilter] | None = strawberry.field(name="and", default=None)
+    or_: list[DatasetFilter] | None = strawberry.field(name="or", default=None)
+    not_: DatasetFilter | None = strawberry.field(name="not", default=None)
+
+
+@strawberry.enum
+class DatasetOrderField(enum.Enum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    NAME = "name"
+
+
+@strawberry.input
+class DatasetOrder:
+    field: DatasetOrderField
+    direction: SortDirection = SortDirection.ASC
+
+
+DATASET_RULES: dict[str, Rule] = {
+    "name_contains": lambda v: models.Dataset.name.ilike(f"%{escape_like(v)}%", escape="\\"),
+    "created_by_id": lambda v: models.Dataset.created_by == model_pk(v, UserRecord),
+}
+DATASET_ORDERING = Ordering(
+    {f: f.value for f in DatasetOrderField}, (SortKey("created_at", descending=True),)
+)

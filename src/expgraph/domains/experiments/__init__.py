@@ -1,0 +1,1 @@
+"""Experiments: the one table for every kind, its GraphQL interface and types."""

@@ -1,0 +1,210 @@
+"""Experiment writes: create, update, soft delete, restore.
+
+Kind-specific fields arrive as one block named after the kind; the block of
+another kind is refused. Names are unique among experiments not deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from expgraph.db.search import search_document
+from expgraph.db.types import utcnow
+from expgraph.domains.catalog import models as catalog
+from expgraph.domains.experiments import models
+from expgraph.graphql.errors import BadRequest, Conflict, NotFound
+from expgraph.graphql.inputs import (
+    given,
+    json_object,
+    optional_text,
+    positive,
+    text,
+    values_given,
+)
+from expgraph.graphql.relay import model_pk
+
+E = models.Experiment
+KindKey = models.ExperimentKind
+
+# The input block that carries each kind's own fields.
+BLOCK_OF_KIND: Mapping[KindKey, str] = {
+    KindKey.EVALUATION: "evaluation",
+    KindKey.AB_TEST: "ab_test",
+    KindKey.SIMULATION: "simulation",
+    KindKey.TRAINING: "training",
+    KindKey.RESEARCH: "research",
+}
+# Blocks a kind cannot be created without (seed 002 INV-2, seed 004's NOT NULL hypothesis).
+REQUIRED_AT_CREATION: Mapping[KindKey, tuple[str, ...]] = {
+    KindKey.SIMULATION: ("master_seed",),
+    KindKey.RESEARCH: ("hypothesis",),
+}
+ID_FIELDS = {"dataset_id": catalog.Dataset, "dataset_version_id": catalog.DatasetVersion}
+TEXT_LIMITS = {
+    "hypothesis": 500,
+    "simulation_type": 100,
+    "scenario_path": 500,
+    "convergence_reason": 255,
+    "model_type": 100,
+    "model_path": 500,
+    "onnx_path": 500,
+    "results_dir": 500,
+    "notes": 100_000,
+}
+NON_NEGATIVE = ("repetitions", "num_iterations", "best_epoch", "total_epochs")
+JSON_OBJECTS = ("hyperparameters", "metrics", "scorecard_data")
+NAME_MAX, DESCRIPTION_MAX = 255, 2000
+
+
+def model_for(kind: KindKey) -> type[models.Experiment]:
+    return E.__mapper__.polymorphic_map[kind].class_  # type: ignore[no-any-return]
+
+
+def _present(block: Any) -> bool:
+    return given(block) and block is not None
+
+
+def kind_values(kind: KindKey, blocks: Any, *, creating: bool) -> dict[str, Any]:
+    """Column values from the kind's block, checked; BAD_REQUEST for another kind's."""
+    own = BLOCK_OF_KIND[kind]
+    for other in BLOCK_OF_KIND.values():
+        if other != own and _present(getattr(blocks, other)):
+            raise BadRequest(
+                f"the {other} block does not apply to a {kind.name} experiment", field=other
+            )
+    block = getattr(blocks, own)
+    values = values_given(block) if _present(block) else {}
+    if creating:
+        missing = [f for f in REQUIRED_AT_CREATION.get(kind, ()) if values.get(f) is None]
+        if missing:
+            raise BadRequest(f"a {kind.name} experiment needs {', '.join(missing)}", field=own)
+    for field, model in ID_FIELDS.items():
+        if values.get(field) is not None:
+            values[field] = model_pk(values[field], model)
+    for field, limit in TEXT_LIMITS.items():
+        if field in values:
+            values[field] = optional_text(values[field], field, max_length=limit)
+    for field in NON_NEGATIVE:
+        if field in values:
+            positive(values[field], field, allow_zero=True)
+    for field in JSON_OBJECTS:
+        if values.get(field) is not None:
+            json_object(values[field], field)
+    if "master_seed" in values and values["master_seed"] is None and not creating:
+        raise BadRequest("master_seed cannot be removed", field="master_seed")
+    return values
+
+
+def common_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    values = dict(data)
+    if "name" in values:
+        if values["name"] is None:
+            raise BadRequest("name cannot be null", field="name")
+        values["name"] = text(values["name"], "name", max_length=NAME_MAX)
+    if "description" in values:
+        values["description"] = optional_text(
+            values["description"], "description", max_length=DESCRIPTION_MAX
+        )
+    if "status" in values and values["status"] is None:
+        raise BadRequest("status cannot be null", field="status")
+    for field in ("config", "metadata_"):
+        if field in values:
+            values[field] = json_object(values[field], field.rstrip("_"))
+    return values
+
+
+async def _check_references(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    for field, model in ID_FIELDS.items():
+        pk = values.get(field)
+        if pk is not None and await session.get(model, pk) is None:
+            raise NotFound(f"no {model.__name__} with that id", field=field)
+    version_id, dataset_id = values.get("dataset_version_id"), values.get("dataset_id")
+    if version_id is not None and dataset_id is not None:
+        version = await session.get(catalog.DatasetVersion, version_id)
+        if version is not None and version.dataset_id != dataset_id:
+            raise BadRequest("the dataset version belongs to another dataset")
+
+
+async def _check_name_free(session: AsyncSession, name: str, exclude_id: int | None) -> None:
+    stmt = select(E.id).where(E.name == name, E.deleted_at.is_(None))
+    if exclude_id is not None:
+        stmt = stmt.where(E.id != exclude_id)
+    if (await session.scalars(stmt.limit(1))).first() is not None:
+        raise Conflict(f"an experiment named {name!r} already exists", field="name")
+
+
+def _refresh_search(experiment: models.Experiment, dialect: str) -> None:
+    notes = getattr(experiment, "notes", None)
+    experiment.search_vector = search_document(  # type: ignore[assignment]
+        dialect, experiment.name, experiment.description, notes
+    )
+
+
+async def create(
+    session: AsyncSession,
+    dialect: str,
+    *,
+    kind: KindKey,
+    common: Mapping[str, Any],
+    blocks: Any,
+    created_by: int | None,
+) -> models.Experiment:
+    values = {**common_values(common), **kind_values(kind, blocks, creating=True)}
+    await _check_references(session, values)
+    await _check_name_free(session, values["name"], None)
+    experiment = model_for(kind)(**values, created_by=created_by)
+    _refresh_search(experiment, dialect)
+    session.add(experiment)
+    await session.flush()
+    return experiment
+
+
+async def get_live(session: AsyncSession, pk: int, *, for_update: bool = False) -> models.Experiment:
+    stmt = select(E).where(E.id == pk)
+    if for_update:
+        stmt = stmt.with_for_update()
+    experiment = (await session.scalars(stmt)).first()
+    if experiment is None:
+        raise NotFound("no experiment with that id")
+    return experiment
+
+
+async def update_experiment(
+    session: AsyncSession, dialect: str, pk: int, common: Mapping[str, Any], blocks: Any
+) -> models.Experiment:
+    experiment = await get_live(session, pk, for_update=True)
+    if experiment.deleted_at is not None:
+        raise NotFound("the experiment is deleted; restore it first")
+    values = {**common_values(common), **kind_values(experiment.kind, blocks, creating=False)}
+    await _check_references(
+        session,
+        {"dataset_id": getattr(experiment, "dataset_id", None), **values},
+    )
+    if "name" in values:
+        await _check_name_free(session, values["name"], experiment.id)
+    for column, value in values.items():
+        setattr(experiment, column, value)
+    _refresh_search(experiment, dialect)
+    await session.flush()
+    return experiment
+
+
+async def set_deleted(session: AsyncSession, pk: int, *, deleted: bool) -> models.Experiment:
+    """Soft delete or restore; doing either twice changes nothing."""
+    experiment = await get_live(session, pk, for_update=True)
+    if (experiment.deleted_at is not None) == deleted:
+        return experiment
+    if not deleted:
+        await _check_name_free(session, experiment.name, experiment.id)
+    await session.execute(
+        update(E)
+        .where(E.id == pk)
+        .values(deleted_at=utcnow() if deleted else None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(experiment)
+    return experiment

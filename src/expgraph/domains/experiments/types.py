@@ -1,0 +1,207 @@
+"""GraphQL face of experiments: the ``Experiment`` interface, one type per kind,
+its filter and ordering."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import and_, exists, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from expgraph.domains.accounts.models import User as UserRecord
+from expgraph.domains.catalog import models as catalog
+from expgraph.domains.experiments import models
+from expgraph.graphql.connections import Connection, child_connection, load_node
+from expgraph.graphql.context import Info
+from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
+from expgraph.graphql.loaders import Relation, Through
+from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.relay import Node, model_pk, node_type
+from expgraph.graphql.scalars import JSON, BigInt
+
+_ACCOUNTS = "expgraph.domains.accounts.types"
+_CATALOG = "expgraph.domains.catalog.types"
+UserT = Annotated["User", strawberry.lazy(_ACCOUNTS)]  # type: ignore[name-defined]
+TagT = Annotated["Tag", strawberry.lazy(_CATALOG)]  # type: ignore[name-defined]
+TagOrderT = Annotated["TagOrder", strawberry.lazy(_CATALOG)]  # type: ignore[name-defined]
+DatasetT = Annotated["Dataset", strawberry.lazy(_CATALOG)]  # type: ignore[name-defined]
+DatasetVersionT = Annotated["DatasetVersion", strawberry.lazy(_CATALOG)]  # type: ignore[name-defined]
+
+ExperimentKind = strawberry.enum(models.ExperimentKind, description="Which system an experiment belongs to.")
+ExperimentStatus = strawberry.enum(
+    models.ExperimentStatus, description="Lifecycle state, shared by every kind."
+)
+UnitType = strawberry.enum(models.UnitType, description="What an A/B test assigns to variants.")
+
+TAGS_OF_EXPERIMENT = Through(catalog.ExperimentTag, "experiment_id", "tag_id")
+
+
+@strawberry.interface(description="An experiment of any kind; ask for a kind's fields with fragments.")
+class Experiment(Node):
+    id: strawberry.ID
+    kind: ExperimentKind
+    name: str
+    description: str | None
+    status: ExperimentStatus
+    config: JSON
+    metadata: JSON
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = strawberry.field(
+        description="When it was soft-deleted; null while it is live."
+    )
+    record: strawberry.Private[models.Experiment]
+
+    @strawberry.field(description="Who created it.")
+    async def created_by(self, info: Info) -> UserT | None:
+        return await load_node(info, UserRecord, self.record.created_by)
+
+    @strawberry.field(description="Its tags.")
+    async def tags(
+        self,
+        info: Info,
+        order_by: list[TagOrderT] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[TagT]:
+        from expgraph.domains.catalog.types import TAG_ORDERING
+
+        return await child_connection(
+            info,
+            Relation(catalog.Tag, through=TAGS_OF_EXPERIMENT),
+            self.record.id,
+            TAG_ORDERING.keys(order_by),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+
+EXPERIMENT_RENAMES = {"metadata": "metadata_"}
+
+
+async def _dataset(root: Experiment, info: Info) -> DatasetT | None:
+    return await load_node(info, catalog.Dataset, root.record.dataset_id)
+
+
+@node_type(models.EvaluationExperiment, renames=EXPERIMENT_RENAMES)
+@strawberry.type(description="An LLM evaluation over a dataset version (seed 000).")
+class EvaluationExperiment(Experiment):
+    repetitions: int | None
+    dataset = strawberry.field(resolver=_dataset, description="The dataset it runs on.")
+
+    @strawberry.field(description="The dataset version whose examples it runs.")
+    async def dataset_version(self, info: Info) -> DatasetVersionT | None:
+        return await load_node(info, catalog.DatasetVersion, self.record.dataset_version_id)
+
+
+@node_type(models.AbTestExperiment, renames=EXPERIMENT_RENAMES)
+@strawberry.type(description="An A/B test assigning units to variants (seed 001).")
+class AbTestExperiment(Experiment):
+    unit_type: UnitType | None
+    start_at: datetime | None
+    end_at: datetime | None
+
+
+@node_type(models.SimulationExperiment, renames=EXPERIMENT_RENAMES)
+@strawberry.type(description="Iterated simulations; money in integer cents (seed 002).")
+class SimulationExperiment(Experiment):
+    simulation_type: str | None
+    scenario_path: str | None
+    master_seed: BigInt | None
+    completed_at: datetime | None
+    num_iterations: int | None
+    converged: bool | None
+    convergence_reason: str | None
+    final_cost: BigInt | None = strawberry.field(description="Final cost in integer cents.")
+    best_cost: BigInt | None = strawberry.field(description="Best cost in integer cents.")
+
+
+@node_type(models.TrainingExperiment, renames=EXPERIMENT_RENAMES)
+@strawberry.type(description="An ML training run over a dataset (seed 003).")
+class TrainingExperiment(Experiment):
+    dataset = strawberry.field(resolver=_dataset, description="The dataset it trains on.")
+    model_type: str | None
+    hyperparameters: JSON | None
+    metrics: JSON | None
+    best_epoch: int | None
+    total_epochs: int | None
+    duration_seconds: float | None
+    model_path: str | None
+    onnx_path: str | None
+    results_dir: str | None
+    notes: str | None
+
+
+@node_type(models.ResearchExperiment, renames=EXPERIMENT_RENAMES)
+@strawberry.type(description="A hypothesis tested on synthetic users (seed 004).")
+class ResearchExperiment(Experiment):
+    hypothesis: str | None
+    scorecard_data: JSON | None
+
+
+@strawberry.input(description="Conditions on experiments; all given conditions must hold.")
+class ExperimentFilter:
+    kinds: list[ExperimentKind] | None = None
+    statuses: list[ExperimentStatus] | None = None
+    name_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the name."
+    )
+    tag_slugs: list[str] | None = strawberry.field(
+        default=None, description="Has every one of these tags."
+    )
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    created_by_id: strawberry.ID | None = None
+    dataset_id: strawberry.ID | None = None
+    and_: list[ExperimentFilter] | None = strawberry.field(name="and", default=None)
+    or_: list[ExperimentFilter] | None = strawberry.field(name="or", default=None)
+    not_: ExperimentFilter | None = strawberry.field(name="not", default=None)
+
+
+@strawberry.enum
+class ExperimentOrderField(enum.Enum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    NAME = "name"
+
+
+@strawberry.input
+class ExperimentOrder:
+    field: ExperimentOrderField
+    direction: SortDirection = SortDirection.ASC
+
+
+E = models.Experiment
+
+
+def _has_tag(slug: str) -> ColumnElement[bool]:
+    link, tag = catalog.ExperimentTag, catalog.Tag
+    return exists(
+        select(link.id)
+        .join(tag, tag.id == link.tag_id)
+        .where(link.experiment_id == E.id, tag.slug == slug)
+    )
+
+
+EXPERIMENT_RULES: dict[str, Rule] = {
+    "kinds": lambda v: E.kind.in_(v),
+    "statuses": lambda v: E.status.in_(v),
+    "name_contains": lambda v: E.name.ilike(f"%{escape_like(v)}%", escape="\\"),
+    "tag_slugs": lambda v: and_(*(_has_tag(s) for s in v)),
+    "created_after": lambda v: E.created_at >= v,
+    "created_before": lambda v: E.created_at < v,
+    "created_by_id": lambda v: E.created_by == model_pk(v, UserRecord),
+    "dataset_id": lambda v: E.dataset_id == model_pk(v, catalog.Dataset),
+}
+
+EXPERIMENT_ORDERING = Ordering(
+    attributes={f: f.value for f in ExperimentOrderField},
+    default=(SortKey("created_at", descending=True),),
+)

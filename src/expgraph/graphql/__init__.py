@@ -1,0 +1,1 @@
+"""GraphQL kernel: every mechanism shared by all domains, once."""

@@ -1,0 +1,172 @@
+"""Relay connection types and the two ways to fill them.
+
+``connection(...)`` pages a top-level query; ``child_connection(...)`` pages a
+relationship per parent through a DataLoader (one statement for all parents).
+``totalCount`` is computed only when asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from sqlalchemy import Select, func, select
+
+from expgraph.db.base import Base
+from expgraph.graphql.context import Info
+from expgraph.graphql.filters import Rule, compile_filter
+from expgraph.graphql.loaders import ChildPages, Counts, Relation, RowsById
+from expgraph.graphql.pagination import (
+    Page,
+    PageArgs,
+    SortKey,
+    make_page,
+    page_statement,
+    with_tiebreak,
+)
+from expgraph.graphql.relay import to_node
+
+NodeT = TypeVar("NodeT")
+
+
+@strawberry.type(description="Where a page sits in its list (Relay).")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT
+
+
+@strawberry.type(description="A page of a list, with keyset cursors (Relay).")
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many items the whole list has (one extra query).")
+    async def total_count(self) -> int:
+        return await self._count()
+
+
+def build_connection(page: Page, count: Callable[[], Awaitable[int]]) -> Connection[Any]:
+    edges = [Edge(cursor=page.cursor(row), node=to_node(row)) for row in page.rows]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        _count=count,
+    )
+
+
+def page_args(
+    info: Info,
+    sort: Sequence[SortKey],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> PageArgs:
+    settings = info.context.settings
+    return PageArgs.parse(
+        sort,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        default=settings.page_size_default,
+        maximum=settings.page_size_max,
+    )
+
+
+async def connection(
+    info: Info,
+    stmt: Select[Any],
+    entity: Any,
+    sort: Sequence[SortKey],
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[Any]:
+    """A top-level connection over ``stmt`` (a ``select(entity)`` with its filters)."""
+    keys = with_tiebreak(sort)
+    args = page_args(info, keys, first, after, last, before)
+    db = info.context.db
+    async with db.read() as session:
+        rows = list((await session.scalars(page_statement(stmt, entity, keys, args))).all())
+
+    async def count() -> int:
+        count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+        async with db.read() as session:
+            return int((await session.execute(count_stmt)).scalar_one())
+
+    return build_connection(make_page(rows, args, keys), count)
+
+
+async def child_connection(
+    info: Info,
+    relation: Relation,
+    parent_id: Any,
+    sort: Sequence[SortKey],
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[Any]:
+    """A relationship's connection for one parent, batched with its siblings."""
+    keys = with_tiebreak(sort)
+    args = page_args(info, keys, first, after, last, before)
+    context = info.context
+    page = await context.loader(ChildPages(relation, keys, args)).load(parent_id)
+
+    async def count() -> int:
+        return int(await context.loader(Counts(relation)).load(parent_id))
+
+    return build_connection(page, count)
+
+
+async def load_node(info: Info, model: type[Base], pk: int | None) -> Any:
+    """The GraphQL object for the row ``model(pk)``, batched; None when absent."""
+    if pk is None:
+        return None
+    return to_node(await info.context.loader(RowsById(model)).load(pk))
+
+
+async def load_nodes(info: Info, model: type[Base], pks: Sequence[int]) -> list[Any]:
+    rows = await info.context.loader(RowsById(model)).load_many(list(pks))
+    return [to_node(row) for row in rows]
+
+
+async def filtered_connection(
+    info: Info,
+    stmt: Select[Any],
+    entity: Any,
+    filter: Any,
+    rules: Mapping[str, Rule],
+    sort: Sequence[SortKey],
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[Any]:
+    """``connection`` over ``stmt`` narrowed by a filter input and its rules."""
+    condition = compile_filter(filter, rules)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    return await connection(
+        info, stmt, entity, sort, first=first, after=after, last=last, before=before
+    )

@@ -1,0 +1,47 @@
+"""The per-request context: database, settings, caller, and lazily made loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from expgraph.config import Settings
+from expgraph.db.engine import Database
+from expgraph.graphql.auth import Principal
+
+MAX_BATCH = 1000
+
+
+class LoaderSpec(Hashable, Protocol):
+    """What a DataLoader loads; equal specs share one loader per request."""
+
+    async def load(self, db: Database, keys: list[Any]) -> list[Any]: ...
+
+
+@dataclass
+class Context:
+    db: Database
+    settings: Settings
+    principal: Principal
+    request: Any = None
+    response: Any = None
+    _loaders: dict[Hashable, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    def loader(self, spec: LoaderSpec) -> DataLoader[Any, Any]:
+        loader = self._loaders.get(spec)
+        if loader is None:
+            db = self.db
+
+            async def batch(keys: list[Any]) -> list[Any]:
+                return await spec.load(db, keys)
+
+            loader = DataLoader(load_fn=batch, max_batch_size=MAX_BATCH)
+            self._loaders[spec] = loader
+        return loader
+
+
+Info = strawberry.Info[Context, None]

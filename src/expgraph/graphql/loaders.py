@@ -1,0 +1,114 @@
+"""Generic DataLoader specs: rows by id, pages of children by foreign key
+(directly or through an association table), and counts.
+
+Each spec is a frozen dataclass: equal specs within a request share one
+DataLoader, so every parent's request for the same relationship page lands in
+one batch and one SQL statement. Results come back in key order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from expgraph.db.base import Base
+from expgraph.db.engine import Database
+from expgraph.graphql.pagination import (
+    Page,
+    PageArgs,
+    SortKey,
+    make_page,
+    partitioned_page_statement,
+)
+
+Where = Callable[[], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class RowsById:
+    """Rows of ``model`` by primary key; None where missing."""
+
+    model: type[Base]
+
+    async def load(self, db: Database, keys: list[Any]) -> list[Any]:
+        async with db.read() as session:
+            rows = (await session.scalars(select(self.model).where(self.model.id.in_(keys)))).all()
+        by_id = {row.id: row for row in rows}
+        return [by_id.get(key) for key in keys]
+
+
+@dataclass(frozen=True)
+class Through:
+    """A many-to-many link: ``association.parent_attr`` -> ``association.target_attr``."""
+
+    association: type[Base]
+    parent_attr: str
+    target_attr: str
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Children of ``model`` per parent: by ``model.parent_attr``, or through a link.
+
+    ``where`` narrows the children (e.g. hide soft-deleted rows); ``where_key``
+    names it, since two specs are the same loader only when their filters are.
+    """
+
+    model: type[Base]
+    parent_attr: str | None = None
+    through: Through | None = None
+    where_key: Hashable = None
+    where: Where | None = field(default=None, compare=False, hash=False)
+
+    def statement(self, keys: list[Any]) -> tuple[Select[Any], ColumnElement[Any]]:
+        if self.through is not None:
+            link = self.through.association
+            parent = getattr(link, self.through.parent_attr)
+            stmt = select(self.model).join(
+                link, getattr(link, self.through.target_attr) == self.model.id
+            )
+        else:
+            assert self.parent_attr is not None
+            parent = getattr(self.model, self.parent_attr)
+            stmt = select(self.model)
+        stmt = stmt.where(parent.in_(keys))
+        if self.where is not None:
+            stmt = stmt.where(self.where())
+        return stmt, parent
+
+
+@dataclass(frozen=True)
+class ChildPages:
+    """One page of a relation per parent key, in one statement."""
+
+    relation: Relation
+    sort: tuple[SortKey, ...]
+    args: PageArgs
+
+    async def load(self, db: Database, keys: list[Any]) -> list[Page]:
+        stmt, parent = self.relation.statement(keys)
+        stmt = partitioned_page_statement(stmt, self.relation.model, parent, self.sort, self.args)
+        grouped: dict[Any, list[Any]] = defaultdict(list)
+        async with db.read() as session:
+            for row, parent_id in (await session.execute(stmt)).all():
+                grouped[parent_id].append(row)
+        return [make_page(grouped.get(key, []), self.args, self.sort) for key in keys]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many children of a relation each parent key has."""
+
+    relation: Relation
+
+    async def load(self, db: Database, keys: list[Any]) -> list[int]:
+        stmt, parent = self.relation.statement(keys)
+        stmt = stmt.with_only_columns(parent, func.count()).group_by(parent)
+        async with db.read() as session:
+            counts = dict((await session.execute(stmt)).tuples().all())
+        return [int(counts.get(key, 0)) for key in keys]

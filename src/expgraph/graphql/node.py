@@ -1,0 +1,35 @@
+"""``node(id:)`` and ``nodes(ids:)``: any object by its global id."""
+
+from __future__ import annotations
+
+import strawberry
+
+from expgraph.graphql.context import Info
+from expgraph.graphql.errors import BadRequest
+from expgraph.graphql.loaders import RowsById
+from expgraph.graphql.permissions import query_field
+from expgraph.graphql.relay import Node, decode_id, registry, to_node
+
+MAX_NODES = 500
+
+
+async def _resolve(info: Info, global_id: str) -> Node | None:
+    type_name, pk = decode_id(global_id)
+    spec = registry.by_name(type_name)
+    if spec is None:
+        raise BadRequest(f"id {global_id!r} names no known type")
+    record = await info.context.loader(RowsById(spec.model)).load(pk)
+    return to_node(record)  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class Query:
+    @query_field(description="Any object by its global id; null when it does not exist.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await _resolve(info, id)
+
+    @query_field(description="Objects by global id, in the order asked; null where missing.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise BadRequest(f"at most {MAX_NODES} ids at once")
+        return [await _resolve(info, i) for i in ids]

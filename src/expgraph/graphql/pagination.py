@@ -1,0 +1,195 @@
+"""Keyset pagination: one builder for top-level and per-parent connections.
+
+A page is asked for with ``first``/``after`` (forward) or ``last``/``before``
+(backward). Rows are ordered by the sort keys plus ``id`` as tiebreak; a cursor
+carries the row's sort-key values, and the next page is the rows strictly past
+it. Never OFFSET, never fetch-all-then-slice: the database returns at most
+``limit + 1`` rows (per parent), the extra one only telling whether more exist.
+
+Sort keys must be NOT NULL columns, so that comparisons are total.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from expgraph.graphql.errors import BadRequest
+from expgraph.graphql.scalars import parse_datetime
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One ordering key: a model attribute name and its direction."""
+
+    attr: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    """Validated page arguments (hashable, so loaders can be keyed by them)."""
+
+    limit: int
+    forward: bool
+    cursor: tuple[Any, ...] | None
+
+    @classmethod
+    def parse(
+        cls,
+        sort: Sequence[SortKey],
+        *,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+        default: int,
+        maximum: int,
+    ) -> PageArgs:
+        forward = last is None and before is None
+        if not forward and (first is not None or after is not None):
+            raise BadRequest("page forward with first/after or backward with last/before")
+        requested = first if forward else last
+        if requested is not None and not 0 <= requested <= maximum:
+            raise BadRequest(f"{'first' if forward else 'last'} must be between 0 and {maximum}")
+        limit = default if requested is None else requested
+        raw = after if forward else before
+        return cls(limit=limit, forward=forward, cursor=decode_cursor(raw, sort) if raw else None)
+
+
+def sort_signature(sort: Sequence[SortKey]) -> str:
+    return ",".join(f"{k.attr}:{'d' if k.descending else 'a'}" for k in sort)
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if hasattr(value, "value") and not isinstance(value, (int, str)):
+        return value.value  # enums
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"t"}:
+        return parse_datetime(value["t"])
+    return value
+
+
+def encode_cursor(record: Any, sort: Sequence[SortKey]) -> str:
+    payload = [sort_signature(sort), [_encode_value(getattr(record, k.attr)) for k in sort]]
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: Sequence[SortKey]) -> tuple[Any, ...]:
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii"))
+        signature, values = orjson.loads(raw)
+        decoded = tuple(_decode_value(v) for v in values)
+    except (ValueError, TypeError, UnicodeError, binascii.Error, orjson.JSONDecodeError) as exc:
+        raise BadRequest("malformed cursor") from exc
+    if signature != sort_signature(sort) or len(decoded) != len(sort):
+        raise BadRequest("cursor belongs to another ordering; start again without it")
+    return decoded
+
+
+def with_tiebreak(sort: Sequence[SortKey]) -> tuple[SortKey, ...]:
+    """The sort keys with ``id`` last, in the direction of the first key."""
+    keys = tuple(k for k in sort if k.attr != "id")
+    descending = keys[0].descending if keys else False
+    return (*keys, SortKey("id", descending))
+
+
+def _columns(entity: Any, sort: Sequence[SortKey]) -> list[Any]:
+    return [getattr(entity, k.attr) for k in sort]
+
+
+def order_by(entity: Any, sort: Sequence[SortKey], forward: bool) -> list[Any]:
+    clauses = []
+    for column, key in zip(_columns(entity, sort), sort, strict=True):
+        descending = key.descending if forward else not key.descending
+        clauses.append(column.desc() if descending else column.asc())
+    return clauses
+
+
+def past_cursor(
+    entity: Any, sort: Sequence[SortKey], cursor: Sequence[Any], forward: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after (forward) or before (backward) the cursor position."""
+    columns = _columns(entity, sort)
+    directions = {k.descending for k in sort}
+    if len(directions) == 1:
+        descending = next(iter(directions)) != (not forward)
+        left, right = tuple_(*columns), tuple_(*cursor)
+        return left < right if descending else left > right
+    alternatives = []
+    for i, (column, key) in enumerate(zip(columns, sort, strict=True)):
+        descending = key.descending != (not forward)
+        step = column < cursor[i] if descending else column > cursor[i]
+        alternatives.append(and_(*(c == v for c, v in zip(columns[:i], cursor[:i])), step))
+    return or_(*alternatives)
+
+
+@dataclass
+class Page:
+    """One page of rows in display order, with what Relay's ``pageInfo`` needs."""
+
+    rows: list[Any]
+    has_next: bool
+    has_previous: bool
+    sort: tuple[SortKey, ...]
+
+    def cursor(self, record: Any) -> str:
+        return encode_cursor(record, self.sort)
+
+
+def make_page(rows: list[Any], args: PageArgs, sort: tuple[SortKey, ...]) -> Page:
+    more = len(rows) > args.limit
+    rows = rows[: args.limit]
+    if args.forward:
+        return Page(rows, has_next=more, has_previous=args.cursor is not None, sort=sort)
+    rows.reverse()
+    return Page(rows, has_next=args.cursor is not None, has_previous=more, sort=sort)
+
+
+def page_statement(
+    stmt: Select[Any], entity: Any, sort: tuple[SortKey, ...], args: PageArgs
+) -> Select[Any]:
+    """``stmt`` narrowed to one page (plus one row to see whether more exist)."""
+    if args.cursor is not None:
+        stmt = stmt.where(past_cursor(entity, sort, args.cursor, args.forward))
+    return stmt.order_by(*order_by(entity, sort, args.forward)).limit(args.limit + 1)
+
+
+def partitioned_page_statement(
+    stmt: Select[Any],
+    entity: Any,
+    parent_key: ColumnElement[Any],
+    sort: tuple[SortKey, ...],
+    args: PageArgs,
+) -> Select[Any]:
+    """One page per parent in one statement: ``ROW_NUMBER() OVER (PARTITION BY
+    parent)`` numbers each parent's rows past the cursor; the outer query keeps
+    the first ``limit + 1`` of each. Selects ``(row, parent_key)``."""
+    if args.cursor is not None:
+        stmt = stmt.where(past_cursor(entity, sort, args.cursor, args.forward))
+    row_number = (
+        func.row_number()
+        .over(partition_by=parent_key, order_by=order_by(entity, sort, args.forward))
+        .label("_rn")
+    )
+    inner = stmt.add_columns(parent_key.label("_parent"), row_number).subquery()
+    row = aliased(entity, inner)
+    return (
+        select(row, inner.c._parent)
+        .where(inner.c._rn <= args.limit + 1)
+        .order_by(inner.c._parent, inner.c._rn)
+    )

@@ -1,0 +1,125 @@
+"""Relay: the ``Node`` interface, opaque global ids, and the node registry.
+
+A global id is ``base64url("TypeName:pk")``. Each node type registers the ORM
+model it mirrors with ``@node_type(Model)``; the registry then answers "which
+GraphQL type shows this row" and "which model does this id name", so no code
+branches on type names.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.types.base import get_object_definition
+
+from expgraph.db.base import Base
+from expgraph.graphql.errors import BadRequest
+
+T = TypeVar("T")
+
+
+@strawberry.interface(description="An object with a globally unique, opaque id.")
+class Node:
+    id: strawberry.ID
+
+
+def encode_id(type_name: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def decode_id(global_id: str) -> tuple[str, int]:
+    """``(type name, primary key)``; BAD_REQUEST when malformed."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+        type_name, _, pk = raw.partition(":")
+        if not type_name or not pk.isdigit():
+            raise ValueError(raw)
+        return type_name, int(pk)
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise BadRequest(f"malformed id: {global_id!r}") from exc
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    type_name: str
+    gql_type: type
+    model: type[Base]
+    fields: tuple[tuple[str, str], ...]  # (python field name, record attribute)
+
+
+class NodeRegistry:
+    def __init__(self) -> None:
+        self._by_name: dict[str, NodeSpec] = {}
+        self._by_model: dict[type[Base], NodeSpec] = {}
+
+    def register(self, spec: NodeSpec) -> None:
+        self._by_name[spec.type_name] = spec
+        self._by_model[spec.model] = spec
+
+    def by_name(self, type_name: str) -> NodeSpec | None:
+        return self._by_name.get(type_name)
+
+    def for_record(self, record: Base) -> NodeSpec:
+        return self._by_model[type(record)]
+
+    def specs(self) -> list[NodeSpec]:
+        return [self._by_name[name] for name in sorted(self._by_name)]
+
+    def models_under(self, model: type[Base]) -> set[str]:
+        return {name for name, spec in self._by_name.items() if issubclass(spec.model, model)}
+
+
+registry = NodeRegistry()
+
+
+def node_type(
+    model: type[Base], *, renames: dict[str, str] | None = None
+) -> Callable[[type[T]], type[T]]:
+    """Register a strawberry type as the GraphQL face of ``model``.
+
+    Plain (resolver-less) fields are copied from the record's attribute of the
+    same name, or the one ``renames`` gives; ``id`` becomes the global id. The
+    record stays on the object as ``record`` for relationship resolvers.
+    """
+    renames = renames or {}
+
+    def wrap(cls: type[T]) -> type[T]:
+        definition = get_object_definition(cls, strict=True)
+        fields = tuple(
+            (f.python_name, renames.get(f.python_name, f.python_name))
+            for f in definition.fields
+            if f.base_resolver is None and f.python_name not in ("id", "record")
+        )
+        registry.register(NodeSpec(definition.name, cls, model, fields))
+        return cls
+
+    return wrap
+
+
+def to_node(record: Any) -> Any:
+    """The GraphQL object for an ORM row (None stays None)."""
+    if record is None:
+        return None
+    spec = registry.for_record(record)
+    obj = spec.gql_type.__new__(spec.gql_type)
+    values = obj.__dict__
+    values["id"] = encode_id(spec.type_name, record.id)
+    values["record"] = record
+    for name, attr in spec.fields:
+        values[name] = getattr(record, attr)
+    return obj
+
+
+def model_pk(global_id: str, model: type[Base]) -> int:
+    """The primary key a global id names, checking it names a ``model`` (or subclass)."""
+    type_name, pk = decode_id(global_id)
+    spec = registry.by_name(type_name)
+    if spec is None or not issubclass(spec.model, model):
+        raise BadRequest(f"id {global_id!r} is not a {model.__name__} id")
+    return pk

@@ -1,0 +1,78 @@
+"""Schema assembly: every domain's Query and Mutation merged, with the
+kernel's extensions (error codes, limits, caches), and the SDL export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import build_schema as graphql_build_schema
+from graphql import lexicographic_sort_schema, print_schema
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.printer import print_schema as strawberry_print_schema
+from strawberry.tools import merge_types
+
+from expgraph.config import Settings
+from expgraph.domains.accounts import mutations as accounts_mutations
+from expgraph.domains.accounts import queries as accounts_queries
+from expgraph.domains.catalog import mutations as catalog_mutations
+from expgraph.domains.catalog import queries as catalog_queries
+from expgraph.domains.experiments import mutations as experiments_mutations
+from expgraph.domains.experiments import queries as experiments_queries
+from expgraph.graphql import node
+from expgraph.graphql.errors import ErrorCodes
+from expgraph.graphql.relay import registry
+from expgraph.graphql.scalars import scalar_map
+
+QUERIES: tuple[type, ...] = (
+    node.Query,
+    experiments_queries.Query,
+    catalog_queries.Query,
+    accounts_queries.Query,
+)
+MUTATIONS: tuple[type, ...] = (
+    experiments_mutations.Mutation,
+    catalog_mutations.Mutation,
+    accounts_mutations.Mutation,
+)
+
+Query = merge_types("Query", QUERIES)
+Mutation = merge_types("Mutation", MUTATIONS)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    limits = settings
+    extensions: list[Any] = [
+        ErrorCodes,
+        lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+    ]
+    # Every node type must be in the schema even when no field names it directly
+    # (node(id:) can return any of them).
+    types = [spec.gql_type for spec in registry.specs()]
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=types,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=scalar_map),
+    )
+
+
+def export_sdl(schema: strawberry.Schema) -> str:
+    """The schema's SDL, sorted so the committed file only changes with the API."""
+    # Round-trip through SDL: the sorted copy then holds plain literals, not
+    # strawberry's Python enum defaults.
+    built = graphql_build_schema(strawberry_print_schema(schema))
+    return print_schema(lexicographic_sort_schema(built)) + "\n"

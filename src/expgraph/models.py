@@ -1,0 +1,8 @@
+"""Every ORM model, imported once so ``Base.metadata`` is complete (alembic, tests)."""
+
+from expgraph.db.base import Base
+from expgraph.domains.accounts import models as accounts
+from expgraph.domains.catalog import models as catalog
+from expgraph.domains.experiments import models as experiments
+
+__all__ = ["Base", "accounts", "catalog", "experiments"]

@@ -1,0 +1,211 @@
+"""Test fixtures: every test runs on SQLite and on PostgreSQL, each in a fresh,
+migrated database cloned from a template (a file copy on SQLite, ``CREATE
+DATABASE ... TEMPLATE`` on PostgreSQL).
+
+PostgreSQL comes from ``EXPGRAPH_TEST_POSTGRES_URL`` when set, otherwise from a
+throwaway server started here with the ``pgserver`` package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from expgraph.app import create_app
+from expgraph.config import Settings
+from expgraph.db import migrate
+from expgraph.db.engine import Database
+
+TEMPLATE_DB = "expgraph_template"
+_counter = itertools.count()
+
+
+# --- PostgreSQL server ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """An async SQLAlchemy URL of a PostgreSQL server we may create databases on."""
+    given = os.environ.get("EXPGRAPH_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    import pgserver
+
+    data_dir = tempfile.mkdtemp(prefix="expgraph-pg-")
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    uri = make_url(server.get_uri())
+    yield uri.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    server.cleanup()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _asyncpg_dsn(url: str, database: str) -> str:
+    return (
+        make_url(url)
+        .set(drivername="postgresql", database=database)
+        .render_as_string(hide_password=False)
+    )
+
+
+def _with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def _in_thread(fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine on its own loop in a worker thread (fixtures here are sync,
+    so they can be requested lazily whatever loop the test runs on)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, fn()).result()
+
+
+def _admin(server_url: str, *sql: str) -> None:
+    async def run() -> None:
+        connection = await asyncpg.connect(_asyncpg_dsn(server_url, "postgres"))
+        try:
+            for statement in sql:
+                await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    _in_thread(run)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_url: str) -> str:
+    _admin(
+        postgres_url,
+        f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)',
+        f'CREATE DATABASE "{TEMPLATE_DB}"',
+    )
+    migrate.upgrade(_with_database(postgres_url, TEMPLATE_DB))
+    return TEMPLATE_DB
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+# --- one fresh database per test -------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dialect(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if dialect == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    server_url: str = request.getfixturevalue("postgres_url")
+    template_name: str = request.getfixturevalue("postgres_template")
+    name = f"t_{os.getpid()}_{next(_counter)}"
+    _admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    yield _with_database(server_url, name)
+    _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings)
+    yield database
+    await database.dispose()
+
+
+# --- the app over HTTP -------------------------------------------------------------
+
+
+@dataclass
+class GraphQLClient:
+    """Posts GraphQL documents to the ASGI app over real HTTP semantics."""
+
+    http: httpx.AsyncClient
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}
+        )
+        assert response.status_code in (200, 400), response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The response's data; fails the test on any error."""
+        body = await self.post(query, variables)
+        assert not body.get("errors"), body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def error_code(self, query: str, variables: dict[str, Any] | None = None) -> str:
+        """The ``extensions.code`` of the response's (first) error."""
+        body = await self.post(query, variables)
+        assert body.get("errors"), f"expected an error, got {body}"
+        return str(body["errors"][0]["extensions"]["code"])
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database) -> Any:
+    return create_app(settings, db=db)
+
+
+@pytest.fixture
+async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)
+
+
+@dataclass
+class StatementCounter:
+    count: int = 0
+
+    def reset(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def statements(db: Database) -> Iterator[StatementCounter]:
+    """Counts SQL statements sent by the app's engines."""
+    counter = StatementCounter()
+
+    def on_execute(*_: Any) -> None:
+        counter.count += 1
+
+    engines = {id(e.sync_engine): e.sync_engine for e in (db.engine, db.write_engine)}
+    for engine in engines.values():
+        event.listen(engine, "before_cursor_execute", on_execute)
+    yield counter
+    for engine in engines.values():
+        event.remove(engine, "before_cursor_execute", on_execute)
