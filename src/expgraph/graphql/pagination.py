@@ -184,12 +184,9 @@ def partitioned_page_statement(
     row_number = (
         func.row_number()
         .over(partition_by=parent_key, order_by=order_by(entity, sort, args.forward))
-        .label("_rn")
+        .label("page_row_number")
     )
-    inner = stmt.add_columns(parent_key.label("_parent"), row_number).subquery()
+    inner = stmt.add_columns(parent_key.label("page_parent_key"), row_number).subquery()
     row = aliased(entity, inner)
-    return (
-        select(row, inner.c._parent)
-        .where(inner.c._rn <= args.limit + 1)
-        .order_by(inner.c._parent, inner.c._rn)
-    )
+    parent, number = inner.c["page_parent_key"], inner.c["page_row_number"]
+    return select(row, parent).where(number <= args.limit + 1).order_by(parent, number)
