@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from expgraph.db import migrate
 from expgraph.db.engine import Database
 
 TEMPLATE_DB = "expgraph_template"
+CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA"}
 _counter = itertools.count()
 
 
@@ -189,10 +190,14 @@ def gql(http: httpx.AsyncClient) -> GraphQLClient:
 
 @dataclass
 class StatementCounter:
+    """Data statements only: transaction control (BEGIN, COMMIT, ...) is not counted."""
+
     count: int = 0
+    sql: list[str] = field(default_factory=list)
 
     def reset(self) -> None:
         self.count = 0
+        self.sql.clear()
 
 
 @pytest.fixture
@@ -200,8 +205,11 @@ def statements(db: Database) -> Iterator[StatementCounter]:
     """Counts SQL statements sent by the app's engines."""
     counter = StatementCounter()
 
-    def on_execute(*_: Any) -> None:
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in CONTROL:
+            return
         counter.count += 1
+        counter.sql.append(statement)
 
     engines = {id(e.sync_engine): e.sync_engine for e in (db.engine, db.write_engine)}
     for engine in engines.values():

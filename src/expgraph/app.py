@@ -15,12 +15,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.types import ExecutionResult
 
 from expgraph.config import Settings
 from expgraph.db import migrate
 from expgraph.db.engine import Database
 from expgraph.graphql.auth import LOCAL_ADMIN
 from expgraph.graphql.context import Context
+from expgraph.graphql.errors import classify
 from expgraph.graphql.schema import build_schema
 
 logger = logging.getLogger("expgraph")
@@ -37,6 +39,15 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.db = db
         self.settings = settings
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        # Parse errors skip the schema extensions; give them their code here too.
+        if result.errors:
+            result.errors = [
+                error if (error.extensions or {}).get("code") else classify(error)
+                for error in result.errors
+            ]
+        return await super().process_result(request, result)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

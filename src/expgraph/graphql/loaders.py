@@ -110,5 +110,5 @@ class Counts:
         stmt, parent = self.relation.statement(keys)
         stmt = stmt.with_only_columns(parent, func.count()).group_by(parent)
         async with db.read() as session:
-            counts = dict((await session.execute(stmt)).tuples().all())
+            counts = {parent_id: n for parent_id, n in (await session.execute(stmt)).all()}
         return [int(counts.get(key, 0)) for key in keys]

@@ -47,7 +47,16 @@ Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+class Schema(strawberry.Schema):
+    """Strawberry's schema, minus its logging of every error: client errors are
+    not server events, and unexpected ones are logged once, with their traceback,
+    by ``ErrorCodes``."""
+
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        return None
+
+
+def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or Settings()
     limits = settings
     extensions: list[Any] = [
@@ -61,7 +70,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     # Every node type must be in the schema even when no field names it directly
     # (node(id:) can return any of them).
     types = [spec.gql_type for spec in registry.specs()]
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         types=types,

@@ -1,0 +1,101 @@
+"""The HTTP surface and the kernel's guarantees: transports, ids, errors, limits."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import text
+from starlette.testclient import TestClient
+
+from expgraph.app import create_app
+from expgraph.config import Settings
+from expgraph.db import migrate
+from tests.helpers import create_experiment, create_tag
+
+
+async def test_graphiql_on_browser_get(http):
+    response = await http.get("/graphql", headers={"accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+async def test_queries_over_get_but_not_mutations(http, gql):
+    await create_tag(gql, "x")
+    response = await http.get("/graphql", params={"query": "{ tags { totalCount } }"})
+    assert response.status_code == 200
+    assert response.json()["data"]["tags"]["totalCount"] == 1
+    mutation = 'mutation { createTag(input: {name: "y"}) { tag { id } } }'
+    response = await http.get("/graphql", params={"query": mutation})
+    assert response.status_code in (400, 405)
+    assert (await gql.data("{ tags { totalCount } }"))["tags"]["totalCount"] == 1
+
+
+async def test_health_and_readiness(http, settings):
+    assert (await http.get("/healthz")).json() == {"status": "ok"}
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    await_downgrade = migrate.downgrade(settings.database_url, "base")
+    assert await_downgrade is None
+    behind = await http.get("/readyz")
+    assert behind.status_code == 503
+    assert behind.json()["migrations"] == "behind"
+
+
+def test_websocket_speaks_graphql_transport_ws(tmp_path):
+    app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/ws.db", _env_file=None))
+    with TestClient(app) as client, client.websocket_connect(
+        "/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json() == {"type": "connection_ack"}
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json()["type"] == "pong"
+
+
+async def test_node_and_nodes_resolve_any_type(gql):
+    experiment = await create_experiment(gql, "n1", "RESEARCH")
+    tag = await create_tag(gql, "n2")
+    data = await gql.data(
+        """query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }""",
+        {"ids": [tag["id"], experiment["id"], "VGFnOjk5OTk"]},
+    )
+    assert data["nodes"] == [
+        {"__typename": "Tag", "id": tag["id"]},
+        {"__typename": "ResearchExperiment", "id": experiment["id"]},
+        None,
+    ]
+    for bad in ("not base64 !", "bm9jb2xvbg", "VW5rbm93bjox"):  # garbage, no colon, unknown type
+        code = await gql.error_code("query($id: ID!) { node(id: $id) { id } }", {"id": bad})
+        assert code == "BAD_REQUEST", bad
+
+
+async def test_validation_errors_are_bad_requests(gql):
+    assert await gql.error_code("{ experiments { nope } }") == "BAD_REQUEST"
+    assert await gql.error_code("{ experiments(filter: {kinds: [NOPE]}) { totalCount } }") == (
+        "BAD_REQUEST"
+    )
+    assert await gql.error_code("{ experiments { ") == "BAD_REQUEST"
+    assert await gql.error_code(
+        "query($k: [ExperimentKind!]) { experiments(filter: {kinds: $k}) { totalCount } }",
+        {"k": ["NOPE"]},
+    ) == "BAD_REQUEST"
+
+
+async def test_depth_and_alias_limits(gql):
+    deep = "{ experiments { edges { node { tags { edges { node { experiments { edges { node {" \
+        " tags { edges { node { experiments { edges { node { id } } } } } } } } } } } } } } } }"
+    assert await gql.error_code(deep) == "BAD_REQUEST"
+    aliases = "{ " + " ".join(f"a{i}: tags {{ totalCount }}" for i in range(40)) + " }"
+    assert await gql.error_code(aliases) == "BAD_REQUEST"
+
+
+async def test_unexpected_errors_are_masked_and_logged(gql, db, caplog):
+    async with db.transaction() as session:
+        await session.execute(text("DROP TABLE experiment_tags"))
+        await session.execute(text("DROP TABLE tags"))
+    with caplog.at_level(logging.ERROR, logger="expgraph.errors"):
+        body = await gql.post("{ tags { totalCount } }")
+    error = body["errors"][0]
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert "tags" not in error["message"].lower()
+    assert any(record.exc_info for record in caplog.records)

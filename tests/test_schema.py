@@ -1,0 +1,55 @@
+"""The committed SDL, permissions on every mutation, and no field for a secret."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from strawberry.permission import PermissionExtension
+
+from expgraph.graphql.permissions import RequiresPermission
+from expgraph.graphql.schema import build_schema, export_sdl
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = re.compile(r"password|hash|secret|credential|totp(?!Enabled)|token|apikey", re.I)
+
+
+def test_committed_schema_matches_the_code():
+    committed = (ROOT / "schema.graphql").read_text()
+    assert committed == export_sdl(build_schema()), (
+        "schema.graphql is stale: run `expgraph export-schema`"
+    )
+
+
+def test_every_mutation_declares_a_permission():
+    schema = build_schema()
+    mutation = schema.get_type_by_name("Mutation")
+    assert mutation is not None
+    missing = []
+    for field in mutation.fields:  # type: ignore[union-attr]
+        declared = [
+            permission
+            for extension in field.extensions
+            if isinstance(extension, PermissionExtension)
+            for permission in extension.permissions
+            if isinstance(permission, RequiresPermission)
+        ]
+        if not declared:
+            missing.append(field.python_name)
+    assert mutation.fields, "no mutations found"  # type: ignore[union-attr]
+    assert missing == [], f"mutations without a declared permission: {missing}"
+
+
+def test_no_output_field_can_carry_a_secret():
+    """Walks every output type and field; inputs may take a password, nothing returns one."""
+    schema = build_schema()._schema
+    offenders = []
+    for type_name, gql_type in schema.type_map.items():
+        if type_name.startswith("__") or not hasattr(gql_type, "fields"):
+            continue
+        if type(gql_type).__name__ == "GraphQLInputObjectType":
+            continue
+        for field_name in gql_type.fields:
+            if SECRET.search(field_name):
+                offenders.append(f"{type_name}.{field_name}")
+    assert offenders == []
