@@ -43,9 +43,10 @@ async def test_health_and_readiness(http, settings):
 
 def test_websocket_speaks_graphql_transport_ws(tmp_path):
     app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/ws.db", _env_file=None))
-    with TestClient(app) as client, client.websocket_connect(
-        "/graphql", subprotocols=["graphql-transport-ws"]
-    ) as ws:
+    with (
+        TestClient(app) as client,
+        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+    ):
         ws.send_json({"type": "connection_init"})
         assert ws.receive_json() == {"type": "connection_ack"}
         ws.send_json({"type": "ping"})
@@ -75,15 +76,20 @@ async def test_validation_errors_are_bad_requests(gql):
         "BAD_REQUEST"
     )
     assert await gql.error_code("{ experiments { ") == "BAD_REQUEST"
-    assert await gql.error_code(
-        "query($k: [ExperimentKind!]) { experiments(filter: {kinds: $k}) { totalCount } }",
-        {"k": ["NOPE"]},
-    ) == "BAD_REQUEST"
+    assert (
+        await gql.error_code(
+            "query($k: [ExperimentKind!]) { experiments(filter: {kinds: $k}) { totalCount } }",
+            {"k": ["NOPE"]},
+        )
+        == "BAD_REQUEST"
+    )
 
 
 async def test_depth_and_alias_limits(gql):
-    deep = "{ experiments { edges { node { tags { edges { node { experiments { edges { node {" \
+    deep = (
+        "{ experiments { edges { node { tags { edges { node { experiments { edges { node {"
         " tags { edges { node { experiments { edges { node { id } } } } } } } } } } } } } } } }"
+    )
     assert await gql.error_code(deep) == "BAD_REQUEST"
     aliases = "{ " + " ".join(f"a{i}: tags {{ totalCount }}" for i in range(40)) + " }"
     assert await gql.error_code(aliases) == "BAD_REQUEST"

@@ -27,19 +27,31 @@ async def test_every_kind_round_trips_its_own_fields(gql):
     dataset_id, version_id = await create_dataset(gql, "qa")
     inputs = {
         "EVALUATION": {
-            "evaluation": {"datasetId": dataset_id, "datasetVersionId": version_id, "repetitions": 3}
+            "evaluation": {
+                "datasetId": dataset_id,
+                "datasetVersionId": version_id,
+                "repetitions": 3,
+            }
         },
-        "AB_TEST": {
-            "abTest": {"unitType": "HOUSEHOLD", "startAt": "2026-01-01T10:00:00+02:00"}
-        },
+        "AB_TEST": {"abTest": {"unitType": "HOUSEHOLD", "startAt": "2026-01-01T10:00:00+02:00"}},
         "SIMULATION": {
-            "simulation": {"masterSeed": str(2**62 + 7), "finalCost": 123456789012, "bestCost": "99"}
+            "simulation": {
+                "masterSeed": str(2**62 + 7),
+                "finalCost": 123456789012,
+                "bestCost": "99",
+            }
         },
         "TRAINING": {
-            "training": {"modelType": "resnet", "datasetId": dataset_id, "totalEpochs": 12,
-                         "hyperparameters": {"lr": 0.01}}
+            "training": {
+                "modelType": "resnet",
+                "datasetId": dataset_id,
+                "totalEpochs": 12,
+                "hyperparameters": {"lr": 0.01},
+            }
         },
-        "RESEARCH": {"research": {"hypothesis": "Cheaper plans convert", "scorecardData": {"a": 1}}},
+        "RESEARCH": {
+            "research": {"hypothesis": "Cheaper plans convert", "scorecardData": {"a": 1}}
+        },
     }
     for kind, block in inputs.items():
         query = CREATE_EXPERIMENT.replace("deletedAt }", "deletedAt " + KIND_FIELDS + "}")
@@ -48,11 +60,14 @@ async def test_every_kind_round_trips_its_own_fields(gql):
         assert experiment["kind"] == kind
         assert experiment["status"] == "DRAFT"
         assert experiment["createdAt"].endswith("Z")
-        node = (await gql.data(
-            "query($id: ID!) { node(id: $id) { __typename ... on Experiment { name } "
-            + KIND_FIELDS + " } }",
-            {"id": experiment["id"]},
-        ))["node"]
+        node = (
+            await gql.data(
+                "query($id: ID!) { node(id: $id) { __typename ... on Experiment { name } "
+                + KIND_FIELDS
+                + " } }",
+                {"id": experiment["id"]},
+            )
+        )["node"]
         assert node["name"] == f"exp-{kind}"
         if kind == "EVALUATION":
             assert node["repetitions"] == 3
@@ -80,8 +95,14 @@ async def test_every_kind_round_trips_its_own_fields(gql):
         ({"kind": "TRAINING", "name": "x", "research": {"hypothesis": "h"}}, "BAD_REQUEST"),
         ({"kind": "SIMULATION", "name": "x"}, "BAD_REQUEST"),
         ({"kind": "SIMULATION", "name": "x", "simulation": {"masterSeed": "1.5"}}, "BAD_REQUEST"),
-        ({"kind": "SIMULATION", "name": "x", "simulation": {"masterSeed": "1", "finalCost": 1.5}},
-         "BAD_REQUEST"),
+        (
+            {
+                "kind": "SIMULATION",
+                "name": "x",
+                "simulation": {"masterSeed": "1", "finalCost": 1.5},
+            },
+            "BAD_REQUEST",
+        ),
         ({"kind": "RESEARCH", "name": "x", "research": {"hypothesis": "h" * 501}}, "BAD_REQUEST"),
         ({"kind": "TRAINING", "name": ""}, "BAD_REQUEST"),
         ({"kind": "TRAINING", "name": "n" * 256}, "BAD_REQUEST"),
@@ -89,8 +110,10 @@ async def test_every_kind_round_trips_its_own_fields(gql):
         ({"kind": "NOT_A_KIND", "name": "x"}, "BAD_REQUEST"),
         ({"kind": "TRAINING", "name": "x", "status": "ACTIVE"}, "BAD_REQUEST"),
         ({"kind": "TRAINING", "name": "x", "training": {"datasetId": "bm9wZQ"}}, "BAD_REQUEST"),
-        ({"kind": "TRAINING", "name": "x", "training": {"datasetId": "RGF0YXNldDo5OTk"}},
-         "NOT_FOUND"),
+        (
+            {"kind": "TRAINING", "name": "x", "training": {"datasetId": "RGF0YXNldDo5OTk"}},
+            "NOT_FOUND",
+        ),
         ({"kind": "TRAINING", "name": "x", "tagIds": ["VGFnOjk5OQ"]}, "NOT_FOUND"),
     ],
 )
@@ -103,8 +126,10 @@ async def test_names_are_unique_among_live_experiments(gql):
     first = await create_experiment(gql, "same")
     payload = {"kind": "RESEARCH", "name": " same ", **KIND_BLOCKS["RESEARCH"]}
     assert await gql.error_code(CREATE_EXPERIMENT, {"input": payload}) == "CONFLICT"
-    await gql.data("mutation($id: ID!) { deleteExperiment(input: {id: $id}) { experiment { id } } }",
-                   {"id": first["id"]})
+    await gql.data(
+        "mutation($id: ID!) { deleteExperiment(input: {id: $id}) { experiment { id } } }",
+        {"id": first["id"]},
+    )
     second = await create_experiment(gql, "same")
     # Restoring the first would make two live experiments with one name.
     restore = "mutation($id: ID!) { restoreExperiment(input: {id: $id}) { experiment { id } } }"
@@ -137,10 +162,17 @@ async def test_update_changes_common_and_own_fields_only(gql):
     update = """mutation($input: UpdateExperimentInput!) { updateExperiment(input: $input) {
         experiment { name description status updatedAt
           ... on SimulationExperiment { masterSeed numIterations } } } }"""
-    data = await gql.data(update, {"input": {
-        "id": experiment["id"], "name": "after", "status": "RUNNING",
-        "simulation": {"numIterations": 5},
-    }})
+    data = await gql.data(
+        update,
+        {
+            "input": {
+                "id": experiment["id"],
+                "name": "after",
+                "status": "RUNNING",
+                "simulation": {"numIterations": 5},
+            }
+        },
+    )
     updated = data["updateExperiment"]["experiment"]
     assert updated["name"] == "after"
     assert updated["status"] == "RUNNING"
@@ -181,15 +213,20 @@ async def test_filters_combine_with_and_or_not(gql):
     assert await names({"tagSlugs": ["red", "blue"]}) == {"Alpha model"}
     assert await names({"not": {"tagSlugs": ["red"]}}) == {"gamma 100%_done"}
     assert await names({"or": [{"kinds": ["SIMULATION"]}, {"tagSlugs": ["blue"]}]}) == {
-        "Alpha model", "gamma 100%_done"}
+        "Alpha model",
+        "gamma 100%_done",
+    }
     assert await names({"and": [{"nameContains": "a"}, {"kinds": ["TRAINING"]}]}) == {"Alpha model"}
     assert await names({"statuses": ["RUNNING"]}) == set()
     assert await names({"createdAfter": "2000-01-01T00:00:00Z"}) == {
-        "Alpha model", "beta MODEL", "gamma 100%_done"}
+        "Alpha model",
+        "beta MODEL",
+        "gamma 100%_done",
+    }
     assert await names({"createdBefore": "2000-01-01T00:00:00Z"}) == set()
     assert c["kind"] == "SIMULATION"
     code = await gql.error_code(
-        "{ experiments(filter: {createdAfter: \"2020-01-01T00:00:00\"}) { totalCount } }"
+        '{ experiments(filter: {createdAfter: "2020-01-01T00:00:00"}) { totalCount } }'
     )
     assert code == "BAD_REQUEST"  # timestamps need an offset
 
@@ -197,7 +234,9 @@ async def test_filters_combine_with_and_or_not(gql):
 async def test_dataset_filter_and_tags_on_experiment(gql):
     dataset_id, version_id = await create_dataset(gql, "d1")
     on_dataset = await create_experiment(
-        gql, "uses d1", "EVALUATION",
+        gql,
+        "uses d1",
+        "EVALUATION",
         evaluation={"datasetId": dataset_id, "datasetVersionId": version_id},
     )
     await create_experiment(gql, "no dataset")
@@ -220,7 +259,10 @@ async def test_dataset_filter_and_tags_on_experiment(gql):
 async def test_evaluation_version_must_belong_to_dataset(gql):
     d1, _ = await create_dataset(gql, "one")
     _, v2 = await create_dataset(gql, "two")
-    payload = {"kind": "EVALUATION", "name": "mismatch",
-               "evaluation": {"datasetId": d1, "datasetVersionId": v2}}
+    payload = {
+        "kind": "EVALUATION",
+        "name": "mismatch",
+        "evaluation": {"datasetId": d1, "datasetVersionId": v2},
+    }
     assert await gql.error_code(CREATE_EXPERIMENT, {"input": payload}) == "BAD_REQUEST"
     assert await count_experiments(gql) == 0

@@ -65,8 +65,11 @@ def _expected(rows: list[dict], order: list[dict] | None) -> list[str]:
     return [r["id"] for r in result]
 
 
-@pytest.mark.parametrize("order", ORDERINGS, ids=lambda o: "default" if not o else "-".join(
-    f"{s['field']}_{s['direction']}" for s in o))
+@pytest.mark.parametrize(
+    "order",
+    ORDERINGS,
+    ids=lambda o: "default" if not o else "-".join(f"{s['field']}_{s['direction']}" for s in o),
+)
 async def test_walk_forward_then_backward_sees_each_once_in_order(gql, db, order):
     await _seed(db, 230)
     forward: list[dict] = []
@@ -101,8 +104,13 @@ async def test_page_size_limits_and_bad_cursors(gql, db):
     assert default["experiments"]["pageInfo"]["hasNextPage"] is True
     empty = await gql.data(PAGE, {"first": 0})
     assert empty["experiments"]["edges"] == []
-    for variables in ({"first": 501}, {"first": -1}, {"last": 501}, {"after": "garbage"},
-                      {"first": 2, "before": default["experiments"]["pageInfo"]["endCursor"]}):
+    for variables in (
+        {"first": 501},
+        {"first": -1},
+        {"last": 501},
+        {"after": "garbage"},
+        {"first": 2, "before": default["experiments"]["pageInfo"]["endCursor"]},
+    ):
         assert await gql.error_code(PAGE, variables) == "BAD_REQUEST", variables
     # A cursor from one ordering is refused by another.
     by_name = [{"field": "NAME", "direction": "ASC"}]
@@ -130,8 +138,11 @@ async def test_nested_connections_page_per_parent(gql, db):
     assert pages["e0"]["totalCount"] == 5 and pages["e0"]["pageInfo"]["hasNextPage"]
     assert [t["node"]["name"] for t in pages["e1"]["edges"]] == ["t0", "t1"]
     assert pages["e1"]["totalCount"] == 2 and not pages["e1"]["pageInfo"]["hasNextPage"]
-    assert pages["e2"] == {"totalCount": 0, "edges": [], "pageInfo": {
-        "hasNextPage": False, "endCursor": None}}
+    assert pages["e2"] == {
+        "totalCount": 0,
+        "edges": [],
+        "pageInfo": {"hasNextPage": False, "endCursor": None},
+    }
     data = await gql.data(query, {"after": pages["e0"]["pageInfo"]["endCursor"]})
     second = {e["node"]["name"]: e["node"]["tags"] for e in data["experiments"]["edges"]}
     assert [t["node"]["name"] for t in second["e0"]["edges"]] == ["t2", "t3"]
@@ -162,14 +173,24 @@ async def test_statement_count_does_not_grow_with_page_size(gql, db, statements)
 
     base = datetime(2026, 1, 1, tzinfo=UTC)
     async with db.transaction() as session:
-        await session.execute(insert(models.Experiment.__table__), [
-            {"kind": models.ExperimentKind.TRAINING, "name": f"n{i}", "status":
-             models.ExperimentStatus.DRAFT, "config": {}, "metadata": {},
-             "dataset_id": decode_id(d)[1], "created_by": decode_id(u)[1],
-             "created_at": base + timedelta(seconds=i), "updated_at": base}
-            for i, (d, u) in enumerate(rows)
-        ])
-    ids = (await gql.data("{ experiments(first: 500) { edges { node { id } } } }"))
+        await session.execute(
+            insert(models.Experiment.__table__),
+            [
+                {
+                    "kind": models.ExperimentKind.TRAINING,
+                    "name": f"n{i}",
+                    "status": models.ExperimentStatus.DRAFT,
+                    "config": {},
+                    "metadata": {},
+                    "dataset_id": decode_id(d)[1],
+                    "created_by": decode_id(u)[1],
+                    "created_at": base + timedelta(seconds=i),
+                    "updated_at": base,
+                }
+                for i, (d, u) in enumerate(rows)
+            ],
+        )
+    ids = await gql.data("{ experiments(first: 500) { edges { node { id } } } }")
     for n, edge in enumerate(ids["experiments"]["edges"][:60]):
         await tag_experiment(gql, edge["node"]["id"], tags[n % 4]["id"])
 

@@ -10,7 +10,9 @@ import typer
 from expgraph.config import Settings, get_settings
 from expgraph.db import migrate
 
-app = typer.Typer(help="expgraph: one GraphQL API over five experiment systems.", no_args_is_help=True)
+app = typer.Typer(
+    help="expgraph: one GraphQL API over five experiment systems.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

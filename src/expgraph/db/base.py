@@ -41,7 +41,7 @@ class IdMixin:
     # Fetch SQL-expression defaults (database-clock timestamps) with RETURNING on
     # INSERT and UPDATE, so a written row is complete without another query.
     # Subclasses that set their own mapper args repeat this flag.
-    __mapper_args__ = {"eager_defaults": True}
+    __mapper_args__: dict[str, Any] = {"eager_defaults": True}
 
 
 class CreatedAtMixin:

@@ -18,6 +18,8 @@ def insert_ignoring_conflicts(
 ) -> Insert:
     """``INSERT ... ON CONFLICT (cols) DO NOTHING`` on either dialect."""
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).values(values).on_conflict_do_nothing(
-        index_elements=list(conflict_columns)
+    return (
+        module.insert(table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
     )

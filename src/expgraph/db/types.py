@@ -49,7 +49,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class utcnow(FunctionElement[datetime]):  # noqa: N801 - reads like a SQL function
+class utcnow(FunctionElement[datetime]):
     """The database's current UTC time (never the application server's clock)."""
 
     type = UTCDateTime()

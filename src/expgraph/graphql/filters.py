@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from dataclasses import dataclass
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from expgraph.db.base import Base
 from expgraph.db.engine import Database
 from expgraph.graphql.pagination import (
     Page,
@@ -33,7 +32,7 @@ Where = Callable[[], ColumnElement[bool]]
 class RowsById:
     """Rows of ``model`` by primary key; None where missing."""
 
-    model: type[Base]
+    model: type[Any]  # a mapped class with an ``id`` primary key
 
     async def load(self, db: Database, keys: list[Any]) -> list[Any]:
         async with db.read() as session:
@@ -46,7 +45,7 @@ class RowsById:
 class Through:
     """A many-to-many link: ``association.parent_attr`` -> ``association.target_attr``."""
 
-    association: type[Base]
+    association: type[Any]
     parent_attr: str
     target_attr: str
 
@@ -59,7 +58,7 @@ class Relation:
     names it, since two specs are the same loader only when their filters are.
     """
 
-    model: type[Base]
+    model: type[Any]
     parent_attr: str | None = None
     through: Through | None = None
     where_key: Hashable = None
@@ -110,5 +109,5 @@ class Counts:
         stmt, parent = self.relation.statement(keys)
         stmt = stmt.with_only_columns(parent, func.count()).group_by(parent)
         async with db.read() as session:
-            counts = {parent_id: n for parent_id, n in (await session.execute(stmt)).all()}
+            counts = dict((await session.execute(stmt)).all())
         return [int(counts.get(key, 0)) for key in keys]

@@ -19,7 +19,7 @@ async def _resolve(info: Info, global_id: str) -> Node | None:
     if spec is None:
         raise BadRequest(f"id {global_id!r} names no known type")
     record = await info.context.loader(RowsById(spec.model)).load(pk)
-    return to_node(record)  # type: ignore[no-any-return]
+    return to_node(record)
 
 
 @strawberry.type

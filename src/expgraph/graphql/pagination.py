@@ -134,7 +134,9 @@ def past_cursor(
     for i, (column, key) in enumerate(zip(columns, sort, strict=True)):
         descending = key.descending != (not forward)
         step = column < cursor[i] if descending else column > cursor[i]
-        alternatives.append(and_(*(c == v for c, v in zip(columns[:i], cursor[:i])), step))
+        alternatives.append(
+            and_(*(c == v for c, v in zip(columns[:i], cursor[:i], strict=True)), step)
+        )
     return or_(*alternatives)
 
 

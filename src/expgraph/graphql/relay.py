@@ -107,7 +107,7 @@ def to_node(record: Any) -> Any:
     if record is None:
         return None
     spec = registry.for_record(record)
-    obj = spec.gql_type.__new__(spec.gql_type)
+    obj: Any = object.__new__(spec.gql_type)
     values = obj.__dict__
     values["id"] = encode_id(spec.type_name, record.id)
     values["record"] = record

@@ -15,8 +15,8 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
-from strawberry.schema.config import StrawberryConfig
 from strawberry.printer import print_schema as strawberry_print_schema
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from expgraph.config import Settings

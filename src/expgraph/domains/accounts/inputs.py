@@ -11,7 +11,7 @@ from expgraph.domains.accounts.types import UserRole
 class CreateUserInput:
     username: str
     email: str
-    role: UserRole = UserRole.MEMBER  # type: ignore[attr-defined]
+    role: UserRole = UserRole.MEMBER
     password: str | None = strawberry.field(
         default=None, description="At least 12 characters; stored only as an argon2id hash."
     )

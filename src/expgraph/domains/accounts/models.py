@@ -24,8 +24,6 @@ class User(IdMixin, TimestampMixin, Base):
     # Secrets: no GraphQL field ever reads these two columns.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     totp_secret: Mapped[str | None] = mapped_column(String(64))
-    role: Mapped[UserRole] = mapped_column(
-        str_enum(UserRole, "user_role"), default=UserRole.MEMBER
-    )
+    role: Mapped[UserRole] = mapped_column(str_enum(UserRole, "user_role"), default=UserRole.MEMBER)
     is_active: Mapped[bool] = mapped_column(default=True)
     totp_enabled: Mapped[bool] = mapped_column(default=False)

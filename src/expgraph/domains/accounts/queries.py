@@ -69,6 +69,14 @@ class Query:
         before: str | None = None,
     ) -> Connection[User]:
         return await filtered_connection(
-            info, select(U), U, filter, USER_RULES, USER_ORDERING.keys(order_by),
-            first=first, after=after, last=last, before=before,
+            info,
+            select(U),
+            U,
+            filter,
+            USER_RULES,
+            USER_ORDERING.keys(order_by),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )

@@ -10,7 +10,8 @@ from expgraph.domains.accounts import models
 from expgraph.domains.experiments.fields import experiments_field
 from expgraph.graphql.relay import Node, node_type
 
-UserRole = strawberry.enum(models.UserRole, description="What a user may do.")
+UserRole = models.UserRole
+strawberry.enum(UserRole, description="What a user may do.")
 
 
 @node_type(models.User)

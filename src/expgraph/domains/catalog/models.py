@@ -42,9 +42,7 @@ class DatasetExample(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "dataset_examples"
     __table_args__ = (Index(None, "dataset_id", "id"),)
 
-    dataset_id: Mapped[int] = mapped_column(
-        BigIntId, ForeignKey("datasets.id", ondelete="CASCADE")
-    )
+    dataset_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("datasets.id", ondelete="CASCADE"))
     dataset_version_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True
     )

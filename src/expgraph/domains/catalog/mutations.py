@@ -45,7 +45,9 @@ class AddDatasetExamplesPayload:
 
 @strawberry.type
 class Mutation:
-    @mutation(permission=Permission.WRITE, description="Create a tag; its slug comes from the name.")
+    @mutation(
+        permission=Permission.WRITE, description="Create a tag; its slug comes from the name."
+    )
     async def create_tag(self, info: Info, input: CreateTagInput) -> TagPayload:
         async with info.context.db.transaction() as session:
             tag = await service.create_tag(

@@ -37,8 +37,16 @@ class Query:
         before: str | None = None,
     ) -> Connection[Tag]:
         return await filtered_connection(
-            info, select(models.Tag), models.Tag, filter, TAG_RULES, TAG_ORDERING.keys(order_by),
-            first=first, after=after, last=last, before=before,
+            info,
+            select(models.Tag),
+            models.Tag,
+            filter,
+            TAG_RULES,
+            TAG_ORDERING.keys(order_by),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
 
     @query_field(description="Datasets, newest first unless ordered.")
@@ -53,7 +61,14 @@ class Query:
         before: str | None = None,
     ) -> Connection[Dataset]:
         return await filtered_connection(
-            info, select(models.Dataset), models.Dataset, filter, DATASET_RULES,
+            info,
+            select(models.Dataset),
+            models.Dataset,
+            filter,
+            DATASET_RULES,
             DATASET_ORDERING.keys(order_by),
-            first=first, after=after, last=last, before=before,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )

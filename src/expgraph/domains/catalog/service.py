@@ -133,9 +133,13 @@ async def create_dataset(
     session: AsyncSession, values: dict[str, Any], created_by: int | None
 ) -> models.Dataset:
     name = text(values.pop("name"), "name", max_length=DATASET_NAME_MAX)
-    if (await session.scalars(select(models.Dataset.id).where(models.Dataset.name == name))).first():
+    if (
+        await session.scalars(select(models.Dataset.id).where(models.Dataset.name == name))
+    ).first():
         raise Conflict(f"a dataset named {name!r} exists", field="name")
-    values["description"] = optional_text(values.get("description"), "description", max_length=10_000)
+    values["description"] = optional_text(
+        values.get("description"), "description", max_length=10_000
+    )
     values["metadata_"] = json_object(values.get("metadata_"), "metadata")
     dataset = models.Dataset(name=name, created_by=created_by, **values)
     session.add(dataset)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -19,7 +19,10 @@ from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON
 
-UserT = Annotated["User", strawberry.lazy("expgraph.domains.accounts.types")]  # type: ignore[name-defined]
+if TYPE_CHECKING:
+    from expgraph.domains.accounts.types import User
+
+UserT = Annotated["User", strawberry.lazy("expgraph.domains.accounts.types")]
 META = {"metadata": "metadata_"}
 OLDEST_FIRST = (SortKey("created_at"),)
 
@@ -29,7 +32,7 @@ async def _created_by(root: Any, info: Info) -> UserT | None:
 
 
 async def _dataset(root: Any, info: Info) -> Dataset:
-    return await load_node(info, models.Dataset, root.record.dataset_id)  # type: ignore[no-any-return]
+    return await load_node(info, models.Dataset, root.record.dataset_id)
 
 
 VERSIONS = Relation(models.DatasetVersion, "dataset_id")
@@ -39,8 +42,13 @@ SIGNALS = Relation(models.Signal, "dataset_id")
 
 
 async def _oldest_first(
-    info: Info, relation: Relation, parent_id: int, first: int | None, after: str | None,
-    last: int | None, before: str | None,
+    info: Info,
+    relation: Relation,
+    parent_id: int,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
 ) -> Connection[Any]:
     return await child_connection(
         info, relation, parent_id, OLDEST_FIRST, first=first, after=after, last=last, before=before
@@ -60,7 +68,7 @@ class DatasetExample(Node):
 
     @strawberry.field(description="The version that added it.")
     async def version(self, info: Info) -> DatasetVersion:
-        return await load_node(info, models.DatasetVersion, self.record.dataset_version_id)  # type: ignore[no-any-return]
+        return await load_node(info, models.DatasetVersion, self.record.dataset_version_id)
 
 
 @node_type(models.DatasetVersion, renames=META)
@@ -75,8 +83,12 @@ class DatasetVersion(Node):
 
     @strawberry.field(description="Examples added in this version.")
     async def examples(
-        self, info: Info, first: int | None = None, after: str | None = None,
-        last: int | None = None, before: str | None = None,
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[DatasetExample]:
         return await _oldest_first(
             info, VERSION_EXAMPLES, self.record.id, first, after, last, before
@@ -121,30 +133,36 @@ class Dataset(Node):
 
     @strawberry.field(description="Its versions, oldest first.")
     async def versions(
-        self, info: Info, first: int | None = None, after: str | None = None,
-        last: int | None = None, before: str | None = None,
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[DatasetVersion]:
-        return await _oldest_first(
-            info, VERSIONS, self.record.id, first, after, last, before
-        )
+        return await _oldest_first(info, VERSIONS, self.record.id, first, after, last, before)
 
     @strawberry.field(description="Its examples across all versions, oldest first.")
     async def examples(
-        self, info: Info, first: int | None = None, after: str | None = None,
-        last: int | None = None, before: str | None = None,
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[DatasetExample]:
-        return await _oldest_first(
-            info, EXAMPLES, self.record.id, first, after, last, before
-        )
+        return await _oldest_first(info, EXAMPLES, self.record.id, first, after, last, before)
 
     @strawberry.field(description="Its signals, oldest first.")
     async def signals(
-        self, info: Info, first: int | None = None, after: str | None = None,
-        last: int | None = None, before: str | None = None,
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Signal]:
-        return await _oldest_first(
-            info, SIGNALS, self.record.id, first, after, last, before
-        )
+        return await _oldest_first(info, SIGNALS, self.record.id, first, after, last, before)
 
 
 @node_type(models.Tag)

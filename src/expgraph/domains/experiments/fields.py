@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -14,10 +14,17 @@ from expgraph.graphql.context import Info
 from expgraph.graphql.filters import compile_filter, filter_key
 from expgraph.graphql.loaders import Relation, Through
 
+if TYPE_CHECKING:
+    from expgraph.domains.experiments.types import (
+        Experiment,
+        ExperimentFilter,
+        ExperimentOrder,
+    )
+
 _TYPES = "expgraph.domains.experiments.types"
-ExperimentT = Annotated["Experiment", strawberry.lazy(_TYPES)]  # type: ignore[name-defined]
-FilterT = Annotated["ExperimentFilter", strawberry.lazy(_TYPES)]  # type: ignore[name-defined]
-OrderT = Annotated["ExperimentOrder", strawberry.lazy(_TYPES)]  # type: ignore[name-defined]
+ExperimentT = Annotated["Experiment", strawberry.lazy(_TYPES)]
+FilterT = Annotated["ExperimentFilter", strawberry.lazy(_TYPES)]
+OrderT = Annotated["ExperimentOrder", strawberry.lazy(_TYPES)]
 
 TAGGED = Through(ExperimentTag, "tag_id", "experiment_id")
 

@@ -83,9 +83,7 @@ class Experiment(IdMixin, TimestampMixin, Base):
     # Seed 003's full-text document (name, description, notes), kept by the service.
     search_vector: Mapped[str | None] = mapped_column(SearchVector, deferred=True)
     # Evaluation (seed 000) and training (seed 003) experiments use a dataset.
-    dataset_id: Mapped[int | None] = mapped_column(
-        BigIntId, ForeignKey("datasets.id"), index=True
-    )
+    dataset_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("datasets.id"), index=True)
 
 
 class EvaluationExperiment(Experiment):

@@ -46,7 +46,9 @@ def _common(data: object) -> dict[str, object]:
 @strawberry.type
 class Mutation:
     @mutation(permission=Permission.WRITE, description="Create an experiment of any kind.")
-    async def create_experiment(self, info: Info, input: CreateExperimentInput) -> ExperimentPayload:
+    async def create_experiment(
+        self, info: Info, input: CreateExperimentInput
+    ) -> ExperimentPayload:
         ctx = info.context
         tag_ids = [model_pk(t, TagRecord) for t in input.tag_ids or []]
         async with ctx.db.transaction() as session:
@@ -65,7 +67,9 @@ class Mutation:
         return ExperimentPayload(experiment=to_node(experiment))
 
     @mutation(permission=Permission.WRITE, description="Change an experiment's fields.")
-    async def update_experiment(self, info: Info, input: UpdateExperimentInput) -> ExperimentPayload:
+    async def update_experiment(
+        self, info: Info, input: UpdateExperimentInput
+    ) -> ExperimentPayload:
         pk = model_pk(input.id, models.Experiment)
         async with info.context.db.transaction() as session:
             experiment = await service.update_experiment(

@@ -61,7 +61,7 @@ NAME_MAX, DESCRIPTION_MAX = 255, 2000
 
 
 def model_for(kind: KindKey) -> type[models.Experiment]:
-    return E.__mapper__.polymorphic_map[kind].class_  # type: ignore[no-any-return]
+    return E.__mapper__.polymorphic_map[kind].class_
 
 
 def _present(block: Any) -> bool:
@@ -139,7 +139,7 @@ async def _check_name_free(session: AsyncSession, name: str, exclude_id: int | N
 
 def _refresh_search(experiment: models.Experiment, dialect: str) -> None:
     notes = getattr(experiment, "notes", None)
-    experiment.search_vector = search_document(  # type: ignore[assignment]
+    experiment.search_vector = search_document(
         dialect, experiment.name, experiment.description, notes
     )
 
@@ -163,7 +163,9 @@ async def create(
     return experiment
 
 
-async def get_live(session: AsyncSession, pk: int, *, for_update: bool = False) -> models.Experiment:
+async def get_live(
+    session: AsyncSession, pk: int, *, for_update: bool = False
+) -> models.Experiment:
     stmt = select(E).where(E.id == pk)
     if for_update:
         stmt = stmt.with_for_update()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy import and_, exists, select
@@ -22,24 +22,31 @@ from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 
+if TYPE_CHECKING:
+    from expgraph.domains.accounts.types import User
+    from expgraph.domains.catalog.types import Dataset, DatasetVersion, Tag, TagOrder
+
 _ACCOUNTS = "expgraph.domains.accounts.types"
 _CATALOG = "expgraph.domains.catalog.types"
-UserT = Annotated["User", strawberry.lazy(_ACCOUNTS)]  # type: ignore[name-defined]
-TagT = Annotated["Tag", strawberry.lazy(_CATALOG)]  # type: ignore[name-defined]
-TagOrderT = Annotated["TagOrder", strawberry.lazy(_CATALOG)]  # type: ignore[name-defined]
-DatasetT = Annotated["Dataset", strawberry.lazy(_CATALOG)]  # type: ignore[name-defined]
-DatasetVersionT = Annotated["DatasetVersion", strawberry.lazy(_CATALOG)]  # type: ignore[name-defined]
+UserT = Annotated["User", strawberry.lazy(_ACCOUNTS)]
+TagT = Annotated["Tag", strawberry.lazy(_CATALOG)]
+TagOrderT = Annotated["TagOrder", strawberry.lazy(_CATALOG)]
+DatasetT = Annotated["Dataset", strawberry.lazy(_CATALOG)]
+DatasetVersionT = Annotated["DatasetVersion", strawberry.lazy(_CATALOG)]
 
-ExperimentKind = strawberry.enum(models.ExperimentKind, description="Which system an experiment belongs to.")
-ExperimentStatus = strawberry.enum(
-    models.ExperimentStatus, description="Lifecycle state, shared by every kind."
-)
-UnitType = strawberry.enum(models.UnitType, description="What an A/B test assigns to variants.")
+ExperimentKind = models.ExperimentKind
+strawberry.enum(ExperimentKind, description="Which system an experiment belongs to.")
+ExperimentStatus = models.ExperimentStatus
+strawberry.enum(ExperimentStatus, description="Lifecycle state, shared by every kind.")
+UnitType = models.UnitType
+strawberry.enum(UnitType, description="What an A/B test assigns to variants.")
 
 TAGS_OF_EXPERIMENT = Through(catalog.ExperimentTag, "experiment_id", "tag_id")
 
 
-@strawberry.interface(description="An experiment of any kind; ask for a kind's fields with fragments.")
+@strawberry.interface(
+    description="An experiment of any kind; ask for a kind's fields with fragments."
+)
 class Experiment(Node):
     id: strawberry.ID
     kind: ExperimentKind
@@ -98,7 +105,9 @@ class EvaluationExperiment(Experiment):
 
     @strawberry.field(description="The dataset version whose examples it runs.")
     async def dataset_version(self, info: Info) -> DatasetVersionT | None:
-        return await load_node(info, catalog.DatasetVersion, self.record.dataset_version_id)
+        record = self.record
+        assert isinstance(record, models.EvaluationExperiment)
+        return await load_node(info, catalog.DatasetVersion, record.dataset_version_id)
 
 
 @node_type(models.AbTestExperiment, renames=EXPERIMENT_RENAMES)
