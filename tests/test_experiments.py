@@ -266,3 +266,17 @@ async def test_evaluation_version_must_belong_to_dataset(gql):
     }
     assert await gql.error_code(CREATE_EXPERIMENT, {"input": payload}) == "BAD_REQUEST"
     assert await count_experiments(gql) == 0
+
+
+async def test_concurrent_creates_of_one_name_leave_one_experiment(gql):
+    import asyncio
+
+    payload = {"kind": "TRAINING", "name": "race"}
+    bodies = await asyncio.gather(
+        *(gql.post(CREATE_EXPERIMENT, {"input": payload}) for _ in range(8))
+    )
+    codes = sorted(
+        b["errors"][0]["extensions"]["code"] if b.get("errors") else "OK" for b in bodies
+    )
+    assert codes == ["CONFLICT"] * 7 + ["OK"]
+    assert await count_experiments(gql) == 1
