@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     max_tokens: int = 5_000
     graphiql: bool = True
 
+    # Authentication (off for the local embedded server: every caller is an admin).
+    auth_enabled: bool = False
+    session_ttl_hours: int = 24 * 7
+    session_cookie_name: str = "expgraph_session"
+    cookie_secure: bool = Field(default=False, description="Mark the session cookie Secure.")
+    login_max_failures: int = 5
+    login_failure_window_minutes: int = 15
+    totp_issuer: str = "expgraph"
+    # Request logging: a bounded queue drained by a background writer.
+    request_log_enabled: bool = True
+    request_log_queue_size: int = 10_000
+    request_log_sample_rate: float = Field(default=0.1, ge=0, le=1)
+    request_log_flush_seconds: float = 1.0
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
