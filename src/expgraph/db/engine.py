@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 
 from expgraph.config import Settings
 from expgraph.db.errors import integrity_error_to_graphql
+from expgraph.graphql.errors import BadRequest
 
 
 def is_sqlite_url(url: str) -> bool:
@@ -116,6 +117,9 @@ class Database:
                     yield session
             except IntegrityError as exc:
                 raise integrity_error_to_graphql(exc) from exc
+            except DataError as exc:
+                # A value the column type refuses (too long, bad encoding, NUL in JSON).
+                raise BadRequest("a value does not fit its field") from exc
 
     async def dispose(self) -> None:
         await self.engine.dispose()

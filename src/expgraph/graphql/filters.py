@@ -92,4 +92,6 @@ def filter_key(value: Any) -> str | None:
 
 def escape_like(text: str) -> str:
     """``text`` with LIKE wildcards escaped (use with ``escape='\\\\'``)."""
+    if "\x00" in text:
+        raise BadRequest("search text must not contain NUL characters")
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

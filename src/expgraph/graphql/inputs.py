@@ -16,6 +16,8 @@ def given(value: Any) -> bool:
 
 def text(value: str, field: str, *, max_length: int, min_length: int = 1) -> str:
     """``value`` stripped, with its length checked."""
+    if "\x00" in value:
+        raise BadRequest(f"{field} must not contain NUL characters", field=field)
     stripped = value.strip()
     if len(stripped) < min_length:
         raise BadRequest(f"{field} must not be empty", field=field)

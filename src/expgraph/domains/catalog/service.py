@@ -22,7 +22,7 @@ from expgraph.graphql.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import json_object, optional_text, text
 
 TAG_NAME_MAX, DATASET_NAME_MAX = 50, 255
-COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 MAX_EXAMPLES_PER_CALL = 5000
 
 
@@ -35,7 +35,7 @@ def slugify(name: str) -> str:
 
 
 def _color(value: str | None) -> str | None:
-    if value is not None and not COLOR.match(value):
+    if value is not None and not COLOR.fullmatch(value):
         raise BadRequest("color must look like #1a2b3c", field="color")
     return value.lower() if value else None
 
