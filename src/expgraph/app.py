@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -20,7 +21,8 @@ from strawberry.types import ExecutionResult
 from expgraph.config import Settings
 from expgraph.db import migrate
 from expgraph.db.engine import Database
-from expgraph.graphql.auth import LOCAL_ADMIN
+from expgraph.domains.accounts.middleware import AccessMiddleware
+from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
 from expgraph.graphql.context import Context
 from expgraph.graphql.errors import classify
 from expgraph.graphql.schema import build_schema
@@ -52,10 +54,13 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
+        principal = request.scope.get("state", {}).get("principal")
+        if principal is None:  # not through AccessMiddleware: only in-process embedding
+            principal = ANONYMOUS if self.settings.auth_enabled else LOCAL_ADMIN
         return Context(
             db=self.db,
             settings=self.settings,
-            principal=LOCAL_ADMIN,
+            principal=principal,
             request=request,
             response=response,
         )
@@ -91,6 +96,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             await database.dispose()
 
     app = Starlette(
+        middleware=[Middleware(AccessMiddleware, db=database, settings=settings)],
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),

@@ -23,3 +23,19 @@ def insert_ignoring_conflicts(
         .values(values)
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
     )
+
+
+def upsert_increment(
+    dialect: str,
+    table: Table,
+    values: Mapping[str, Any],
+    conflict_columns: Sequence[str],
+    counter: str,
+) -> Insert:
+    """Insert ``values`` or, when the row exists, add one to its ``counter``."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table).values(values)
+    return stmt.on_conflict_do_update(
+        index_elements=list(conflict_columns),
+        set_={counter: table.c[counter] + 1},
+    )

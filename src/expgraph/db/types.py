@@ -71,3 +71,46 @@ def _utcnow_postgresql(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
 def _utcnow_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
     # Same text form SQLAlchemy's SQLite DateTime writes, with microseconds.
     return "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
+
+
+class utc_minute(FunctionElement[datetime]):
+    """The start of the database clock's current minute (rate-limit windows)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(utc_minute, "postgresql")
+def _utc_minute_postgresql(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    return "date_trunc('minute', statement_timestamp())"
+
+
+@compiles(utc_minute, "sqlite")
+def _utc_minute_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    return "strftime('%Y-%m-%d %H:%M:00.000000', 'now')"
+
+
+class utc_after(FunctionElement[datetime]):
+    """The database clock plus a number of seconds (expiry times)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = int(seconds)
+        super().__init__()
+
+
+@compiles(utc_after, "postgresql")
+def _utc_after_postgresql(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(statement_timestamp() + interval '{element.seconds} seconds')"
+
+
+@compiles(utc_after, "sqlite")
+def _utc_after_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strftime('%Y-%m-%d %H:%M:%f000', 'now', '{element.seconds:+d} seconds')"
+
+
+def utc_before(seconds: int) -> utc_after:
+    """The database clock minus a number of seconds (windows looking back)."""
+    return utc_after(-int(seconds))

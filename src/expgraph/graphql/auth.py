@@ -15,12 +15,18 @@ class Permission(enum.Enum):
 
 @dataclass(frozen=True)
 class Principal:
+    """The caller: a user through a session or an API key, the local admin, or nobody."""
+
     user_id: int | None
     permissions: frozenset[Permission]
+    authenticated: bool = True
+    api_key_id: int | None = None
+    session_id: int | None = None
 
     def has(self, permission: Permission) -> bool:
         return permission in self.permissions
 
 
-# Until authentication arrives, every caller of the local server acts as an admin.
+# With authentication off (the local embedded server) every caller acts as an admin.
 LOCAL_ADMIN = Principal(user_id=None, permissions=frozenset(Permission))
+ANONYMOUS = Principal(user_id=None, permissions=frozenset(), authenticated=False)

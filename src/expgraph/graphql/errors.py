@@ -91,3 +91,7 @@ class ErrorCodes(MaskErrors):
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return [classify(error) for error in errors]
+
+
+class RateLimited(ExpgraphError):
+    code = "RATE_LIMITED"

@@ -7,21 +7,28 @@ schema to make sure.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import Any, NoReturn
 
 import strawberry
+from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
+from strawberry.utils.str_converters import to_camel_case
 
 from expgraph.graphql.auth import Permission
-from expgraph.graphql.errors import Forbidden
+from expgraph.graphql.errors import Forbidden, Unauthenticated
 
 
 class RequiresPermission(BasePermission):
     permission: Permission
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        return bool(info.context.principal.has(self.permission))
+        principal = info.context.principal
+        if not principal.authenticated:
+            raise Unauthenticated("sign in, or send an API key as `Authorization: Bearer <key>`")
+        return bool(principal.has(self.permission))
 
     def on_unauthorized(self) -> NoReturn:
         raise Forbidden(f"this operation needs the {self.permission.value} permission")
@@ -39,6 +46,62 @@ def requires(permission: Permission) -> type[RequiresPermission]:
 def mutation(*, permission: Permission, description: str | None = None) -> Any:
     """``strawberry.mutation`` that demands ``permission`` of the caller."""
     return strawberry.mutation(permission_classes=[requires(permission)], description=description)
+
+
+# Root fields an anonymous caller may use when authentication is on.
+OPEN_ROOT_FIELDS: set[str] = {"__typename"}
+
+
+def public_mutation(*, description: str | None = None) -> Any:
+    """A mutation anyone may call, signed in or not (``login``)."""
+
+    def decorate(resolver: Any) -> Any:
+        OPEN_ROOT_FIELDS.add(to_camel_case(resolver.__name__))
+        return strawberry.mutation(permission_classes=[RequiresNothing], description=description)(
+            resolver
+        )
+
+    return decorate
+
+
+class SignInRequired(SchemaExtension):
+    """Refuses, before execution, any operation of an anonymous caller that asks
+    for more than the open root fields (introspection included)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        operation = self.execution_context.operation_name
+        document = self.execution_context.graphql_document
+        if not context.principal.authenticated and document is not None:
+            for definition in document.definitions:
+                if not isinstance(definition, OperationDefinitionNode):
+                    continue
+                if operation and definition.name and definition.name.value != operation:
+                    continue
+                names = {
+                    getattr(getattr(sel, "name", None), "value", "...")
+                    for sel in definition.selection_set.selections
+                }
+                if not names <= OPEN_ROOT_FIELDS:
+                    self.execution_context.result = ExecutionResult(
+                        data=None,
+                        errors=[
+                            GraphQLError(
+                                "sign in, or send an API key as `Authorization: Bearer <key>`",
+                                extensions={"code": "UNAUTHENTICATED"},
+                            )
+                        ],
+                    )
+        yield
+
+
+class RequiresNothing(BasePermission):
+    """Declares, explicitly, that a field is open to anonymous callers."""
+
+    message = "open"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return True
 
 
 def query_field(*, permission: Permission = Permission.READ, description: str | None = None) -> Any:

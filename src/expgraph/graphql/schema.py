@@ -28,6 +28,7 @@ from expgraph.domains.experiments import mutations as experiments_mutations
 from expgraph.domains.experiments import queries as experiments_queries
 from expgraph.graphql import node
 from expgraph.graphql.errors import ErrorCodes
+from expgraph.graphql.permissions import SignInRequired
 from expgraph.graphql.relay import registry
 from expgraph.graphql.scalars import scalar_map
 
@@ -61,6 +62,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     limits = settings
     extensions: list[Any] = [
         ErrorCodes,
+        SignInRequired,
         lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import strawberry
+from datetime import datetime
 
-from expgraph.domains.accounts.types import UserRole
+import strawberry
+from strawberry.types.unset import UNSET
+
+from expgraph.domains.accounts.types import Scope, UserRole
 
 
 @strawberry.input
@@ -15,3 +18,41 @@ class CreateUserInput:
     password: str | None = strawberry.field(
         default=None, description="At least 12 characters; stored only as an argon2id hash."
     )
+
+
+@strawberry.input(description="Admins change a user's role or deactivate them.")
+class UpdateUserInput:
+    id: strawberry.ID
+    role: UserRole | None = UNSET
+    is_active: bool | None = UNSET
+
+
+@strawberry.input(description="Sign in with a username or an email, and a password.")
+class LoginInput:
+    username: str | None = None
+    email: str | None = None
+    password: str
+    totp_code: str | None = strawberry.field(
+        default=None, description="The current 6-digit code, when two-factor sign-in is on."
+    )
+    backup_code: str | None = strawberry.field(
+        default=None, description="Or one of the backup codes; each works once."
+    )
+
+
+@strawberry.input
+class IdInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class TotpCodeInput:
+    code: str
+
+
+@strawberry.input
+class CreateApiKeyInput:
+    name: str
+    scopes: list[Scope]
+    expires_at: datetime | None = None
+    rate_limit: int = strawberry.field(default=60, description="Requests per minute.")

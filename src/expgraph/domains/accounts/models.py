@@ -91,9 +91,7 @@ class ApiRequestLog(IdMixin, TimestampMixin, Base):
     response_size_bytes: Mapped[int | None]
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(Text)
-    api_key_id: Mapped[int | None] = mapped_column(
-        BigIntId, ForeignKey("api_keys.id"), index=True
-    )
+    api_key_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("api_keys.id"), index=True)
     error_message: Mapped[str | None] = mapped_column(Text)
     request_payload_sample: Mapped[dict[str, Any] | None]
     response_payload_sample: Mapped[dict[str, Any] | None]

@@ -7,13 +7,17 @@ import enum
 import strawberry
 from sqlalchemy import or_, select
 
+from expgraph.db.types import utcnow
 from expgraph.domains.accounts import models
-from expgraph.domains.accounts.types import User, UserRole
-from expgraph.graphql.connections import Connection, filtered_connection
+from expgraph.domains.accounts.types import ApiKey, Session, User, UserRole
+from expgraph.graphql.auth import Permission
+from expgraph.graphql.connections import Connection, connection, filtered_connection, load_node
 from expgraph.graphql.context import Info
+from expgraph.graphql.errors import Forbidden
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
 from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.permissions import query_field
+from expgraph.graphql.relay import model_pk
 
 U = models.User
 
@@ -55,8 +59,61 @@ USER_RULES: dict[str, Rule] = {
 USER_ORDERING = Ordering({f: f.value for f in UserOrderField}, (SortKey("username"),))
 
 
+SESSION_ORDER = (SortKey("created_at", descending=True),)
+
+
 @strawberry.type
 class Query:
+    @query_field(description="The signed-in user (null with authentication off).")
+    async def me(self, info: Info) -> User | None:
+        return await load_node(info, U, info.context.principal.user_id)
+
+    @query_field(description="Your sessions, newest first.")
+    async def my_sessions(
+        self,
+        info: Info,
+        active_only: bool = True,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Session]:
+        S = models.SessionLog
+        stmt = select(S).where(S.user_id == info.context.principal.user_id)
+        if active_only:
+            stmt = stmt.where(S.is_active.is_(True), S.expires_at > utcnow())
+        return await connection(
+            info, stmt, S, SESSION_ORDER, first=first, after=after, last=last, before=before
+        )
+
+    @query_field(description="Your API keys, newest first; admins may name another user.")
+    async def api_keys(
+        self,
+        info: Info,
+        user_id: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ApiKey]:
+        principal = info.context.principal
+        owner = principal.user_id
+        if user_id is not None:
+            owner = model_pk(user_id, U)
+            if owner != principal.user_id and not principal.has(Permission.ADMIN):
+                raise Forbidden("only admins list other users' keys")
+        K = models.ApiKey
+        return await connection(
+            info,
+            select(K).where(K.user_id == owner),
+            K,
+            SESSION_ORDER,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
     @query_field(description="Users, by username unless ordered.")
     async def users(
         self,

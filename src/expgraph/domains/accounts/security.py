@@ -70,7 +70,9 @@ def provisioning_uri(secret: str, account: str, issuer: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=account, issuer_name=issuer)
 
 
-def totp_step_for(secret: str, code: str, *, after_step: int | None, now: float | None = None) -> int | None:
+def totp_step_for(
+    secret: str, code: str, *, after_step: int | None, now: float | None = None
+) -> int | None:
     """The time step whose code ``code`` is (one step of clock drift either way),
     provided it is later than ``after_step``; None when the code is not valid."""
     code = code.strip().replace(" ", "")

@@ -8,6 +8,9 @@ import strawberry
 
 from expgraph.domains.accounts import models
 from expgraph.domains.experiments.fields import experiments_field
+from expgraph.graphql.auth import Permission
+from expgraph.graphql.connections import load_node
+from expgraph.graphql.context import Info
 from expgraph.graphql.relay import Node, node_type
 
 UserRole = models.UserRole
@@ -30,3 +33,47 @@ class User(Node):
     experiments = experiments_field(
         parent_attr="created_by", description="Experiments this user created."
     )
+
+
+Scope = Permission
+strawberry.enum(Scope, name="Scope", description="What an API key (or a role) allows.")
+
+
+@node_type(models.ApiKey)
+@strawberry.type(description="An API key, without its secret (shown once, at creation).")
+class ApiKey(Node):
+    id: strawberry.ID
+    name: str
+    prefix: str = strawberry.field(description="The key's public start, to recognise it.")
+    scopes: list[str]
+    rate_limit: int = strawberry.field(description="Requests per minute.")
+    last_used_at: datetime | None
+    is_active: bool
+    expires_at: datetime | None
+    created_at: datetime
+    record: strawberry.Private[models.ApiKey]
+
+    @strawberry.field
+    async def user(self, info: Info) -> User:
+        return await load_node(info, models.User, self.record.user_id)
+
+
+@node_type(models.SessionLog)
+@strawberry.type(description="A sign-in session (its token is never shown again).")
+class Session(Node):
+    id: strawberry.ID
+    ip_address: str | None
+    user_agent: str | None
+    device_type: str | None
+    browser: str | None
+    location: str | None
+    last_active: datetime
+    is_active: bool
+    logged_out_at: datetime | None
+    expires_at: datetime
+    created_at: datetime
+    record: strawberry.Private[models.SessionLog]
+
+    @strawberry.field(description="Whether this is the session making the request.")
+    def current(self, info: Info) -> bool:
+        return bool(info.context.principal.session_id == self.record.id)
