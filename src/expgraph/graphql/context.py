@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from expgraph.config import Settings
 from expgraph.db.engine import Database
+from expgraph.graphql.audit import AuditSink
 from expgraph.graphql.auth import Principal
 
 MAX_BATCH = 1000
@@ -29,6 +30,7 @@ class Context:
     principal: Principal
     request: Any = None
     response: Any = None
+    audit: AuditSink | None = None
     _loaders: dict[Hashable, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def loader(self, spec: LoaderSpec) -> DataLoader[Any, Any]:

@@ -14,9 +14,10 @@ from typing import Any, NoReturn
 import strawberry
 from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
-from strawberry.permission import BasePermission
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.utils.str_converters import to_camel_case
 
+from expgraph.graphql.audit import Audited
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.errors import Forbidden, Unauthenticated
 
@@ -44,8 +45,20 @@ def requires(permission: Permission) -> type[RequiresPermission]:
 
 
 def mutation(*, permission: Permission, description: str | None = None) -> Any:
-    """``strawberry.mutation`` that demands ``permission`` of the caller."""
-    return strawberry.mutation(permission_classes=[requires(permission)], description=description)
+    """``strawberry.mutation`` that demands ``permission`` of the caller and is
+    audited, refusals included (the audit wraps the permission check)."""
+    return strawberry.mutation(
+        extensions=[
+            PermissionExtension([requires(permission)()], use_directives=False),
+            Audited(),
+        ],
+        description=description,
+    )
+
+
+def query_field(*, permission: Permission = Permission.READ, description: str | None = None) -> Any:
+    """``strawberry.field`` for a root query that demands ``permission``."""
+    return strawberry.field(permission_classes=[requires(permission)], description=description)
 
 
 # Root fields an anonymous caller may use when authentication is on.
@@ -57,9 +70,13 @@ def public_mutation(*, description: str | None = None) -> Any:
 
     def decorate(resolver: Any) -> Any:
         OPEN_ROOT_FIELDS.add(to_camel_case(resolver.__name__))
-        return strawberry.mutation(permission_classes=[RequiresNothing], description=description)(
-            resolver
-        )
+        return strawberry.mutation(
+            extensions=[
+                PermissionExtension([RequiresNothing()], use_directives=False),
+                Audited(),
+            ],
+            description=description,
+        )(resolver)
 
     return decorate
 
@@ -102,8 +119,3 @@ class RequiresNothing(BasePermission):
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         return True
-
-
-def query_field(*, permission: Permission = Permission.READ, description: str | None = None) -> Any:
-    """``strawberry.field`` for a root query that demands ``permission``."""
-    return strawberry.field(permission_classes=[requires(permission)], description=description)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 import strawberry
 from sqlalchemy import or_, select
 
 from expgraph.db.types import utcnow
 from expgraph.domains.accounts import models
-from expgraph.domains.accounts.types import ApiKey, Session, User, UserRole
+from expgraph.domains.accounts.types import ApiKey, Session, SystemLog, User, UserRole
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.connections import Connection, connection, filtered_connection, load_node
 from expgraph.graphql.context import Info
@@ -60,6 +61,30 @@ USER_ORDERING = Ordering({f: f.value for f in UserOrderField}, (SortKey("usernam
 
 
 SESSION_ORDER = (SortKey("created_at", descending=True),)
+L = models.SystemLog
+
+
+@strawberry.input(description="Conditions on audit records.")
+class SystemLogFilter:
+    user_id: strawberry.ID | None = None
+    actions: list[str] | None = None
+    statuses: list[str] | None = strawberry.field(
+        default=None, description="success, failure, denied"
+    )
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    and_: list[SystemLogFilter] | None = strawberry.field(name="and", default=None)
+    or_: list[SystemLogFilter] | None = strawberry.field(name="or", default=None)
+    not_: SystemLogFilter | None = strawberry.field(name="not", default=None)
+
+
+SYSTEM_LOG_RULES: dict[str, Rule] = {
+    "user_id": lambda v: L.user_id == model_pk(v, U),
+    "actions": lambda v: L.action.in_(v),
+    "statuses": lambda v: L.status.in_(v),
+    "created_after": lambda v: L.created_at >= v,
+    "created_before": lambda v: L.created_at < v,
+}
 
 
 @strawberry.type
@@ -84,6 +109,29 @@ class Query:
             stmt = stmt.where(S.is_active.is_(True), S.expires_at > utcnow())
         return await connection(
             info, stmt, S, SESSION_ORDER, first=first, after=after, last=last, before=before
+        )
+
+    @query_field(permission=Permission.ADMIN, description="The audit trail, newest first.")
+    async def system_logs(
+        self,
+        info: Info,
+        filter: SystemLogFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[SystemLog]:
+        return await filtered_connection(
+            info,
+            select(L),
+            L,
+            filter,
+            SYSTEM_LOG_RULES,
+            SESSION_ORDER,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
 
     @query_field(description="Your API keys, newest first; admins may name another user.")

@@ -211,6 +211,8 @@ async def login(
                 success=True,
             )
         )
+        await session.flush()
+        await session.refresh(record)  # expires_at comes from the database clock
     return SignedIn(token=token, session=record, user=user)
 
 

@@ -12,6 +12,7 @@ from expgraph.graphql.auth import Permission
 from expgraph.graphql.connections import load_node
 from expgraph.graphql.context import Info
 from expgraph.graphql.relay import Node, node_type
+from expgraph.graphql.scalars import JSON
 
 UserRole = models.UserRole
 strawberry.enum(UserRole, description="What a user may do.")
@@ -77,3 +78,19 @@ class Session(Node):
     @strawberry.field(description="Whether this is the session making the request.")
     def current(self, info: Info) -> bool:
         return bool(info.context.principal.session_id == self.record.id)
+
+
+@node_type(models.SystemLog)
+@strawberry.type(description="An audit record: one mutation, allowed or refused.")
+class SystemLog(Node):
+    id: strawberry.ID
+    action: str
+    status: str = strawberry.field(description="success, failure or denied.")
+    details: JSON | None = strawberry.field(description="The input, secrets redacted.")
+    error_message: str | None
+    created_at: datetime
+    record: strawberry.Private[models.SystemLog]
+
+    @strawberry.field(description="Who did it (null: the local admin, or anonymous).")
+    async def user(self, info: Info) -> User | None:
+        return await load_node(info, models.User, self.record.user_id)
