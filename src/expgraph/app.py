@@ -21,6 +21,7 @@ from strawberry.types import ExecutionResult
 from expgraph.config import Settings
 from expgraph.db import migrate
 from expgraph.db.engine import Database
+from expgraph.domains.accounts.audit import SystemLogSink
 from expgraph.domains.accounts.middleware import AccessMiddleware
 from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
 from expgraph.graphql.context import Context
@@ -41,6 +42,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.db = db
         self.settings = settings
+        self.audit = SystemLogSink(db)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         # Parse errors skip the schema extensions; give them their code here too.
@@ -63,6 +65,7 @@ class GraphQLApp(GraphQL[Context, None]):
             principal=principal,
             request=request,
             response=response,
+            audit=self.audit,
         )
 
 
