@@ -102,3 +102,68 @@ def test_serve_creates_migrates_and_answers(tmp_path, dialect):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_create_admin_bootstraps_a_signed_in_admin(database_url):
+    args = (
+        "users",
+        "create-admin",
+        "--username",
+        "root",
+        "--email",
+        "root@example.com",
+        "--password",
+        "a very long password",
+    )
+    created = expgraph(*args, database_url=database_url)
+    assert created.returncode == 0, created.stderr
+    assert "created admin root" in created.stdout
+    again = expgraph(*args, database_url=database_url)
+    assert again.returncode == 1
+    assert "taken" in again.stderr
+    short = expgraph(
+        "users",
+        "create-admin",
+        "--username",
+        "x1x",
+        "--email",
+        "x@example.com",
+        "--password",
+        "short",
+        database_url=database_url,
+    )
+    assert short.returncode == 1
+
+
+def test_serve_warns_when_exposed_without_auth(tmp_path):
+    env = {**os.environ, "EXPGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/w.db"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "expgraph.cli",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(_free_port()),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        lines = []
+        assert server.stderr is not None
+        while time.monotonic() < deadline:
+            line = server.stderr.readline()
+            lines.append(line)
+            if "WARNING" in line or not line:
+                break
+        assert any("authentication is off" in line for line in lines), lines
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

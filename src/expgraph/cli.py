@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="User administration.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -58,6 +60,13 @@ def serve(
         raise typer.Exit(code=1)
     bind_host = host or settings.host
     bind_port = port or settings.port
+    if not settings.auth_enabled and bind_host not in LOOPBACK:
+        typer.secho(
+            f"WARNING: authentication is off and expgraph listens on {bind_host}: anyone who "
+            "can reach it acts as an admin. Set EXPGRAPH_AUTH_ENABLED=true.",
+            fg="yellow",
+            err=True,
+        )
     typer.echo(f"expgraph: GraphiQL at http://{bind_host}:{bind_port}/graphql")
     uvicorn.run(
         "expgraph.app:app_from_env",
@@ -134,6 +143,44 @@ def demo(
     counts = asyncio.run(load_demo(settings, seed=seed, experiments=experiments))
     for table, count in counts.items():
         typer.echo(f"{table:>20}: {count}")
+
+
+@users_app.command("create-admin")
+def create_admin(
+    username: str = typer.Option(..., prompt=True),
+    email: str = typer.Option(..., prompt=True),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters."
+    ),
+) -> None:
+    """Create an admin user (the first one, to bootstrap a server with auth on)."""
+    from expgraph.db.engine import Database
+    from expgraph.domains.accounts import models, service
+    from expgraph.graphql.errors import ExpgraphError
+
+    settings = _settings()
+
+    async def run() -> int:
+        database = Database(settings)
+        try:
+            async with database.transaction() as session:
+                user = await service.create_user(
+                    session,
+                    username=username,
+                    email=email,
+                    role=models.UserRole.ADMIN,
+                    password=password,
+                )
+            return user.id
+        finally:
+            await database.dispose()
+
+    try:
+        user_id = asyncio.run(run())
+    except ExpgraphError as exc:
+        typer.secho(f"not created: {exc.message}", fg="red", err=True)
+        raise typer.Exit(code=1) from exc
+    typer.echo(f"created admin {username} (id {user_id})")
 
 
 if __name__ == "__main__":
