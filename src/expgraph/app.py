@@ -21,6 +21,7 @@ from strawberry.types import ExecutionResult
 from expgraph.config import Settings
 from expgraph.db import migrate
 from expgraph.db.engine import Database
+from expgraph.db.notify import Broker
 from expgraph.domains.accounts.audit import SystemLogSink
 from expgraph.domains.accounts.middleware import AccessMiddleware
 from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
@@ -43,6 +44,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.db = db
         self.settings = settings
         self.audit = SystemLogSink(db)
+        self.broker = Broker(db)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         # Parse errors skip the schema extensions; give them their code here too.
@@ -66,6 +68,7 @@ class GraphQLApp(GraphQL[Context, None]):
             request=request,
             response=response,
             audit=self.audit,
+            broker=self.broker,
         )
 
 
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        await graphql_app.broker.close()
         if owned:
             await database.dispose()
 

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_failure_window_minutes: int = 15
     totp_issuer: str = "expgraph"
+    # Execution claims (seed 000): a claim older than this is orphaned.
+    execution_stale_seconds: int = 600
+    execution_toggle_cooldown_seconds: int = 5
+    # Fernet key (urlsafe base64, 32 bytes) encrypting custom-provider credentials.
+    encryption_key: str | None = None
     # Request logging: a bounded queue drained by a background writer.
     request_log_enabled: bool = True
     request_log_queue_size: int = 10_000

@@ -3,6 +3,7 @@
 from expgraph.db.base import Base
 from expgraph.domains.accounts import models as accounts
 from expgraph.domains.catalog import models as catalog
+from expgraph.domains.execution import models as execution
 from expgraph.domains.experiments import models as experiments
 
-__all__ = ["Base", "accounts", "catalog", "experiments"]
+__all__ = ["Base", "accounts", "catalog", "execution", "experiments"]

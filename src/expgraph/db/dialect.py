@@ -39,3 +39,25 @@ def upsert_increment(
         index_elements=list(conflict_columns),
         set_={counter: table.c[counter] + 1},
     )
+
+
+def upsert(
+    dialect: str,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    conflict_columns: Sequence[str],
+    update_columns: Sequence[str],
+) -> Insert:
+    """``INSERT ... ON CONFLICT (cols) DO UPDATE SET col = excluded.col``."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table).values(list(rows))
+    return stmt.on_conflict_do_update(
+        index_elements=list(conflict_columns),
+        set_={c: stmt.excluded[c] for c in update_columns} | _touch(table),
+    )
+
+
+def _touch(table: Table) -> dict[str, Any]:
+    from expgraph.db.types import utcnow
+
+    return {"updated_at": utcnow()} if "updated_at" in table.c else {}

@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from expgraph.config import Settings
 from expgraph.db.engine import Database
+from expgraph.db.notify import Broker
 from expgraph.graphql.audit import AuditSink
 from expgraph.graphql.auth import Principal
 
@@ -31,7 +32,24 @@ class Context:
     request: Any = None
     response: Any = None
     audit: AuditSink | None = None
+    broker: Broker | None = None
     _loaders: dict[Hashable, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    async def notify(self, experiment_id: int) -> None:
+        """Tell subscribers (in every process) that an execution changed."""
+        if self.broker is not None:
+            await self.broker.publish("execution_updates", str(experiment_id))
+
+    def fresh(self) -> Context:
+        """The same caller with empty loader caches (long-lived subscriptions)."""
+        return Context(
+            db=self.db,
+            settings=self.settings,
+            principal=self.principal,
+            request=self.request,
+            audit=self.audit,
+            broker=self.broker,
+        )
 
     def loader(self, spec: LoaderSpec) -> DataLoader[Any, Any]:
         loader = self._loaders.get(spec)

@@ -111,3 +111,21 @@ class Counts:
         async with db.read() as session:
             counts = dict((await session.execute(stmt)).all())
         return [int(counts.get(key, 0)) for key in keys]
+
+
+@dataclass(frozen=True)
+class ChildLists:
+    """All children of a relation per parent key, unpaged: for small, bounded
+    lists (e.g. a run's evaluator annotations), in one statement."""
+
+    relation: Relation
+    order_attr: str = "id"
+
+    async def load(self, db: Database, keys: list[Any]) -> list[list[Any]]:
+        stmt, parent = self.relation.statement(keys)
+        stmt = stmt.add_columns(parent).order_by(getattr(self.relation.model, self.order_attr))
+        grouped: dict[Any, list[Any]] = defaultdict(list)
+        async with db.read() as session:
+            for row, parent_id in (await session.execute(stmt)).all():
+                grouped[parent_id].append(row)
+        return [grouped.get(key, []) for key in keys]

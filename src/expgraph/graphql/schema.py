@@ -24,6 +24,9 @@ from expgraph.domains.accounts import mutations as accounts_mutations
 from expgraph.domains.accounts import queries as accounts_queries
 from expgraph.domains.catalog import mutations as catalog_mutations
 from expgraph.domains.catalog import queries as catalog_queries
+from expgraph.domains.execution import mutations as execution_mutations
+from expgraph.domains.execution import queries as execution_queries
+from expgraph.domains.execution import subscriptions as execution_subscriptions
 from expgraph.domains.experiments import mutations as experiments_mutations
 from expgraph.domains.experiments import queries as experiments_queries
 from expgraph.graphql import node
@@ -37,15 +40,19 @@ QUERIES: tuple[type, ...] = (
     experiments_queries.Query,
     catalog_queries.Query,
     accounts_queries.Query,
+    execution_queries.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     experiments_mutations.Mutation,
     catalog_mutations.Mutation,
     accounts_mutations.Mutation,
+    execution_mutations.Mutation,
 )
+SUBSCRIPTIONS: tuple[type, ...] = (execution_subscriptions.Subscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
+Subscription = merge_types("Subscription", SUBSCRIPTIONS)
 
 
 class Schema(strawberry.Schema):
@@ -75,6 +82,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=types,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=scalar_map),

@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from expgraph.domains.accounts.models import User as UserRecord
 from expgraph.domains.catalog import models as catalog
+from expgraph.domains.execution import fields as execution
 from expgraph.domains.experiments import models
 from expgraph.graphql.connections import Connection, child_connection, load_node
 from expgraph.graphql.context import Info
@@ -62,6 +63,11 @@ class Experiment(Node):
     )
     record: strawberry.Private[models.Experiment]
 
+    execution_config = strawberry.field(
+        resolver=execution.execution_config,
+        description="How it executes (evaluation experiments; null otherwise).",
+    )
+
     @strawberry.field(description="Who created it.")
     async def created_by(self, info: Info) -> UserT | None:
         return await load_node(info, UserRecord, self.record.created_by)
@@ -102,6 +108,18 @@ async def _dataset(root: Experiment, info: Info) -> DatasetT | None:
 class EvaluationExperiment(Experiment):
     repetitions: int | None
     dataset = strawberry.field(resolver=_dataset, description="The dataset it runs on.")
+    runs = strawberry.field(resolver=execution.runs, description="Its recorded runs.")
+    progress = strawberry.field(
+        resolver=execution.progress, description="Runs recorded against those expected."
+    )
+    incomplete_runs = strawberry.field(
+        resolver=execution.incomplete_runs,
+        description="Missing and failed example x repetition pairs, in order, paged.",
+    )
+    annotation_summaries = strawberry.field(
+        resolver=execution.annotation_summaries,
+        description="Per evaluator: count, errors, mean score, label counts.",
+    )
 
     @strawberry.field(description="The dataset version whose examples it runs.")
     async def dataset_version(self, info: Info) -> DatasetVersionT | None:

@@ -1,0 +1,74 @@
+"""Change notifications between server processes.
+
+``Broker.publish(channel, message)`` reaches every ``subscribe(channel)`` in
+every process: on PostgreSQL through ``NOTIFY`` (each process keeps one
+``LISTEN`` connection and fans messages out locally); on SQLite, where there
+is one server process, in process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+logger = logging.getLogger("expgraph.notify")
+QUEUE_SIZE = 1000
+
+
+class Broker:
+    def __init__(self, database: Any) -> None:
+        self.db = database
+        self._subscribers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        self._listener: Any = None
+        self._lock = asyncio.Lock()
+
+    async def publish(self, channel: str, message: str) -> None:
+        if self.db.dialect == "postgresql":
+            async with self.db.transaction() as session:
+                await session.execute(select(func.pg_notify(channel, message)))
+        else:
+            self._deliver(channel, message)
+
+    def _deliver(self, channel: str, message: str) -> None:
+        for queue in list(self._subscribers.get(channel, ())):
+            try:
+                queue.put_nowait(message)
+            except asyncio.QueueFull:  # a slow subscriber misses messages, never blocks
+                logger.warning("dropping a %s notification for a slow subscriber", channel)
+
+    async def _listen(self, channel: str) -> None:
+        if self.db.dialect != "postgresql":
+            return
+        async with self._lock:
+            if self._listener is None:
+                import asyncpg
+
+                url = make_url(self.db.settings.database_url).set(drivername="postgresql")
+                self._listener = await asyncpg.connect(url.render_as_string(hide_password=False))
+            channels = self._listener._listeners
+            if channel not in channels:
+                await self._listener.add_listener(
+                    channel, lambda _c, _pid, ch, payload: self._deliver(ch, payload)
+                )
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self._subscribers[channel].add(queue)
+        try:
+            await self._listen(channel)
+            yield queue
+        finally:
+            self._subscribers[channel].discard(queue)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None

@@ -1,0 +1,287 @@
+"""GraphQL face of execution: configs with derived state and progress, runs,
+annotations, prompts. No field returns provider credentials."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from expgraph.domains.catalog.models import DatasetExample as ExampleRecord
+from expgraph.domains.execution import models
+from expgraph.domains.execution.loaders import Counts, ProgressById
+from expgraph.domains.experiments.models import Experiment as ExperimentRecord
+from expgraph.graphql.connections import load_node
+from expgraph.graphql.context import Info
+from expgraph.graphql.filters import Ordering, Rule, SortDirection
+from expgraph.graphql.loaders import ChildLists, Relation
+from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.relay import Node, model_pk, node_type
+from expgraph.graphql.scalars import JSON, BigInt
+
+if TYPE_CHECKING:
+    from expgraph.domains.catalog.types import DatasetExample
+    from expgraph.domains.experiments.types import Experiment
+
+ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
+ExampleT = Annotated["DatasetExample", strawberry.lazy("expgraph.domains.catalog.types")]
+
+
+@strawberry.enum(description="Where an execution stands; derived, never stored.")
+class ExecutionState(enum.Enum):
+    STOPPED = "stopped"
+    QUEUED = "queued"
+    RUNNING = "running"
+    ORPHANED = "orphaned"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@strawberry.type(description="Runs recorded against dataset examples x repetitions.")
+class Progress:
+    expected: int
+    completed: int = strawberry.field(description="Runs recorded without error.")
+    failed: int = strawberry.field(description="Runs recorded with an error (to retry).")
+    missing: int = strawberry.field(description="Example x repetition pairs with no run yet.")
+    fraction: float = strawberry.field(description="completed / expected (1.0 when none).")
+
+    @classmethod
+    def of(cls, counts: Counts) -> Progress:
+        fraction = counts.completed / counts.expected if counts.expected else 1.0
+        return cls(
+            expected=counts.expected,
+            completed=counts.completed,
+            failed=counts.failed,
+            missing=counts.missing,
+            fraction=min(1.0, fraction),
+        )
+
+
+def derive_state(
+    config: models.ExecutionConfig, counts: Counts, stale_seconds: int
+) -> ExecutionState:
+    """The state, from the row, the run counts and the database clock."""
+    if not config.enabled:
+        return ExecutionState.STOPPED
+    if config.claimed_at is not None:
+        fresh = counts.now - config.claimed_at <= timedelta(seconds=stale_seconds)
+        return ExecutionState.RUNNING if fresh else ExecutionState.ORPHANED
+    if config.last_error is not None:
+        return ExecutionState.FAILED
+    if counts.expected and counts.completed >= counts.expected:
+        return ExecutionState.COMPLETED
+    return ExecutionState.QUEUED
+
+
+async def progress_of(info: Info, experiment_id: int) -> Counts:
+    counts = await info.context.loader(ProgressById()).load(experiment_id)
+    assert counts is not None
+    return counts
+
+
+@node_type(models.ExecutionConfig)
+@strawberry.type(description="How an evaluation experiment executes, and who holds it.")
+class ExecutionConfig(Node):
+    id: strawberry.ID
+    enabled: bool
+    claimed_at: datetime | None = strawberry.field(description="Last claim or heartbeat.")
+    claimed_by: str | None = strawberry.field(description="The worker holding the claim.")
+    fencing_token: BigInt = strawberry.field(description="Grows by one with every claim.")
+    toggled_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[models.ExecutionConfig]
+
+    @strawberry.field(description="The task config (fixed once created).")
+    def task_config(self) -> JSON:
+        return JSON(self.record.task_config.model_dump(mode="json"))
+
+    @strawberry.field(description="Evaluator configs; more can be added later.")
+    def evaluator_configs(self) -> list[JSON]:
+        return [JSON(e.model_dump(mode="json")) for e in self.record.evaluator_configs]
+
+    @strawberry.field
+    async def experiment(self, info: Info) -> ExperimentT:
+        return await load_node(info, ExperimentRecord, self.record.id)
+
+    @strawberry.field
+    async def state(self, info: Info) -> ExecutionState:
+        counts = await progress_of(info, self.record.id)
+        return derive_state(self.record, counts, info.context.settings.execution_stale_seconds)
+
+    @strawberry.field
+    async def progress(self, info: Info) -> Progress:
+        return Progress.of(await progress_of(info, self.record.id))
+
+
+@node_type(models.ExperimentRunAnnotation, renames={"metadata": "metadata_"})
+@strawberry.type(description="One evaluator's result on one run.")
+class ExperimentRunAnnotation(Node):
+    id: strawberry.ID
+    name: str = strawberry.field(description="The evaluator's name.")
+    label: str | None
+    score: float | None
+    explanation: str | None
+    error: str | None
+    metadata: JSON
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[models.ExperimentRunAnnotation]
+
+
+ANNOTATIONS = ChildLists(Relation(models.ExperimentRunAnnotation, "experiment_run_id"), "name")
+
+
+@node_type(models.ExperimentRun)
+@strawberry.type(description="One dataset example x repetition of an evaluation experiment.")
+class ExperimentRun(Node):
+    id: strawberry.ID
+    repetition_number: int
+    output: JSON | None
+    error: str | None
+    start_time: datetime | None
+    end_time: datetime | None
+    latency_ms: float | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost_micros: BigInt | None = strawberry.field(description="Cost in millionths of a dollar.")
+    worker_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[models.ExperimentRun]
+
+    @strawberry.field
+    async def example(self, info: Info) -> ExampleT:
+        return await load_node(info, ExampleRecord, self.record.dataset_example_id)
+
+    @strawberry.field(description="Evaluator results, by evaluator name.")
+    async def annotations(self, info: Info) -> list[ExperimentRunAnnotation]:
+        from expgraph.graphql.relay import to_node
+
+        rows = await info.context.loader(ANNOTATIONS).load(self.record.id)
+        return [to_node(r) for r in rows]
+
+
+@strawberry.type(description="A missing or failed example x repetition: what a resume runs.")
+class IncompleteRun:
+    repetition_number: int
+    status: str = strawberry.field(description="MISSING or FAILED.")
+    cursor: str
+    record: strawberry.Private[Any]
+
+    @strawberry.field
+    async def example(self, info: Info) -> ExampleT:
+        return await load_node(info, ExampleRecord, self.record)
+
+
+@strawberry.type
+class IncompleteRunPage:
+    items: list[IncompleteRun]
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class LabelCount:
+    label: str
+    count: int
+
+
+@strawberry.type(description="What one evaluator said across an experiment's runs.")
+class AnnotationSummary:
+    name: str
+    count: int
+    error_count: int
+    mean_score: float | None
+    labels: list[LabelCount]
+
+
+@strawberry.input(description="Conditions on runs.")
+class ExperimentRunFilter:
+    has_error: bool | None = None
+    repetition: int | None = None
+    dataset_example_id: strawberry.ID | None = None
+    and_: list[ExperimentRunFilter] | None = strawberry.field(name="and", default=None)
+    or_: list[ExperimentRunFilter] | None = strawberry.field(name="or", default=None)
+    not_: ExperimentRunFilter | None = strawberry.field(name="not", default=None)
+
+
+@strawberry.enum
+class ExperimentRunOrderField(enum.Enum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    REPETITION_NUMBER = "repetition_number"
+    DATASET_EXAMPLE = "dataset_example_id"
+
+
+@strawberry.input
+class ExperimentRunOrder:
+    field: ExperimentRunOrderField
+    direction: SortDirection = SortDirection.ASC
+
+
+R = models.ExperimentRun
+RUN_RULES: dict[str, Rule] = {
+    "has_error": lambda v: R.error.is_not(None) if v else R.error.is_(None),
+    "repetition": lambda v: R.repetition_number == v,
+    "dataset_example_id": lambda v: R.dataset_example_id == model_pk(v, ExampleRecord),
+}
+RUN_ORDERING = Ordering({f: f.value for f in ExperimentRunOrderField}, (SortKey("created_at"),))
+
+
+@node_type(models.Prompt, renames={"metadata": "metadata_"})
+@strawberry.type(description="A named prompt with versions.")
+class Prompt(Node):
+    id: strawberry.ID
+    name: str
+    description: str | None
+    metadata: JSON
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[models.Prompt]
+
+    @strawberry.field(description="Its versions, oldest first.")
+    async def versions(self, info: Info) -> list[PromptVersion]:
+        from expgraph.graphql.relay import to_node
+
+        rows = await info.context.loader(PROMPT_VERSIONS).load(self.record.id)
+        return [to_node(r) for r in rows]
+
+
+@node_type(models.PromptVersion)
+@strawberry.type(description="One version of a prompt: template and model.")
+class PromptVersion(Node):
+    id: strawberry.ID
+    version: int
+    template: str
+    model_provider: str
+    model_name: str
+    invocation_parameters: JSON
+    created_at: datetime
+    record: strawberry.Private[models.PromptVersion]
+
+    @strawberry.field
+    async def prompt(self, info: Info) -> Prompt:
+        return await load_node(info, models.Prompt, self.record.prompt_id)
+
+
+PROMPT_VERSIONS = ChildLists(Relation(models.PromptVersion, "prompt_id"), "version")
+
+
+@node_type(models.CustomProvider)
+@strawberry.type(description="A model provider endpoint. Its credentials are write-only.")
+class CustomProvider(Node):
+    id: strawberry.ID
+    name: str
+    provider_kind: str
+    base_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[models.CustomProvider]
+
+    @strawberry.field(description="Whether credentials are stored (they are never shown).")
+    def has_credentials(self) -> bool:
+        return self.record.credentials_encrypted is not None
