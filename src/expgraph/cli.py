@@ -145,6 +145,52 @@ def demo(
         typer.echo(f"{table:>20}: {count}")
 
 
+@app.command()
+def worker(
+    url: str = typer.Option("http://127.0.0.1:8000/graphql", help="The server's /graphql URL."),
+    api_key: str = typer.Option(None, envvar="EXPGRAPH_WORKER_API_KEY", help="Needs EXECUTE."),
+    executor: str = typer.Option("echo", help="`echo` or `package.module:function`."),
+    concurrency: int = typer.Option(4, min=1, max=256),
+    worker_id: str = typer.Option(None, help="Defaults to host:pid."),
+    heartbeat_seconds: float = typer.Option(
+        150.0, help="Heartbeat interval: a quarter of the server's stale threshold."
+    ),
+    batch_size: int = typer.Option(50, min=1, max=500),
+    exit_when_idle: bool = typer.Option(False, help="Exit when nothing is claimable."),
+    experiment_id: str = typer.Option(None, help="Work on this experiment only."),
+) -> None:
+    """Claim evaluation experiments and run them until stopped (SIGTERM/Ctrl-C)."""
+    import logging
+    import os
+    import signal
+    import socket
+
+    from expgraph.worker.executors import load_executor
+    from expgraph.worker.runner import Worker, WorkerOptions
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    options = WorkerOptions(
+        url=url,
+        api_key=api_key,
+        worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
+        concurrency=concurrency,
+        heartbeat_seconds=heartbeat_seconds,
+        batch_size=batch_size,
+        exit_when_idle=exit_when_idle,
+        experiment_id=experiment_id,
+    )
+    runner = Worker(options, load_executor(executor))
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, runner.stop)
+        await runner.run()
+
+    asyncio.run(main())
+    typer.echo(f"worker {options.worker_id} stopped ({runner.completed_experiments} completed)")
+
+
 @users_app.command("create-admin")
 def create_admin(
     username: str = typer.Option(..., prompt=True),

@@ -1,0 +1,82 @@
+from enum import Enum
+
+
+class DatasetOrderField(str, Enum):
+    CREATED_AT = "CREATED_AT"
+    NAME = "NAME"
+    UPDATED_AT = "UPDATED_AT"
+
+
+class ExecutionState(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    ORPHANED = "ORPHANED"
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    STOPPED = "STOPPED"
+
+
+class ExperimentKind(str, Enum):
+    AB_TEST = "AB_TEST"
+    EVALUATION = "EVALUATION"
+    RESEARCH = "RESEARCH"
+    SIMULATION = "SIMULATION"
+    TRAINING = "TRAINING"
+
+
+class ExperimentOrderField(str, Enum):
+    CREATED_AT = "CREATED_AT"
+    NAME = "NAME"
+    UPDATED_AT = "UPDATED_AT"
+
+
+class ExperimentRunOrderField(str, Enum):
+    CREATED_AT = "CREATED_AT"
+    DATASET_EXAMPLE = "DATASET_EXAMPLE"
+    REPETITION_NUMBER = "REPETITION_NUMBER"
+    UPDATED_AT = "UPDATED_AT"
+
+
+class ExperimentStatus(str, Enum):
+    CANCELLED = "CANCELLED"
+    COMPLETED = "COMPLETED"
+    DRAFT = "DRAFT"
+    FAILED = "FAILED"
+    PAUSED = "PAUSED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+
+
+class Scope(str, Enum):
+    ADMIN = "ADMIN"
+    EXECUTE = "EXECUTE"
+    READ = "READ"
+    WRITE = "WRITE"
+
+
+class SortDirection(str, Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+class TagOrderField(str, Enum):
+    CREATED_AT = "CREATED_AT"
+    NAME = "NAME"
+    USAGE_COUNT = "USAGE_COUNT"
+
+
+class UnitType(str, Enum):
+    HOUSEHOLD = "HOUSEHOLD"
+    SESSION = "SESSION"
+    USER = "USER"
+
+
+class UserOrderField(str, Enum):
+    CREATED_AT = "CREATED_AT"
+    USERNAME = "USERNAME"
+
+
+class UserRole(str, Enum):
+    ADMIN = "ADMIN"
+    MEMBER = "MEMBER"
+    VIEWER = "VIEWER"

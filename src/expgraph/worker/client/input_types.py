@@ -1,0 +1,455 @@
+from typing import Any, Optional
+
+from pydantic import Field
+
+from .base_model import BaseModel
+from .enums import (
+    DatasetOrderField,
+    ExperimentKind,
+    ExperimentOrderField,
+    ExperimentRunOrderField,
+    ExperimentStatus,
+    Scope,
+    SortDirection,
+    TagOrderField,
+    UnitType,
+    UserOrderField,
+    UserRole,
+)
+
+
+class AbTestInput(BaseModel):
+    """Fields of an A/B test (seed 001)."""
+
+    end_at: Optional[str] = Field(alias="endAt", default=None)
+    start_at: Optional[str] = Field(alias="startAt", default=None)
+    unit_type: Optional[UnitType] = Field(alias="unitType", default=None)
+
+
+class AddDatasetExamplesInput(BaseModel):
+    dataset_id: str = Field(alias="datasetId")
+    dataset_version_id: str = Field(alias="datasetVersionId")
+    examples: list["DatasetExampleInput"]
+
+
+class AddEvaluatorConfigInput(BaseModel):
+    evaluator_config: "EvaluatorConfigInput" = Field(alias="evaluatorConfig")
+    experiment_id: str = Field(alias="experimentId")
+
+
+class AnnotationInput(BaseModel):
+    error: Optional[str] = None
+    experiment_run_id: str = Field(alias="experimentRunId")
+    explanation: Optional[str] = None
+    label: Optional[str] = None
+    metadata: Optional[Any] = None
+    name: str
+    score: Optional[float] = None
+
+
+class ClaimExecutionInput(BaseModel):
+    experiment_id: Optional[str] = Field(alias="experimentId", default=None)
+    "Omit to claim the next claimable experiment (oldest first)."
+    worker_id: str = Field(alias="workerId")
+
+
+class CreateApiKeyInput(BaseModel):
+    expires_at: Optional[str] = Field(alias="expiresAt", default=None)
+    name: str
+    rate_limit: int = Field(alias="rateLimit", default=60)
+    "Requests per minute."
+    scopes: list[Scope]
+
+
+class CreateCustomProviderInput(BaseModel):
+    """Credentials are stored encrypted and never returned."""
+
+    base_url: Optional[str] = Field(alias="baseUrl", default=None)
+    credentials: Optional[Any] = None
+    name: str
+    provider_kind: str = Field(alias="providerKind")
+
+
+class CreateDatasetInput(BaseModel):
+    description: Optional[str] = None
+    fault_types: Optional[Any] = Field(alias="faultTypes", default=None)
+    file_path: Optional[str] = Field(alias="filePath", default=None)
+    metadata: Optional[Any] = None
+    name: str
+    num_signals: int = Field(alias="numSignals", default=0)
+    severity_levels: Optional[Any] = Field(alias="severityLevels", default=None)
+
+
+class CreateDatasetVersionInput(BaseModel):
+    dataset_id: str = Field(alias="datasetId")
+    description: Optional[str] = None
+    metadata: Optional[Any] = None
+
+
+class CreateExecutionConfigInput(BaseModel):
+    evaluator_configs: list["EvaluatorConfigInput"] = Field(
+        alias="evaluatorConfigs", default_factory=lambda: []
+    )
+    experiment_id: str = Field(alias="experimentId")
+    task_config: "TaskConfigInput" = Field(alias="taskConfig")
+
+
+class CreateExperimentInput(BaseModel):
+    """A new experiment of one kind."""
+
+    ab_test: Optional["AbTestInput"] = Field(alias="abTest", default=None)
+    config: Optional[Any] = None
+    description: Optional[str] = None
+    evaluation: Optional["EvaluationInput"] = None
+    kind: ExperimentKind
+    metadata: Optional[Any] = None
+    name: str
+    research: Optional["ResearchInput"] = None
+    simulation: Optional["SimulationInput"] = None
+    status: ExperimentStatus = ExperimentStatus.DRAFT
+    tag_ids: Optional[list[str]] = Field(alias="tagIds", default=None)
+    "Tags to apply at once."
+    training: Optional["TrainingInput"] = None
+
+
+class CreatePromptInput(BaseModel):
+    description: Optional[str] = None
+    invocation_parameters: Optional[Any] = Field(
+        alias="invocationParameters", default=None
+    )
+    model_name: str = Field(alias="modelName")
+    model_provider: str = Field(alias="modelProvider")
+    name: str
+    template: str
+
+
+class CreatePromptVersionInput(BaseModel):
+    invocation_parameters: Optional[Any] = Field(
+        alias="invocationParameters", default=None
+    )
+    model_name: str = Field(alias="modelName")
+    model_provider: str = Field(alias="modelProvider")
+    prompt_id: str = Field(alias="promptId")
+    template: str
+
+
+class CreateTagInput(BaseModel):
+    color: Optional[str] = None
+    "#rrggbb"
+    name: str
+
+
+class CreateUserInput(BaseModel):
+    email: str
+    password: Optional[str] = None
+    "At least 12 characters; stored only as an argon2id hash."
+    role: UserRole = UserRole.MEMBER
+    username: str
+
+
+class DatasetExampleInput(BaseModel):
+    input: Any
+    metadata: Optional[Any] = None
+    output: Optional[Any] = None
+
+
+class DatasetFilter(BaseModel):
+    """Conditions on datasets."""
+
+    and_: Optional[list["DatasetFilter"]] = Field(alias="and", default=None)
+    created_by_id: Optional[str] = Field(alias="createdById", default=None)
+    name_contains: Optional[str] = Field(alias="nameContains", default=None)
+    not_: Optional["DatasetFilter"] = Field(alias="not", default=None)
+    or_: Optional[list["DatasetFilter"]] = Field(alias="or", default=None)
+
+
+class DatasetOrder(BaseModel):
+    direction: SortDirection = SortDirection.ASC
+    field: DatasetOrderField
+
+
+class DeleteCustomProviderInput(BaseModel):
+    id: str
+
+
+class EvaluationInput(BaseModel):
+    """Fields of an evaluation experiment (seed 000)."""
+
+    dataset_id: Optional[str] = Field(alias="datasetId", default=None)
+    dataset_version_id: Optional[str] = Field(alias="datasetVersionId", default=None)
+    repetitions: Optional[int] = None
+
+
+class EvaluatorConfigInput(BaseModel):
+    """One evaluator; its name names its annotations."""
+
+    custom_provider_id: Optional[str] = Field(alias="customProviderId", default=None)
+    kind: str = "code"
+    "llm_judge, code, exact_match, contains"
+    model_name: Optional[str] = Field(alias="modelName", default=None)
+    model_provider: Optional[str] = Field(alias="modelProvider", default=None)
+    name: str
+    parameters: Optional[Any] = None
+    prompt_version_id: Optional[str] = Field(alias="promptVersionId", default=None)
+
+
+class ExperimentFilter(BaseModel):
+    """Conditions on experiments; all given conditions must hold."""
+
+    and_: Optional[list["ExperimentFilter"]] = Field(alias="and", default=None)
+    created_after: Optional[str] = Field(alias="createdAfter", default=None)
+    created_before: Optional[str] = Field(alias="createdBefore", default=None)
+    created_by_id: Optional[str] = Field(alias="createdById", default=None)
+    dataset_id: Optional[str] = Field(alias="datasetId", default=None)
+    kinds: Optional[list[ExperimentKind]] = None
+    name_contains: Optional[str] = Field(alias="nameContains", default=None)
+    "Case-insensitive substring of the name."
+    not_: Optional["ExperimentFilter"] = Field(alias="not", default=None)
+    or_: Optional[list["ExperimentFilter"]] = Field(alias="or", default=None)
+    statuses: Optional[list[ExperimentStatus]] = None
+    tag_slugs: Optional[list[str]] = Field(alias="tagSlugs", default=None)
+    "Has every one of these tags."
+
+
+class ExperimentIdInput(BaseModel):
+    id: str
+
+
+class ExperimentOrder(BaseModel):
+    direction: SortDirection = SortDirection.ASC
+    field: ExperimentOrderField
+
+
+class ExperimentRunFilter(BaseModel):
+    """Conditions on runs."""
+
+    and_: Optional[list["ExperimentRunFilter"]] = Field(alias="and", default=None)
+    dataset_example_id: Optional[str] = Field(alias="datasetExampleId", default=None)
+    has_error: Optional[bool] = Field(alias="hasError", default=None)
+    not_: Optional["ExperimentRunFilter"] = Field(alias="not", default=None)
+    or_: Optional[list["ExperimentRunFilter"]] = Field(alias="or", default=None)
+    repetition: Optional[int] = None
+
+
+class ExperimentRunOrder(BaseModel):
+    direction: SortDirection = SortDirection.ASC
+    field: ExperimentRunOrderField
+
+
+class ExperimentTagInput(BaseModel):
+    experiment_id: str = Field(alias="experimentId")
+    tag_id: str = Field(alias="tagId")
+
+
+class HolderInput(BaseModel):
+    experiment_id: str = Field(alias="experimentId")
+    fencing_token: str = Field(alias="fencingToken")
+    worker_id: str = Field(alias="workerId")
+
+
+class IdInput(BaseModel):
+    id: str
+
+
+class LoginInput(BaseModel):
+    """Sign in with a username or an email, and a password."""
+
+    backup_code: Optional[str] = Field(alias="backupCode", default=None)
+    "Or one of the backup codes; each works once."
+    email: Optional[str] = None
+    password: str
+    totp_code: Optional[str] = Field(alias="totpCode", default=None)
+    "The current 6-digit code, when two-factor sign-in is on."
+    username: Optional[str] = None
+
+
+class RecordExperimentRunsInput(BaseModel):
+    experiment_id: str = Field(alias="experimentId")
+    fencing_token: str = Field(alias="fencingToken")
+    runs: list["RunInput"]
+    worker_id: str = Field(alias="workerId")
+
+
+class RecordRunAnnotationsInput(BaseModel):
+    annotations: list["AnnotationInput"]
+    experiment_id: str = Field(alias="experimentId")
+    fencing_token: str = Field(alias="fencingToken")
+    worker_id: str = Field(alias="workerId")
+
+
+class ReleaseExecutionInput(BaseModel):
+    error: Optional[str] = None
+    "Recorded as lastError."
+    experiment_id: str = Field(alias="experimentId")
+    fencing_token: str = Field(alias="fencingToken")
+    worker_id: str = Field(alias="workerId")
+
+
+class ResearchInput(BaseModel):
+    """Fields of a research experiment (seed 004)."""
+
+    hypothesis: Optional[str] = None
+    "Required at creation; at most 500 characters."
+    scorecard_data: Optional[Any] = Field(alias="scorecardData", default=None)
+
+
+class RunInput(BaseModel):
+    completion_tokens: Optional[int] = Field(alias="completionTokens", default=None)
+    cost_micros: Optional[str] = Field(alias="costMicros", default=None)
+    dataset_example_id: str = Field(alias="datasetExampleId")
+    end_time: Optional[str] = Field(alias="endTime", default=None)
+    error: Optional[str] = None
+    latency_ms: Optional[float] = Field(alias="latencyMs", default=None)
+    output: Optional[Any] = None
+    prompt_tokens: Optional[int] = Field(alias="promptTokens", default=None)
+    repetition_number: int = Field(alias="repetitionNumber")
+    start_time: Optional[str] = Field(alias="startTime", default=None)
+
+
+class SimulationInput(BaseModel):
+    """Fields of a simulation experiment (seed 002); costs in cents."""
+
+    best_cost: Optional[str] = Field(alias="bestCost", default=None)
+    completed_at: Optional[str] = Field(alias="completedAt", default=None)
+    converged: Optional[bool] = None
+    convergence_reason: Optional[str] = Field(alias="convergenceReason", default=None)
+    final_cost: Optional[str] = Field(alias="finalCost", default=None)
+    master_seed: Optional[str] = Field(alias="masterSeed", default=None)
+    "Required at creation: runs are reproducible from it."
+    num_iterations: Optional[int] = Field(alias="numIterations", default=None)
+    scenario_path: Optional[str] = Field(alias="scenarioPath", default=None)
+    simulation_type: Optional[str] = Field(alias="simulationType", default=None)
+
+
+class SystemLogFilter(BaseModel):
+    """Conditions on audit records."""
+
+    actions: Optional[list[str]] = None
+    and_: Optional[list["SystemLogFilter"]] = Field(alias="and", default=None)
+    created_after: Optional[str] = Field(alias="createdAfter", default=None)
+    created_before: Optional[str] = Field(alias="createdBefore", default=None)
+    not_: Optional["SystemLogFilter"] = Field(alias="not", default=None)
+    or_: Optional[list["SystemLogFilter"]] = Field(alias="or", default=None)
+    statuses: Optional[list[str]] = None
+    "success, failure, denied"
+    user_id: Optional[str] = Field(alias="userId", default=None)
+
+
+class TagFilter(BaseModel):
+    """Conditions on tags."""
+
+    and_: Optional[list["TagFilter"]] = Field(alias="and", default=None)
+    name_contains: Optional[str] = Field(alias="nameContains", default=None)
+    not_: Optional["TagFilter"] = Field(alias="not", default=None)
+    or_: Optional[list["TagFilter"]] = Field(alias="or", default=None)
+    slugs: Optional[list[str]] = None
+
+
+class TagIdInput(BaseModel):
+    id: str
+
+
+class TagOrder(BaseModel):
+    direction: SortDirection = SortDirection.ASC
+    field: TagOrderField
+
+
+class TaskConfigInput(BaseModel):
+    """What each run does. Ids are global ids."""
+
+    custom_provider_id: Optional[str] = Field(alias="customProviderId", default=None)
+    invocation_parameters: Optional[Any] = Field(
+        alias="invocationParameters", default=None
+    )
+    max_concurrency: int = Field(alias="maxConcurrency", default=4)
+    model_name: str = Field(alias="modelName")
+    model_provider: str = Field(alias="modelProvider")
+    prompt_version_id: Optional[str] = Field(alias="promptVersionId", default=None)
+    template: Optional[str] = None
+
+
+class ToggleExecutionInput(BaseModel):
+    enabled: bool
+    experiment_id: str = Field(alias="experimentId")
+
+
+class TotpCodeInput(BaseModel):
+    code: str
+
+
+class TrainingInput(BaseModel):
+    """Fields of a training experiment (seed 003)."""
+
+    best_epoch: Optional[int] = Field(alias="bestEpoch", default=None)
+    dataset_id: Optional[str] = Field(alias="datasetId", default=None)
+    duration_seconds: Optional[float] = Field(alias="durationSeconds", default=None)
+    hyperparameters: Optional[Any] = None
+    metrics: Optional[Any] = None
+    model_path: Optional[str] = Field(alias="modelPath", default=None)
+    model_type: Optional[str] = Field(alias="modelType", default=None)
+    notes: Optional[str] = None
+    onnx_path: Optional[str] = Field(alias="onnxPath", default=None)
+    results_dir: Optional[str] = Field(alias="resultsDir", default=None)
+    total_epochs: Optional[int] = Field(alias="totalEpochs", default=None)
+
+
+class UpdateExperimentInput(BaseModel):
+    """Changes to an experiment; omitted fields stay as they are."""
+
+    ab_test: Optional["AbTestInput"] = Field(alias="abTest", default=None)
+    config: Optional[Any] = None
+    description: Optional[str] = None
+    evaluation: Optional["EvaluationInput"] = None
+    id: str
+    metadata: Optional[Any] = None
+    name: Optional[str] = None
+    research: Optional["ResearchInput"] = None
+    simulation: Optional["SimulationInput"] = None
+    status: Optional[ExperimentStatus] = None
+    training: Optional["TrainingInput"] = None
+
+
+class UpdateTagInput(BaseModel):
+    color: Optional[str] = None
+    id: str
+    name: Optional[str] = None
+
+
+class UpdateUserInput(BaseModel):
+    """Admins change a user's role or deactivate them."""
+
+    id: str
+    is_active: Optional[bool] = Field(alias="isActive", default=None)
+    role: Optional[UserRole] = None
+
+
+class UserFilter(BaseModel):
+    """Conditions on users."""
+
+    and_: Optional[list["UserFilter"]] = Field(alias="and", default=None)
+    is_active: Optional[bool] = Field(alias="isActive", default=None)
+    not_: Optional["UserFilter"] = Field(alias="not", default=None)
+    or_: Optional[list["UserFilter"]] = Field(alias="or", default=None)
+    roles: Optional[list[UserRole]] = None
+    search: Optional[str] = None
+    "Case-insensitive substring of username or email."
+
+
+class UserOrder(BaseModel):
+    direction: SortDirection = SortDirection.ASC
+    field: UserOrderField
+
+
+AddDatasetExamplesInput.model_rebuild()
+AddEvaluatorConfigInput.model_rebuild()
+CreateExecutionConfigInput.model_rebuild()
+CreateExperimentInput.model_rebuild()
+DatasetFilter.model_rebuild()
+ExperimentFilter.model_rebuild()
+ExperimentRunFilter.model_rebuild()
+RecordExperimentRunsInput.model_rebuild()
+RecordRunAnnotationsInput.model_rebuild()
+SystemLogFilter.model_rebuild()
+TagFilter.model_rebuild()
+UpdateExperimentInput.model_rebuild()
+UserFilter.model_rebuild()
