@@ -5,5 +5,7 @@ from expgraph.domains.accounts import models as accounts
 from expgraph.domains.catalog import models as catalog
 from expgraph.domains.execution import models as execution
 from expgraph.domains.experiments import models as experiments
+from expgraph.domains.research import models as research
+from expgraph.domains.simulation import models as simulation
 
-__all__ = ["Base", "accounts", "catalog", "execution", "experiments"]
+__all__ = ["Base", "accounts", "catalog", "execution", "experiments", "research", "simulation"]
