@@ -1,5 +1,6 @@
 """Generic DataLoader specs: rows by id, pages of children by foreign key
-(directly or through an association table), and counts.
+(directly or through an association table), counts, unpaged child lists, and
+ancestors and descendants in self-referential trees (recursive CTEs).
 
 Each spec is a frozen dataclass: equal specs within a request share one
 DataLoader, so every parent's request for the same relationship page lands in
@@ -13,7 +14,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from expgraph.db.engine import Database
@@ -129,3 +131,72 @@ class ChildLists:
             for row, parent_id in (await session.execute(stmt)).all():
                 grouped[parent_id].append(row)
         return [grouped.get(key, []) for key in keys]
+
+
+@dataclass(frozen=True)
+class Ancestors:
+    """Each key's ancestors in a self-referential tree, root first: one recursive
+    statement for the whole batch (``model.parent_attr`` points at the parent)."""
+
+    model: type[Any]
+    parent_attr: str = "parent_id"
+
+    async def load(self, db: Database, keys: list[Any]) -> list[list[Any]]:
+        m = self.model
+        parent = getattr(m, self.parent_attr)
+        walk = (
+            select(m.id.label("origin"), parent.label("next_id"), literal(0).label("level"))
+            .where(m.id.in_(keys))
+            .cte("ancestors", recursive=True)
+        )
+        step = aliased(m)
+        walk = walk.union_all(
+            select(walk.c.origin, getattr(step, self.parent_attr), walk.c.level + 1).join(
+                step, step.id == walk.c.next_id
+            )
+        )
+        stmt = (
+            select(m, walk.c.origin)
+            .join(walk, m.id == walk.c.next_id)
+            .order_by(walk.c.origin, walk.c.level.desc())
+        )
+        return await _grouped(db, stmt, keys)
+
+
+@dataclass(frozen=True)
+class Descendants:
+    """Each key's descendants down to ``max_depth`` levels below it, level by
+    level: one recursive statement for the whole batch."""
+
+    model: type[Any]
+    max_depth: int
+    parent_attr: str = "parent_id"
+
+    async def load(self, db: Database, keys: list[Any]) -> list[list[Any]]:
+        m = self.model
+        walk = (
+            select(m.id.label("origin"), m.id.label("node_id"), literal(0).label("level"))
+            .where(m.id.in_(keys))
+            .cte("descendants", recursive=True)
+        )
+        child = aliased(m)
+        walk = walk.union_all(
+            select(walk.c.origin, child.id, walk.c.level + 1)
+            .join(child, getattr(child, self.parent_attr) == walk.c.node_id)
+            .where(walk.c.level < self.max_depth)
+        )
+        stmt = (
+            select(m, walk.c.origin)
+            .join(walk, m.id == walk.c.node_id)
+            .where(walk.c.level > 0)
+            .order_by(walk.c.origin, walk.c.level, m.id)
+        )
+        return await _grouped(db, stmt, keys)
+
+
+async def _grouped(db: Database, stmt: Select[Any], keys: list[Any]) -> list[list[Any]]:
+    grouped: dict[Any, list[Any]] = defaultdict(list)
+    async with db.read() as session:
+        for row, origin in (await session.execute(stmt)).all():
+            grouped[origin].append(row)
+    return [grouped.get(key, []) for key in keys]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import strawberry
 
 from expgraph.graphql.context import Info
@@ -32,4 +34,5 @@ class Query:
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise BadRequest(f"at most {MAX_NODES} ids at once")
-        return [await _resolve(info, i) for i in ids]
+        # Resolved together, so the loaders batch them: one statement per type.
+        return list(await asyncio.gather(*(_resolve(info, i) for i in ids)))

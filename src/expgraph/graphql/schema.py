@@ -29,6 +29,7 @@ from expgraph.domains.execution import queries as execution_queries
 from expgraph.domains.execution import subscriptions as execution_subscriptions
 from expgraph.domains.experiments import mutations as experiments_mutations
 from expgraph.domains.experiments import queries as experiments_queries
+from expgraph.domains.research import explorations as research_explorations
 from expgraph.graphql import node
 from expgraph.graphql.errors import ErrorCodes
 from expgraph.graphql.permissions import SignInRequired
@@ -41,12 +42,14 @@ QUERIES: tuple[type, ...] = (
     catalog_queries.Query,
     accounts_queries.Query,
     execution_queries.Query,
+    research_explorations.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     experiments_mutations.Mutation,
     catalog_mutations.Mutation,
     accounts_mutations.Mutation,
     execution_mutations.Mutation,
+    research_explorations.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (execution_subscriptions.Subscription,)
 

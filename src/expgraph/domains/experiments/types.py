@@ -15,6 +15,7 @@ from expgraph.domains.accounts.models import User as UserRecord
 from expgraph.domains.catalog import models as catalog
 from expgraph.domains.execution import fields as execution
 from expgraph.domains.experiments import models
+from expgraph.domains.research import explorations
 from expgraph.graphql.connections import Connection, child_connection, load_node
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
@@ -171,6 +172,9 @@ class TrainingExperiment(Experiment):
 class ResearchExperiment(Experiment):
     hypothesis: str | None
     scorecard_data: JSON | None
+    explorations = strawberry.field(
+        resolver=explorations.explorations_of, description="Its explorations, newest first."
+    )
 
 
 @strawberry.input(description="Conditions on experiments; all given conditions must hold.")
