@@ -1,6 +1,13 @@
 from enum import Enum
 
 
+class AnalysisStatus(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+
+
 class DatasetOrderField(str, Enum):
     CREATED_AT = "CREATED_AT"
     NAME = "NAME"
@@ -45,6 +52,26 @@ class ExperimentStatus(str, Enum):
     PAUSED = "PAUSED"
     PENDING = "PENDING"
     RUNNING = "RUNNING"
+
+
+class ExplorationStatus(str, Enum):
+    COST_LIMIT_REACHED = "COST_LIMIT_REACHED"
+    DEPTH_LIMIT_REACHED = "DEPTH_LIMIT_REACHED"
+    GOAL_ACHIEVED = "GOAL_ACHIEVED"
+    NO_VIABLE_PATHS = "NO_VIABLE_PATHS"
+    RUNNING = "RUNNING"
+
+
+class NodeStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    DOMINATED = "DOMINATED"
+    EXPANSION_FAILED = "EXPANSION_FAILED"
+    WINNER = "WINNER"
+
+
+class ScenarioNodeOrderField(str, Enum):
+    CREATED_AT = "CREATED_AT"
+    DEPTH = "DEPTH"
 
 
 class Scope(str, Enum):

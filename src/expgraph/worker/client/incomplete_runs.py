@@ -17,6 +17,7 @@ class IncompleteRuns(BaseModel):
 class IncompleteRunsNodeNode(BaseModel):
     typename__: Literal[
         "AbTestExperiment",
+        "AnalysisRun",
         "ApiKey",
         "CustomProvider",
         "Dataset",
@@ -25,10 +26,12 @@ class IncompleteRunsNodeNode(BaseModel):
         "ExecutionConfig",
         "ExperimentRun",
         "ExperimentRunAnnotation",
+        "Exploration",
         "Node",
         "Prompt",
         "PromptVersion",
         "ResearchExperiment",
+        "ScenarioNode",
         "Session",
         "Signal",
         "SimulationExperiment",

@@ -9,6 +9,9 @@ from .enums import (
     ExperimentOrderField,
     ExperimentRunOrderField,
     ExperimentStatus,
+    ExplorationStatus,
+    NodeStatus,
+    ScenarioNodeOrderField,
     Scope,
     SortDirection,
     TagOrderField,
@@ -112,6 +115,14 @@ class CreateExperimentInput(BaseModel):
     training: Optional["TrainingInput"] = None
 
 
+class CreateExplorationInput(BaseModel):
+    baseline_analysis_id: str = Field(alias="baselineAnalysisId")
+    config: Optional[Any] = None
+    experiment_id: str = Field(alias="experimentId")
+    goal: Any
+    root: "ScenarioInput"
+
+
 class CreatePromptInput(BaseModel):
     description: Optional[str] = None
     invocation_parameters: Optional[Any] = Field(
@@ -193,6 +204,11 @@ class EvaluatorConfigInput(BaseModel):
     prompt_version_id: Optional[str] = Field(alias="promptVersionId", default=None)
 
 
+class ExpandNodeInput(BaseModel):
+    children: list["ScenarioInput"]
+    parent_id: str = Field(alias="parentId")
+
+
 class ExperimentFilter(BaseModel):
     """Conditions on experiments; all given conditions must hold."""
 
@@ -239,6 +255,11 @@ class ExperimentRunOrder(BaseModel):
 class ExperimentTagInput(BaseModel):
     experiment_id: str = Field(alias="experimentId")
     tag_id: str = Field(alias="tagId")
+
+
+class FinishExplorationInput(BaseModel):
+    exploration_id: str = Field(alias="explorationId")
+    status: ExplorationStatus
 
 
 class HolderInput(BaseModel):
@@ -304,6 +325,44 @@ class RunInput(BaseModel):
     prompt_tokens: Optional[int] = Field(alias="promptTokens", default=None)
     repetition_number: int = Field(alias="repetitionNumber")
     start_time: Optional[str] = Field(alias="startTime", default=None)
+
+
+class ScenarioInput(BaseModel):
+    """A scenario: what changed, why, and how it scored."""
+
+    action_applied: Optional[str] = Field(alias="actionApplied", default=None)
+    action_category: Optional[str] = Field(alias="actionCategory", default=None)
+    execution_time_seconds: Optional[float] = Field(
+        alias="executionTimeSeconds", default=None
+    )
+    llm_calls: int = Field(alias="llmCalls", default=0)
+    node_status: NodeStatus = Field(alias="nodeStatus", default=NodeStatus.ACTIVE)
+    rationale: Optional[str] = None
+    scorecard_params: Any = Field(alias="scorecardParams")
+    short_action: Optional[str] = Field(alias="shortAction", default=None)
+    simulation_results: Optional[Any] = Field(alias="simulationResults", default=None)
+
+
+class ScenarioNodeFilter(BaseModel):
+    """Conditions on scenario nodes."""
+
+    and_: Optional[list["ScenarioNodeFilter"]] = Field(alias="and", default=None)
+    depth: Optional[int] = None
+    max_depth: Optional[int] = Field(alias="maxDepth", default=None)
+    min_depth: Optional[int] = Field(alias="minDepth", default=None)
+    not_: Optional["ScenarioNodeFilter"] = Field(alias="not", default=None)
+    or_: Optional[list["ScenarioNodeFilter"]] = Field(alias="or", default=None)
+    statuses: Optional[list[NodeStatus]] = None
+
+
+class ScenarioNodeOrder(BaseModel):
+    direction: SortDirection = SortDirection.ASC
+    field: ScenarioNodeOrderField
+
+
+class SetNodeStatusInput(BaseModel):
+    node_id: str = Field(alias="nodeId")
+    status: NodeStatus
 
 
 class SimulationInput(BaseModel):
@@ -444,11 +503,14 @@ AddDatasetExamplesInput.model_rebuild()
 AddEvaluatorConfigInput.model_rebuild()
 CreateExecutionConfigInput.model_rebuild()
 CreateExperimentInput.model_rebuild()
+CreateExplorationInput.model_rebuild()
 DatasetFilter.model_rebuild()
+ExpandNodeInput.model_rebuild()
 ExperimentFilter.model_rebuild()
 ExperimentRunFilter.model_rebuild()
 RecordExperimentRunsInput.model_rebuild()
 RecordRunAnnotationsInput.model_rebuild()
+ScenarioNodeFilter.model_rebuild()
 SystemLogFilter.model_rebuild()
 TagFilter.model_rebuild()
 UpdateExperimentInput.model_rebuild()
