@@ -313,7 +313,7 @@ async def test_annotations_and_summaries(gql):
 
 
 async def test_concurrent_claimers_each_get_distinct_experiments(gql, db, settings):
-    """16 workers racing claim-next over 20 queued experiments: each claimed once."""
+    """16 workers racing claim-next over 50 queued experiments: each claimed once."""
     dataset_id, version_id = await create_dataset(gql, "shared")
     await gql.data(
         """mutation($d: ID!, $v: ID!) { addDatasetExamples(input: {datasetId: $d,
@@ -321,7 +321,7 @@ async def test_concurrent_claimers_each_get_distinct_experiments(gql, db, settin
         {"d": dataset_id, "v": version_id},
     )
     ids = []
-    for i in range(20):
+    for i in range(50):
         experiment = await create_experiment(
             gql,
             f"race-{i}",
@@ -425,3 +425,33 @@ async def test_config_only_for_live_evaluation_experiments(gql):
         {"e": training["id"]},
     )
     assert data["node"]["executionConfig"] is None
+
+
+async def test_two_workers_racing_for_one_orphan_one_wins(gql, db, settings):
+    experiment_id, _ = await setup_evaluation(gql)
+    await gql.data(CLAIM, {"w": "crashed", "e": experiment_id})
+    async with db.transaction() as session:  # its heartbeat is an hour old
+        await session.execute(
+            text(
+                "UPDATE experiment_execution_configs SET claimed_at = "
+                + (
+                    "statement_timestamp() - interval '1 hour'"
+                    if db.dialect == "postgresql"
+                    else "strftime('%Y-%m-%d %H:%M:%f000', 'now', '-1 hour')"
+                )
+            )
+        )
+    app = create_app(settings, db=db)
+
+    async def contender(name: str) -> dict:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://r") as http:
+            return await GraphQLClient(http).post(CLAIM, {"w": name, "e": experiment_id})
+
+    bodies = await asyncio.gather(*(contender(f"rescuer-{i}") for i in range(8)))
+    winners = [b for b in bodies if not b.get("errors")]
+    assert len(winners) == 1
+    assert winners[0]["data"]["claimExecution"]["claim"]["fencingToken"] == "2"
+    assert all(
+        b["errors"][0]["extensions"]["code"] == "CONFLICT" for b in bodies if b.get("errors")
+    )
