@@ -1,0 +1,519 @@
+"""The benchmark: expgraph against the raw baseline, over HTTP on loopback.
+
+    python -m bench.run --size small            # quick
+    python -m bench.run --size full --size small # the recorded run
+
+Starts a throwaway PostgreSQL (pgserver) unless --url names a server, generates
+the data once per size (bench/datagen.py), starts expgraph (uvicorn, --workers)
+and the baseline (bench/baseline.py), drives each operation at fixed
+concurrency for a fixed time, counts SQL statements per request in process,
+checks EXPLAIN for sequential scans of big tables, races 32 claimers, and
+writes docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from bench.datagen import SIZES, generate
+
+ROOT = Path(__file__).resolve().parents[1]
+BIG_TABLES = {
+    "experiments",
+    "experiment_runs",
+    "experiment_run_annotations",
+    "scenario_nodes",
+    "dataset_examples",
+}
+
+LIST_PAGE = """query ListPage($after: String, $order: [ExperimentOrder!]) {
+  experiments(first: 50, after: $after, orderBy: $order) {
+    totalCount
+    edges { cursor node {
+      id name kind status createdAt
+      createdBy { username }
+      tags { edges { node { name color } } }
+      ... on EvaluationExperiment { repetitions
+        executionConfig { state progress { completed expected fraction } } }
+      ... on SimulationExperiment { masterSeed }
+      ... on TrainingExperiment { modelType }
+      ... on ResearchExperiment { hypothesis }
+      ... on AbTestExperiment { unitType }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+DETAIL = """query Detail($id: ID!) { node(id: $id) { ... on EvaluationExperiment { id name
+  runs(first: 100) { edges { node { id repetitionNumber output latencyMs
+    example { id input output } annotations { name score label } } } } } } }"""
+_NODE = "id shortAction simulationResults nodeStatus"
+
+
+def _levels(depth: int) -> str:
+    if depth == 0:
+        return _NODE
+    return f"{_NODE} children(first: 50) {{ edges {{ node {{ {_levels(depth - 1)} }} }} }}"
+
+
+TREE = (
+    "query Tree($id: ID!) { node(id: $id) { ... on Exploration { id root { "
+    + _levels(3)
+    + " } } } }"
+)
+CLAIM = """mutation($w: String!) { claimExecution(input: {workerId: $w}) {
+  claim { fencingToken experiment { id } } } }"""
+HEARTBEAT = """mutation($e: ID!, $w: String!, $t: BigInt!) { heartbeatExecution(input: {
+  experimentId: $e, workerId: $w, fencingToken: $t}) { executionConfig { claimedBy } } }"""
+RECORD = """mutation($e: ID!, $w: String!, $t: BigInt!, $runs: [RunInput!]!) {
+  recordExperimentRuns(input: {experimentId: $e, workerId: $w, fencingToken: $t, runs: $runs}) {
+    runs { id } } }"""
+RELEASE = """mutation($e: ID!, $w: String!, $t: BigInt!) { releaseExecution(input: {
+  experimentId: $e, workerId: $w, fencingToken: $t}) { executionConfig { state } } }"""
+EXAMPLES = """query($e: ID!) { node(id: $e) { ... on EvaluationExperiment {
+  incompleteRuns(first: 50) { items { repetitionNumber example { id } } } } } }"""
+
+
+def gid(type_name: str, pk: int) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stats:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    def row(self) -> dict[str, float]:
+        lat = sorted(self.latencies) or [0.0]
+
+        def pct(p: float) -> float:
+            """Nearest-rank percentile, in milliseconds."""
+            rank = max(1, math.ceil(p / 100 * len(lat)))
+            return lat[rank - 1] * 1000
+
+        return {
+            "requests": len(self.latencies),
+            "rps": len(self.latencies) / self.seconds,
+            "p50": pct(50),
+            "p95": pct(95),
+            "p99": pct(99),
+            "errors": self.errors,
+            "mean": statistics.fmean(lat) * 1000,
+        }
+
+
+async def drive(send: Any, concurrency: int, duration: float) -> Stats:
+    """``send(client)`` repeatedly from ``concurrency`` tasks for ``duration`` seconds."""
+    stats = Stats()
+    deadline = time.perf_counter() + duration
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        await send(client)  # warm up caches and connections
+
+        async def loop() -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                ok = await send(client)
+                stats.latencies.append(time.perf_counter() - started)
+                stats.errors += 0 if ok else 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(concurrency)))
+        stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def graphql_sender(url: str, query: str, variables: dict[str, Any]) -> Any:
+    async def send(client: httpx.AsyncClient) -> bool:
+        response = await client.post(url, json={"query": query, "variables": variables})
+        return response.status_code == 200 and "errors" not in response.json()
+
+    return send
+
+
+def get_sender(url: str) -> Any:
+    async def send(client: httpx.AsyncClient) -> bool:
+        return (await client.get(url)).status_code == 200
+
+    return send
+
+
+def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        cmd, env={**os.environ, **env}, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} died")
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} never became ready")
+
+
+async def statements_per_request(
+    url: str, operations: dict[str, tuple[str, dict[str, Any]]]
+) -> tuple[dict[str, int], list[str]]:
+    """SQL statements each operation issues (expgraph in process), and seq scans of
+    big tables found by EXPLAIN of those statements."""
+    from expgraph.app import create_app
+    from expgraph.config import Settings
+    from expgraph.db.engine import Database
+
+    settings = Settings(database_url=url, request_log_enabled=False, _env_file=None)  # type: ignore[call-arg]
+    db = Database(settings)
+    app = create_app(settings, db=db)
+    captured: list[tuple[str, Any]] = []
+
+    def on_execute(_c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in ("SELECT", "WITH"):
+            captured.append((statement, parameters))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", on_execute)
+    counts: dict[str, int] = {}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        for name, (query, variables) in operations.items():
+            captured.clear()
+            body = (
+                await client.post("/graphql", json={"query": query, "variables": variables})
+            ).json()
+            assert "errors" not in body, body
+            counts[name] = len(captured)
+            plans = await _seq_scans(db, list(captured))
+            if plans:
+                counts[name + "_seqscans"] = len(plans)
+    await db.dispose()
+    scans = []
+    return counts, scans
+
+
+async def _seq_scans(db: Any, statements: list[tuple[str, Any]]) -> list[str]:
+    found = []
+    async with db.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        for statement, parameters in statements:
+            try:
+                plan = await driver.fetch("EXPLAIN " + statement, *(parameters or ()))
+            except Exception:
+                continue
+            text = "\n".join(r[0] for r in plan)
+            found += [t for t in BIG_TABLES if f"Seq Scan on {t} " in text + " "]
+    return found
+
+
+async def claim_race(url: str, workers: int, duration: float) -> dict[str, Any]:
+    """32 workers loop claim-next -> heartbeat -> record 50 runs -> release."""
+    holders: dict[str, str] = {}
+    double = 0
+    counts = {"claims": 0, "heartbeats": 0, "batches": 0, "idle": 0}
+    deadline = time.perf_counter() + duration
+
+    async def post(
+        client: httpx.AsyncClient, query: str, variables: dict[str, Any]
+    ) -> dict[str, Any]:
+        return (await client.post(url, json={"query": query, "variables": variables})).json()
+
+    async def worker(n: int) -> None:
+        nonlocal double
+        name = f"bench-{n}"
+        async with httpx.AsyncClient(timeout=60) as client:
+            while time.perf_counter() < deadline:
+                claim = (await post(client, CLAIM, {"w": name}))["data"]["claimExecution"]["claim"]
+                if claim is None:
+                    counts["idle"] += 1
+                    await asyncio.sleep(0.05)
+                    continue
+                experiment = claim["experiment"]["id"]
+                if experiment in holders:
+                    double += 1
+                holders[experiment] = name
+                counts["claims"] += 1
+                token = claim["fencingToken"]
+                await post(client, HEARTBEAT, {"e": experiment, "w": name, "t": token})
+                counts["heartbeats"] += 1
+                items = (await post(client, EXAMPLES, {"e": experiment}))["data"]["node"][
+                    "incompleteRuns"
+                ]["items"]
+                runs = [
+                    {
+                        "datasetExampleId": i["example"]["id"],
+                        "repetitionNumber": i["repetitionNumber"],
+                        "output": {"a": 1},
+                    }
+                    for i in items
+                ]
+                if runs:
+                    body = await post(
+                        client, RECORD, {"e": experiment, "w": name, "t": token, "runs": runs}
+                    )
+                    counts["batches"] += 0 if body.get("errors") else 1
+                holders.pop(experiment, None)
+                await post(client, RELEASE, {"e": experiment, "w": name, "t": token})
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(workers)))
+    seconds = time.perf_counter() - started
+    return {
+        **{f"{k}_per_s": round(v / seconds, 1) for k, v in counts.items()},
+        "double_claims": double,
+        "workers": workers,
+    }
+
+
+async def run_size(
+    size: str, server_url: str, args: argparse.Namespace, logs: Path
+) -> dict[str, Any]:
+    database = f"bench_{size}"
+    url = make_url(server_url).set(database=database).render_as_string(hide_password=False)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(
+        make_url(dsn).set(database="postgres").render_as_string(hide_password=False)
+    )
+    exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+    if not exists:
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    await admin.close()
+    conn = await asyncpg.connect(dsn)
+    try:
+        have = await conn.fetchval("SELECT count(*) FROM experiments")
+    except asyncpg.UndefinedTableError:
+        have = -1
+    await conn.close()
+    generated: dict[str, Any] = {}
+    if have != SIZES[size].experiments or args.regenerate:
+        generated = await asyncio.to_thread(lambda: asyncio.run(generate(url, size)))
+    conn = await asyncpg.connect(dsn)
+    # Fresh queue for the worker loop: the queued experiments lose their runs.
+    queued_ids = [
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT c.id FROM experiment_execution_configs c WHERE NOT EXISTS "
+            "(SELECT 1 FROM experiment_runs r WHERE r.experiment_id = c.id) OR c.claimed_by LIKE 'bench-%'"
+        )
+    ]
+    await conn.execute("DELETE FROM experiment_runs WHERE worker_id LIKE 'bench-%'")
+    await conn.execute(
+        "UPDATE experiment_execution_configs SET claimed_at = NULL, claimed_by = NULL, last_error = NULL, enabled = true"
+    )
+    detail_id = await conn.fetchval("SELECT experiment_id FROM experiment_runs ORDER BY id LIMIT 1")
+    exploration_id = await conn.fetchval("SELECT min(id) FROM explorations")
+    total = await conn.fetchval("SELECT count(*) FROM experiments")
+    deep_row = await conn.fetchrow(
+        "SELECT name, id FROM experiments ORDER BY name, id OFFSET $1 LIMIT 1", max(0, total - 51)
+    )
+    await conn.close()
+    from expgraph.graphql.pagination import SortKey, encode_cursor
+
+    class Row:
+        name = deep_row["name"]
+        id = deep_row["id"]
+
+    by_name = [{"field": "NAME", "direction": "ASC"}]
+    deep_cursor = encode_cursor(Row, (SortKey("name"), SortKey("id")))
+    operations = {
+        "a_list": (LIST_PAGE, {}),
+        "b_detail": (DETAIL, {"id": gid("EvaluationExperiment", detail_id)}),
+        "c_tree": (TREE, {"id": gid("Exploration", exploration_id)}),
+        "d_deep_page": (LIST_PAGE, {"after": deep_cursor, "order": by_name}),
+        "d_first_page": (LIST_PAGE, {"order": by_name}),
+    }
+    statements, _ = await statements_per_request(url, operations)
+
+    port, base_port = free_port(), free_port()
+    env = {
+        "EXPGRAPH_DATABASE_URL": url,
+        "EXPGRAPH_REQUEST_LOG_ENABLED": "false",
+        "EXPGRAPH_DB_POOL_SIZE": "10",
+        "EXPGRAPH_LOG_LEVEL": "warning",
+    }
+    server = start(
+        [
+            sys.executable,
+            "-m",
+            "expgraph.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        env,
+        logs / f"expgraph-{size}.log",
+    )
+    baseline = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.baseline:app",
+            "--port",
+            str(base_port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        {"BENCH_DSN": dsn},
+        logs / f"baseline-{size}.log",
+    )
+    results: dict[str, Any] = {"size": size, "generated": generated, "statements": statements}
+    try:
+        graphql = f"http://127.0.0.1:{port}/graphql"
+        wait_ready(f"http://127.0.0.1:{port}/readyz", server)
+        wait_ready(f"http://127.0.0.1:{base_port}/a", baseline)
+        raw = {
+            "a_list": f"http://127.0.0.1:{base_port}/a",
+            "b_detail": f"http://127.0.0.1:{base_port}/b?id={detail_id}",
+            "c_tree": f"http://127.0.0.1:{base_port}/c?id={exploration_id}",
+        }
+        ops: dict[str, Any] = {}
+        for name, (query, variables) in operations.items():
+            ops[name] = (
+                await drive(
+                    graphql_sender(graphql, query, variables), args.concurrency, args.duration
+                )
+            ).row()
+            if name in raw:
+                ops[name + "_baseline"] = (
+                    await drive(get_sender(raw[name]), args.concurrency, args.duration)
+                ).row()
+        results["operations"] = ops
+        results["claims"] = await claim_race(graphql, 32, args.duration)
+        results["queued"] = len(queued_ids)
+    finally:
+        for process in (server, baseline):
+            process.terminate()
+            process.wait(timeout=30)
+    return results
+
+
+def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    versions = {
+        p: metadata.version(p)
+        for p in (
+            "strawberry-graphql",
+            "graphql-core",
+            "sqlalchemy",
+            "asyncpg",
+            "starlette",
+            "uvicorn",
+            "orjson",
+        )
+    }
+    lines = [
+        "# Performance",
+        "",
+        "Written by `python -m bench.run` (bench/run.py); numbers from one run on the",
+        "machine below. expgraph and the raw baseline (hand-written asyncpg + orjson behind",
+        "plain Starlette, bench/baseline.py) serve the same JSON over HTTP on loopback,",
+        f"each with uvicorn --workers {args.workers}, against the same PostgreSQL.",
+        f"Load: {args.concurrency} concurrent clients for {args.duration:.0f}s per operation.",
+        "",
+        f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        "",
+    ]
+    for result in results:
+        size = result["size"]
+        ops = result["operations"]
+        lines += [
+            f"## Size: {size}",
+            "",
+            f"Generated: {result['generated'] or 'reused from an earlier run'}",
+            "",
+            "| operation | req/s | p50 ms | p95 ms | p99 ms | errors | SQL statements | vs baseline (p50) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name, row in ops.items():
+            if name.endswith("_baseline"):
+                continue
+            base = ops.get(name + "_baseline")
+            ratio = f"{row['p50'] / base['p50']:.1f}x" if base else ""
+            statements = result["statements"].get(name, "")
+            lines.append(
+                f"| {name} | {row['rps']:.1f} | {row['p50']:.1f} | {row['p95']:.1f} | "
+                f"{row['p99']:.1f} | {row['errors']} | {statements} | {ratio} |"
+            )
+            if base:
+                lines.append(
+                    f"| {name} (raw baseline) | {base['rps']:.1f} | {base['p50']:.1f} | "
+                    f"{base['p95']:.1f} | {base['p99']:.1f} | {base['errors']} | | |"
+                )
+        scans = {k: v for k, v in result["statements"].items() if k.endswith("_seqscans")}
+        lines += [
+            "",
+            f"Sequential scans of big tables in EXPLAIN: {scans or 'none'}.",
+            "",
+            f"Claims (32 workers over HTTP, claim-next -> heartbeat -> 50 runs -> release): "
+            f"{result['claims']}",
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", action="append", choices=sorted(SIZES))
+    parser.add_argument(
+        "--url", help="postgresql+asyncpg://... of a server we may create databases on"
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--output", default=str(ROOT / "docs" / "performance.md"))
+    args = parser.parse_args()
+    server_url = args.url
+    if server_url is None:
+        import pgserver
+
+        pg = pgserver.get_server(str(ROOT / ".bench-pg"), cleanup_mode=None)
+        server_url = (
+            make_url(pg.get_uri())
+            .set(drivername="postgresql+asyncpg")
+            .render_as_string(hide_password=False)
+        )
+    logs = ROOT / ".bench-logs"
+    logs.mkdir(exist_ok=True)
+    results = [await run_size(size, server_url, args, logs) for size in args.size or ["small"]]
+    Path(args.output).write_text(render(results, args))
+    print(Path(args.output).read_text())
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
