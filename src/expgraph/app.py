@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -45,6 +46,14 @@ class GraphQLApp(GraphQL[Context, None]):
         self.settings = settings
         self.audit = SystemLogSink(db)
         self.broker = Broker(db)
+
+    def encode_json(self, data: object) -> str:
+        # orjson is several times faster than json; text, since WebSocket frames
+        # of graphql-transport-ws must be text.
+        return orjson.dumps(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         # Parse errors skip the schema extensions; give them their code here too.
