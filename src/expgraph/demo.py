@@ -1,0 +1,316 @@
+"""A realistic demo data set, reproducible from a seed.
+
+Every experiment kind, tags (with exact usage counts), datasets with versions and
+examples and signals, users, an execution config, an exploration tree: a few
+thousand rows, in a handful of transactions. Run twice, it adds a second set
+(names carry the seed and a run number, so they never collide).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.progress import Progress
+from sqlalchemy import func, insert, select, update
+
+from expgraph.config import Settings
+from expgraph.db.engine import Database
+from expgraph.domains.accounts.models import User, UserRole
+from expgraph.domains.catalog.models import (
+    Dataset,
+    DatasetExample,
+    DatasetVersion,
+    ExperimentTag,
+    Signal,
+    Tag,
+)
+from expgraph.domains.execution.configs import EvaluatorConfig, TaskConfig
+from expgraph.domains.execution.models import ExecutionConfig
+from expgraph.domains.experiments import models as xm
+from expgraph.domains.research.models import AnalysisRun, Exploration, ScenarioNode
+
+TOPICS = [
+    "checkout",
+    "onboarding",
+    "search",
+    "pricing",
+    "support",
+    "recommendations",
+    "notifications",
+    "billing",
+    "retention",
+    "summaries",
+]
+ADJECTIVES = ["fast", "careful", "terse", "friendly", "strict", "creative", "robust", "cheap"]
+TAG_NAMES = [
+    "baseline",
+    "production",
+    "llm",
+    "gpt-4o",
+    "claude",
+    "regression",
+    "q3",
+    "q4",
+    "mobile",
+    "web",
+    "high-priority",
+    "exploratory",
+    "ablation",
+    "cost",
+    "latency",
+    "quality",
+    "safety",
+    "multilingual",
+    "rag",
+    "agents",
+]
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+KINDS = list(xm.ExperimentKind)
+STATUSES = list(xm.ExperimentStatus)
+
+
+async def load_demo(
+    settings: Settings, *, seed: int = 7, experiments: int = 600, progress: bool = True
+) -> dict[str, int]:
+    """Fill the (migrated) database; returns rows inserted per table."""
+    rng = random.Random(seed)
+    db = Database(settings)
+    counts: Counter[str] = Counter()
+    now = datetime.now(UTC).replace(microsecond=0)
+    try:
+        async with db.read() as session:
+            run = (await session.scalar(select(func.count(User.id)))) or 0
+        suffix = f"s{seed}r{run}"
+        with Progress(disable=not progress) as bar:
+            task = bar.add_task("demo data", total=6)
+            async with db.transaction() as session:
+                users = [
+                    User(
+                        username=f"{name}.{suffix}",
+                        email=f"{name}.{suffix}@demo.example",
+                        role=role,
+                    )
+                    for name, role in [
+                        ("ada", UserRole.ADMIN),
+                        ("grace", UserRole.MEMBER),
+                        ("alan", UserRole.MEMBER),
+                        ("edsger", UserRole.MEMBER),
+                        ("barbara", UserRole.VIEWER),
+                        ("ken", UserRole.VIEWER),
+                        ("margaret", UserRole.MEMBER),
+                        ("linus", UserRole.ADMIN),
+                    ]
+                ]
+                session.add_all(users)
+                await session.flush()
+                counts["users"] += len(users)
+                tags = [
+                    Tag(
+                        name=f"{t} {suffix}",
+                        slug=f"{t}-{suffix}",
+                        color=rng.choice(COLORS),
+                        created_by=rng.choice(users).id,
+                    )
+                    for t in TAG_NAMES
+                ]
+                session.add_all(tags)
+                await session.flush()
+                counts["tags"] += len(tags)
+            bar.advance(task)
+            datasets: list[tuple[int, list[int], list[int]]] = []
+            async with db.transaction() as session:
+                for d in range(12):
+                    topic = TOPICS[d % len(TOPICS)]
+                    dataset = Dataset(
+                        name=f"{topic} questions {d} {suffix}",
+                        description=f"Questions users ask about {topic}.",
+                        created_by=rng.choice(users).id,
+                        metadata_={"source": "demo", "topic": topic},
+                    )
+                    session.add(dataset)
+                    await session.flush()
+                    versions, examples = [], []
+                    for v in range(rng.randint(1, 3)):
+                        version = DatasetVersion(dataset_id=dataset.id, description=f"v{v + 1}")
+                        session.add(version)
+                        await session.flush()
+                        versions.append(version.id)
+                        rows = [
+                            {
+                                "dataset_id": dataset.id,
+                                "dataset_version_id": version.id,
+                                "input": {
+                                    "question": f"How do I {rng.choice(ADJECTIVES)} {topic} #{i}?"
+                                },
+                                "output": {"answer": f"Open {topic} settings, step {i}."},
+                                "metadata": {"difficulty": rng.choice(["easy", "hard"])},
+                            }
+                            for i in range(rng.randint(10, 40))
+                        ]
+                        ids = (
+                            await session.scalars(
+                                insert(DatasetExample).returning(DatasetExample.id), rows
+                            )
+                        ).all()
+                        examples += list(ids)
+                        counts["dataset_versions"] += 1
+                        counts["dataset_examples"] += len(rows)
+                    if d % 3 == 0:
+                        signals = [
+                            {
+                                "dataset_id": dataset.id,
+                                "signal_id": f"sig-{d}-{i}",
+                                "fault_class": rng.choice(["bearing", "gear", "none"]),
+                                "severity": rng.choice(["low", "mid", "high"]),
+                                "rms": round(rng.uniform(0.1, 2), 3),
+                                "kurtosis": round(rng.uniform(2, 9), 3),
+                                "dominant_frequency": round(rng.uniform(10, 500), 1),
+                            }
+                            for i in range(15)
+                        ]
+                        await session.execute(insert(Signal), signals)
+                        dataset.num_signals = len(signals)
+                        counts["signals"] += len(signals)
+                    datasets.append((dataset.id, versions, examples))
+                    counts["datasets"] += 1
+            bar.advance(task)
+            made: list[xm.Experiment] = []
+            async with db.transaction() as session:
+                for i in range(experiments):
+                    kind = KINDS[i % len(KINDS)]
+                    created = now - timedelta(days=rng.uniform(0, 90))
+                    common: dict[str, Any] = {
+                        "name": f"{TOPICS[i % 10]} {kind.value} {i:04d} {suffix}",
+                        "description": f"A {rng.choice(ADJECTIVES)} {kind.value} experiment.",
+                        "status": rng.choice(STATUSES),
+                        "config": {"owner": "demo"},
+                        "metadata_": {"team": rng.choice(["core", "growth", "ml"])},
+                        "created_by": rng.choice(users).id,
+                        "created_at": created,
+                        "updated_at": created,
+                        "deleted_at": created + timedelta(days=1) if rng.random() < 0.03 else None,
+                    }
+                    dataset_id, versions, _ = rng.choice(datasets)
+                    specific: dict[str, Any] = {  # type: ignore[assignment]
+                        xm.ExperimentKind.EVALUATION: {
+                            "dataset_id": dataset_id,
+                            "dataset_version_id": versions[-1],
+                            "repetitions": rng.randint(1, 3),
+                        },
+                        xm.ExperimentKind.AB_TEST: {
+                            "unit_type": rng.choice(list(xm.UnitType)),
+                            "start_at": created,
+                            "end_at": created + timedelta(days=14),
+                        },
+                        xm.ExperimentKind.SIMULATION: {
+                            "master_seed": rng.randrange(2**48),
+                            "simulation_type": "policy_search",
+                            "num_iterations": rng.randint(1, 50),
+                            "converged": rng.random() < 0.6,
+                            "final_cost": rng.randrange(10**7),
+                            "best_cost": rng.randrange(10**6),
+                        },
+                        xm.ExperimentKind.TRAINING: {
+                            "dataset_id": dataset_id,
+                            "model_type": rng.choice(["cnn", "lstm", "transformer"]),
+                            "hyperparameters": {"lr": 0.001},
+                            "metrics": {"val_accuracy": round(rng.random(), 3)},
+                            "total_epochs": 50,
+                            "best_epoch": rng.randint(1, 50),
+                        },
+                        xm.ExperimentKind.RESEARCH: {
+                            "hypothesis": (
+                                f"Users prefer a {rng.choice(ADJECTIVES)} {TOPICS[i % 10]}."
+                            ),
+                            "scorecard_data": {"price": rng.randint(5, 50)},
+                        },
+                    }[kind]
+                    model = xm.Experiment.__mapper__.polymorphic_map[kind].class_
+                    made.append(model(**common, **specific))
+                session.add_all(made)
+                await session.flush()
+                counts["experiments"] += len(made)
+                links = {(e.id, t.id) for e in made for t in rng.sample(tags, rng.randint(0, 3))}
+                await session.execute(
+                    insert(ExperimentTag),
+                    [{"experiment_id": e, "tag_id": t} for e, t in sorted(links)],
+                )
+                per_tag = Counter(t for _, t in links)
+                for tag in tags:
+                    await session.execute(
+                        update(Tag).where(Tag.id == tag.id).values(usage_count=per_tag[tag.id])
+                    )
+                counts["experiment_tags"] += len(links)
+            bar.advance(task)
+            async with db.transaction() as session:
+                for experiment in made:
+                    if (
+                        experiment.kind is xm.ExperimentKind.EVALUATION
+                        and experiment.deleted_at is None
+                    ):
+                        session.add(
+                            ExecutionConfig(
+                                id=experiment.id,
+                                task_config=TaskConfig(model_provider="echo", model_name="echo-1"),
+                                evaluator_configs=[
+                                    EvaluatorConfig(name="exact", kind="exact_match")
+                                ],
+                            )
+                        )
+                        counts["experiment_execution_configs"] += 1
+            bar.advance(task)
+            async with db.transaction() as session:
+                research = [e for e in made if e.kind is xm.ExperimentKind.RESEARCH][:3]
+                for experiment in research:
+                    analysis = AnalysisRun(experiment_id=experiment.id, config={"synths": 500})
+                    session.add(analysis)
+                    await session.flush()
+                    exploration = Exploration(
+                        experiment_id=experiment.id,
+                        baseline_analysis_id=analysis.id,
+                        goal={"success_rate": 0.8},
+                        config={"max_depth": 4},
+                    )
+                    session.add(exploration)
+                    await session.flush()
+                    frontier: list[int | None] = [None]
+                    for depth in range(4):
+                        nxt: list[int | None] = []
+                        for parent in frontier:
+                            for _ in range(1 if depth == 0 else rng.randint(1, 3)):
+                                node = ScenarioNode(
+                                    exploration_id=exploration.id,
+                                    parent_id=parent,
+                                    depth=depth,
+                                    llm_calls=rng.randint(0, 3),
+                                    short_action=f"{rng.choice(ADJECTIVES)} tweak",
+                                    scorecard_params={"price": rng.randint(5, 50)},
+                                    simulation_results={"success_rate": round(rng.random(), 3)},
+                                )
+                                session.add(node)
+                                await session.flush()
+                                nxt.append(node.id)
+                                counts["scenario_nodes"] += 1
+                        frontier = nxt
+                    counts["explorations"] += 1
+                    counts["analysis_runs"] += 1
+                    await session.flush()
+                    rates = (
+                        await session.execute(
+                            select(
+                                func.count(ScenarioNode.id),
+                                func.max(ScenarioNode.depth),
+                                func.sum(ScenarioNode.llm_calls),
+                            ).where(ScenarioNode.exploration_id == exploration.id)
+                        )
+                    ).one()
+                    exploration.total_nodes, exploration.current_depth = rates[0], rates[1]
+                    exploration.total_llm_calls = rates[2] or 0
+            bar.advance(task)
+            bar.advance(task)
+    finally:
+        await db.dispose()
+    return dict(counts)
