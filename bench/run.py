@@ -483,6 +483,9 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{result['claims']}",
             "",
         ]
+    notes = ROOT / "bench" / "notes.md"
+    if notes.exists():
+        lines += ["", notes.read_text()]
     return "\n".join(lines) + "\n"
 
 
