@@ -25,6 +25,7 @@ from expgraph.db.engine import Database
 from expgraph.db.notify import Broker
 from expgraph.domains.accounts.audit import SystemLogSink
 from expgraph.domains.accounts.middleware import AccessMiddleware
+from expgraph.domains.accounts.requestlog import RequestLogMiddleware, RequestLogWriter
 from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
 from expgraph.graphql.context import Context
 from expgraph.graphql.errors import classify
@@ -104,15 +105,24 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             return JSONResponse({"status": "unavailable", "migrations": "behind"}, 503)
         return JSONResponse({"status": "ready"})
 
+    request_log = RequestLogWriter(database, settings) if settings.request_log_enabled else None
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if request_log is not None:
+            request_log.start()
         yield
+        if request_log is not None:
+            await request_log.stop()  # flushes what is queued
         await graphql_app.broker.close()
         if owned:
             await database.dispose()
 
     app = Starlette(
-        middleware=[Middleware(AccessMiddleware, db=database, settings=settings)],
+        middleware=[
+            *([Middleware(RequestLogMiddleware, writer=request_log)] if request_log else []),
+            Middleware(AccessMiddleware, db=database, settings=settings),
+        ],
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
@@ -123,6 +133,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.db = database
     app.state.settings = settings
+    app.state.request_log = request_log
     return app
 
 

@@ -145,6 +145,38 @@ def demo(
         typer.echo(f"{table:>20}: {count}")
 
 
+@app.command("rollup-api-metrics")
+def rollup_api_metrics(
+    period: str = typer.Option("hour", help="hour or day"),
+    start: str = typer.Option(None, help="ISO time inside the one period to (re)compute."),
+) -> None:
+    """Summarize request logs into api_metrics_summary (every complete period not yet done)."""
+    from datetime import datetime
+
+    from expgraph.db.engine import Database
+    from expgraph.domains.accounts.rollup import rollup
+
+    if period not in ("hour", "day"):
+        raise typer.BadParameter("period is hour or day")
+    settings = _settings()
+
+    async def run() -> list[str]:
+        database = Database(settings)
+        try:
+            at = datetime.fromisoformat(start) if start else None
+            rows = await rollup(database, period, start=at)  # type: ignore[arg-type]
+            return [
+                f"{r.period_start.isoformat()} {r.total_requests} requests, "
+                f"error rate {r.error_rate:.3f}"
+                for r in rows
+            ]
+        finally:
+            await database.dispose()
+
+    for line in asyncio.run(run()) or ["nothing to summarize"]:
+        typer.echo(line)
+
+
 @app.command()
 def worker(
     url: str = typer.Option("http://127.0.0.1:8000/graphql", help="The server's /graphql URL."),

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from sqlalchemy import or_, select
 
 from expgraph.db.types import utcnow
 from expgraph.domains.accounts import models
-from expgraph.domains.accounts.types import ApiKey, Session, SystemLog, User, UserRole
+from expgraph.domains.accounts.types import (
+    ApiKey,
+    ApiMetricsSummary,
+    Session,
+    SystemLog,
+    User,
+    UserRole,
+)
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.connections import Connection, connection, filtered_connection, load_node
 from expgraph.graphql.context import Info
@@ -128,6 +136,37 @@ class Query:
             filter,
             SYSTEM_LOG_RULES,
             SESSION_ORDER,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @query_field(permission=Permission.ADMIN, description="Request metrics, newest first.")
+    async def api_metrics_summaries(
+        self,
+        info: Info,
+        period: str | None = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ApiMetricsSummary]:
+        M = models.ApiMetricsSummary
+        stmt = select(M)
+        if period is not None:
+            stmt = stmt.where(M.aggregation_type == period)
+        if from_ is not None:
+            stmt = stmt.where(M.period_start >= from_)
+        if to is not None:
+            stmt = stmt.where(M.period_start < to)
+        return await connection(
+            info,
+            stmt,
+            M,
+            (SortKey("period_start", descending=True),),
             first=first,
             after=after,
             last=last,

@@ -94,3 +94,23 @@ class SystemLog(Node):
     @strawberry.field(description="Who did it (null: the local admin, or anonymous).")
     async def user(self, info: Info) -> User | None:
         return await load_node(info, models.User, self.record.user_id)
+
+
+@node_type(models.ApiMetricsSummary)
+@strawberry.type(description="Request metrics of one hour or day (expgraph rollup-api-metrics).")
+class ApiMetricsSummary(Node):
+    id: strawberry.ID
+    period_start: datetime
+    period_end: datetime
+    aggregation_type: str = strawberry.field(description="hour or day")
+    total_requests: int
+    successful_requests: int
+    failed_requests: int
+    avg_response_time_ms: float | None
+    p50_response_time_ms: float | None
+    p95_response_time_ms: float | None
+    p99_response_time_ms: float | None
+    requests_per_second: float | None
+    error_rate: float | None
+    endpoint_metrics: JSON | None
+    record: strawberry.Private[models.ApiMetricsSummary]

@@ -19,6 +19,7 @@ class IncompleteRunsNodeNode(BaseModel):
         "AbTestExperiment",
         "AnalysisRun",
         "ApiKey",
+        "ApiMetricsSummary",
         "CustomProvider",
         "Dataset",
         "DatasetExample",
