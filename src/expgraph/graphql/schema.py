@@ -30,6 +30,7 @@ from expgraph.domains.execution import subscriptions as execution_subscriptions
 from expgraph.domains.experiments import mutations as experiments_mutations
 from expgraph.domains.experiments import queries as experiments_queries
 from expgraph.domains.research import explorations as research_explorations
+from expgraph.domains.simulation import mutations as simulation_mutations
 from expgraph.graphql import node
 from expgraph.graphql.errors import ErrorCodes
 from expgraph.graphql.permissions import SignInRequired
@@ -50,6 +51,7 @@ MUTATIONS: tuple[type, ...] = (
     accounts_mutations.Mutation,
     execution_mutations.Mutation,
     research_explorations.Mutation,
+    simulation_mutations.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (execution_subscriptions.Subscription,)
 

@@ -16,6 +16,7 @@ from expgraph.domains.catalog import models as catalog
 from expgraph.domains.execution import fields as execution
 from expgraph.domains.experiments import models
 from expgraph.domains.research import explorations
+from expgraph.domains.simulation import fields as simulation
 from expgraph.graphql.connections import Connection, child_connection, load_node
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
@@ -149,6 +150,13 @@ class SimulationExperiment(Experiment):
     convergence_reason: str | None
     final_cost: BigInt | None = strawberry.field(description="Final cost in integer cents.")
     best_cost: BigInt | None = strawberry.field(description="Best cost in integer cents.")
+    iterations = strawberry.field(
+        resolver=simulation.iterations, description="Its iterations, in order."
+    )
+    events = strawberry.field(resolver=simulation.events, description="Its events.")
+    simulation_runs = strawberry.field(
+        resolver=simulation.simulation_runs, description="Its simulation runs."
+    )
 
 
 @node_type(models.TrainingExperiment, renames=EXPERIMENT_RENAMES)

@@ -69,6 +69,15 @@ class NodeStatus(str, Enum):
     WINNER = "WINNER"
 
 
+class RunPurpose(str, Enum):
+    BEST = "BEST"
+    BOOTSTRAP = "BOOTSTRAP"
+    EVALUATION = "EVALUATION"
+    FINAL = "FINAL"
+    INITIAL = "INITIAL"
+    STANDALONE = "STANDALONE"
+
+
 class ScenarioNodeOrderField(str, Enum):
     CREATED_AT = "CREATED_AT"
     DEPTH = "DEPTH"
@@ -79,6 +88,11 @@ class Scope(str, Enum):
     EXECUTE = "EXECUTE"
     READ = "READ"
     WRITE = "WRITE"
+
+
+class SimulationRunOrderField(str, Enum):
+    CREATED_AT = "CREATED_AT"
+    STARTED_AT = "STARTED_AT"
 
 
 class SortDirection(str, Enum):

@@ -11,8 +11,10 @@ from .enums import (
     ExperimentStatus,
     ExplorationStatus,
     NodeStatus,
+    RunPurpose,
     ScenarioNodeOrderField,
     Scope,
+    SimulationRunOrderField,
     SortDirection,
     TagOrderField,
     UnitType,
@@ -54,6 +56,17 @@ class ClaimExecutionInput(BaseModel):
     experiment_id: Optional[str] = Field(alias="experimentId", default=None)
     "Omit to claim the next claimable experiment (oldest first)."
     worker_id: str = Field(alias="workerId")
+
+
+class CompleteSimulationRunInput(BaseModel):
+    aggregated_outcomes: Optional[Any] = Field(alias="aggregatedOutcomes", default=None)
+    execution_time_seconds: Optional[float] = Field(
+        alias="executionTimeSeconds", default=None
+    )
+    id: str
+    total_cost: Optional[str] = Field(alias="totalCost", default=None)
+    "Integer cents."
+    total_synths: Optional[int] = Field(alias="totalSynths", default=None)
 
 
 class CreateApiKeyInput(BaseModel):
@@ -144,6 +157,18 @@ class CreatePromptVersionInput(BaseModel):
     template: str
 
 
+class CreateSimulationRunInput(BaseModel):
+    config: Optional[Any] = None
+    experiment_id: Optional[str] = Field(alias="experimentId", default=None)
+    iteration: Optional[int] = None
+    run_purpose: RunPurpose = Field(alias="runPurpose", default=RunPurpose.STANDALONE)
+    sample_index: Optional[int] = Field(alias="sampleIndex", default=None)
+    scenario_id: Optional[str] = Field(alias="scenarioId", default=None)
+    seed: Optional[str] = None
+    "Stored for replay (INV-2)."
+    status: str = "running"
+
+
 class CreateTagInput(BaseModel):
     color: Optional[str] = None
     "#rrggbb"
@@ -207,6 +232,21 @@ class EvaluatorConfigInput(BaseModel):
 class ExpandNodeInput(BaseModel):
     children: list["ScenarioInput"]
     parent_id: str = Field(alias="parentId")
+
+
+class ExperimentEventFilter(BaseModel):
+    and_: Optional[list["ExperimentEventFilter"]] = Field(alias="and", default=None)
+    event_types: Optional[list[str]] = Field(alias="eventTypes", default=None)
+    iteration: Optional[int] = None
+    not_: Optional["ExperimentEventFilter"] = Field(alias="not", default=None)
+    or_: Optional[list["ExperimentEventFilter"]] = Field(alias="or", default=None)
+
+
+class ExperimentEventInput(BaseModel):
+    event_data: Optional[Any] = Field(alias="eventData", default=None)
+    event_type: str = Field(alias="eventType")
+    iteration: int
+    timestamp: Optional[str] = None
 
 
 class ExperimentFilter(BaseModel):
@@ -284,11 +324,28 @@ class LoginInput(BaseModel):
     username: Optional[str] = None
 
 
+class RecordExperimentEventsInput(BaseModel):
+    events: list["ExperimentEventInput"]
+    experiment_id: str = Field(alias="experimentId")
+
+
 class RecordExperimentRunsInput(BaseModel):
     experiment_id: str = Field(alias="experimentId")
     fencing_token: str = Field(alias="fencingToken")
     runs: list["RunInput"]
     worker_id: str = Field(alias="workerId")
+
+
+class RecordIterationInput(BaseModel):
+    accepted_changes: Optional[Any] = Field(alias="acceptedChanges", default=None)
+    costs_per_agent: Any = Field(alias="costsPerAgent")
+    "Agent id -> integer cents."
+    evaluation_simulation_run_id: Optional[str] = Field(
+        alias="evaluationSimulationRunId", default=None
+    )
+    experiment_id: str = Field(alias="experimentId")
+    iteration: int
+    policies: Optional[Any] = None
 
 
 class RecordRunAnnotationsInput(BaseModel):
@@ -378,6 +435,20 @@ class SimulationInput(BaseModel):
     num_iterations: Optional[int] = Field(alias="numIterations", default=None)
     scenario_path: Optional[str] = Field(alias="scenarioPath", default=None)
     simulation_type: Optional[str] = Field(alias="simulationType", default=None)
+
+
+class SimulationRunFilter(BaseModel):
+    and_: Optional[list["SimulationRunFilter"]] = Field(alias="and", default=None)
+    iteration: Optional[int] = None
+    not_: Optional["SimulationRunFilter"] = Field(alias="not", default=None)
+    or_: Optional[list["SimulationRunFilter"]] = Field(alias="or", default=None)
+    run_purposes: Optional[list[RunPurpose]] = Field(alias="runPurposes", default=None)
+    sample_index: Optional[int] = Field(alias="sampleIndex", default=None)
+
+
+class SimulationRunOrder(BaseModel):
+    direction: SortDirection = SortDirection.ASC
+    field: SimulationRunOrderField
 
 
 class SystemLogFilter(BaseModel):
@@ -506,11 +577,14 @@ CreateExperimentInput.model_rebuild()
 CreateExplorationInput.model_rebuild()
 DatasetFilter.model_rebuild()
 ExpandNodeInput.model_rebuild()
+ExperimentEventFilter.model_rebuild()
 ExperimentFilter.model_rebuild()
 ExperimentRunFilter.model_rebuild()
+RecordExperimentEventsInput.model_rebuild()
 RecordExperimentRunsInput.model_rebuild()
 RecordRunAnnotationsInput.model_rebuild()
 ScenarioNodeFilter.model_rebuild()
+SimulationRunFilter.model_rebuild()
 SystemLogFilter.model_rebuild()
 TagFilter.model_rebuild()
 UpdateExperimentInput.model_rebuild()
