@@ -13,8 +13,8 @@ from expgraph.graphql.schema import build_schema, export_sdl
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = re.compile(r"password|hash|secret|credential|totp(?!Enabled)|token|key$|codes|uri", re.I)
-# Names that look secret but are not: a claim's fencing token, LLM token counts.
-NOT_SECRETS = {"fencingToken", "promptTokens", "completionTokens"}
+# Names that look secret but are not: a claim's fencing token, LLM token counts, a cache key.
+NOT_SECRETS = {"fencingToken", "promptTokens", "completionTokens", "cacheKey"}
 # The only places a secret is ever returned: once, to its owner, when it is made.
 SHOWN_ONCE = {
     "LoginPayload.token",

@@ -30,6 +30,8 @@ from expgraph.domains.execution import subscriptions as execution_subscriptions
 from expgraph.domains.experiments import mutations as experiments_mutations
 from expgraph.domains.experiments import queries as experiments_queries
 from expgraph.domains.research import explorations as research_explorations
+from expgraph.domains.research import mutations as research_mutations
+from expgraph.domains.research import queries as research_queries
 from expgraph.domains.simulation import mutations as simulation_mutations
 from expgraph.graphql import node
 from expgraph.graphql.errors import ErrorCodes
@@ -44,6 +46,7 @@ QUERIES: tuple[type, ...] = (
     accounts_queries.Query,
     execution_queries.Query,
     research_explorations.Query,
+    research_queries.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     experiments_mutations.Mutation,
@@ -51,6 +54,7 @@ MUTATIONS: tuple[type, ...] = (
     accounts_mutations.Mutation,
     execution_mutations.Mutation,
     research_explorations.Mutation,
+    research_mutations.Mutation,
     simulation_mutations.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (execution_subscriptions.Subscription,)

@@ -16,6 +16,7 @@ from expgraph.domains.catalog import models as catalog
 from expgraph.domains.execution import fields as execution
 from expgraph.domains.experiments import models
 from expgraph.domains.research import explorations
+from expgraph.domains.research import fields as research
 from expgraph.domains.simulation import fields as simulation
 from expgraph.graphql.connections import Connection, child_connection, load_node
 from expgraph.graphql.context import Info
@@ -183,6 +184,14 @@ class ResearchExperiment(Experiment):
     explorations = strawberry.field(
         resolver=explorations.explorations_of, description="Its explorations, newest first."
     )
+    analysis_run = strawberry.field(resolver=research.analysis_run, description="Its analysis.")
+    interview_guide = strawberry.field(
+        resolver=research.interview_guide, description="How its synths are interviewed."
+    )
+    research_executions = strawberry.field(
+        resolver=research.research_executions, description="Its interview rounds."
+    )
+    documents = strawberry.field(resolver=research.documents, description="Generated documents.")
 
 
 @strawberry.input(description="Conditions on experiments; all given conditions must hold.")

@@ -17,7 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from expgraph.db.base import Base, CreatedAtMixin, IdMixin, TimestampMixin, str_enum
 from expgraph.db.types import BigIntId, utcnow
@@ -195,6 +195,8 @@ class InterviewGuide(TimestampMixin, Base):
     )
     context_definition: Mapped[str | None] = mapped_column(Text)
     questions: Mapped[str | None] = mapped_column(Text)
+    # The one id scheme: a guide's id is its experiment's.
+    id: Mapped[int] = synonym("experiment_id")
     context_examples: Mapped[str | None] = mapped_column(Text)
 
 

@@ -1,17 +1,127 @@
-"""GraphQL types for research entities (analysis runs first; more to come)."""
+"""GraphQL types for research: synths, analyses and outcomes, interviews,
+documents and insights. (Explorations live in ``explorations.py``.)"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.research import models
-from expgraph.graphql.relay import Node, node_type
+from expgraph.graphql.connections import Connection, child_connection, load_node
+from expgraph.graphql.context import Info
+from expgraph.graphql.filters import Rule, escape_like
+from expgraph.graphql.loaders import ChildLists, Relation
+from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON
 
+if TYPE_CHECKING:
+    from expgraph.domains.experiments.types import Experiment
+
+ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
+
+for _enum, _text in (
+    (models.AnalysisStatus, "Where an analysis run stands."),
+    (models.ResearchStatus, "Where a research execution stands."),
+    (models.DocumentType, "Kinds of generated experiment documents."),
+    (models.DocumentStatus, "Generation status of a document."),
+):
+    strawberry.enum(_enum, description=_text)
 AnalysisStatus = models.AnalysisStatus
-strawberry.enum(AnalysisStatus, description="Where an analysis run stands.")
+ResearchStatus = models.ResearchStatus
+DocumentType = models.DocumentType
+DocumentStatus = models.DocumentStatus
+OLDEST = (SortKey("id"),)
+
+
+async def _experiment(root: Any, info: Info) -> ExperimentT | None:
+    return await load_node(info, ExperimentRecord, root.record.experiment_id)
+
+
+@node_type(models.Synth, renames={"name": "nome", "description": "descricao"})
+@strawberry.type(description="A synthetic user (the seed's nome/descricao are name/description).")
+class Synth(Node):
+    id: strawberry.ID
+    name: str
+    description: str | None
+    link_photo: str | None
+    avatar_path: str | None
+    version: str
+    data: JSON | None = strawberry.field(description="All of the synth's attributes.")
+    created_at: datetime
+    record: strawberry.Private[models.Synth]
+
+    @strawberry.field
+    async def group(self, info: Info) -> SynthGroup | None:
+        return await load_node(info, models.SynthGroup, self.record.synth_group_id)
+
+
+@node_type(models.SynthGroup)
+@strawberry.type(description="A named group of synths.")
+class SynthGroup(Node):
+    id: strawberry.ID
+    name: str
+    description: str | None
+    created_at: datetime
+    record: strawberry.Private[models.SynthGroup]
+
+    @strawberry.field
+    async def synths(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Synth]:
+        return await child_connection(
+            info,
+            Relation(models.Synth, "synth_group_id"),
+            self.record.id,
+            OLDEST,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+
+@node_type(models.SynthOutcome)
+@strawberry.type(description="How one synth fared in an analysis; the three rates sum to 1.")
+class SynthOutcome(Node):
+    id: strawberry.ID
+    did_not_try_rate: float
+    failed_rate: float
+    success_rate: float
+    synth_attributes: JSON | None
+    record: strawberry.Private[models.SynthOutcome]
+
+    @strawberry.field
+    async def synth(self, info: Info) -> Synth:
+        return await load_node(info, models.Synth, self.record.synth_id)
+
+
+@strawberry.type(description="A cached computation of an analysis.")
+class AnalysisCacheEntry:
+    cache_key: str
+    data: JSON
+    params: JSON | None
+    computed_at: datetime
+
+
+def cache_entry(row: models.AnalysisCache) -> AnalysisCacheEntry:
+    return AnalysisCacheEntry(
+        cache_key=row.cache_key,
+        data=JSON(row.data),
+        params=JSON(row.params) if row.params is not None else None,
+        computed_at=row.computed_at,
+    )
+
+
+CACHE = ChildLists(Relation(models.AnalysisCache, "analysis_id"), "cache_key")
 
 
 @node_type(models.AnalysisRun)
@@ -27,3 +137,180 @@ class AnalysisRun(Node):
     aggregated_outcomes: JSON | None
     execution_time_seconds: float | None
     record: strawberry.Private[models.AnalysisRun]
+    experiment: ExperimentT | None = strawberry.field(resolver=_experiment)
+
+    @strawberry.field
+    async def outcomes(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[SynthOutcome]:
+        return await child_connection(
+            info,
+            Relation(models.SynthOutcome, "analysis_id"),
+            self.record.id,
+            OLDEST,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field
+    async def cache(self, info: Info) -> list[AnalysisCacheEntry]:
+        rows = await info.context.loader(CACHE).load(self.record.id)
+        return [cache_entry(r) for r in rows]
+
+
+@node_type(models.Transcript)
+@strawberry.type(description="One synth's interview in a research execution.")
+class Transcript(Node):
+    id: strawberry.ID
+    synth_name: str
+    status: str
+    turn_count: int = strawberry.field(description="Equals the number of messages.")
+    timestamp: datetime
+    messages: JSON
+    record: strawberry.Private[models.Transcript]
+
+    @strawberry.field
+    async def synth(self, info: Info) -> Synth:
+        return await load_node(info, models.Synth, self.record.synth_id)
+
+
+@node_type(models.ResearchExecution)
+@strawberry.type(description="A round of interviews with synths.")
+class ResearchExecution(Node):
+    id: strawberry.ID
+    topic_name: str
+    status: ResearchStatus
+    synth_count: int
+    successful_count: int = strawberry.field(description="Transcripts completed.")
+    failed_count: int = strawberry.field(description="Transcripts failed.")
+    model: str
+    max_turns: int
+    started_at: datetime
+    completed_at: datetime | None
+    additional_context: str | None
+    record: strawberry.Private[models.ResearchExecution]
+    experiment: ExperimentT | None = strawberry.field(resolver=_experiment)
+
+    @strawberry.field
+    async def transcripts(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Transcript]:
+        return await child_connection(
+            info,
+            Relation(models.Transcript, "exec_id"),
+            self.record.id,
+            OLDEST,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+
+@node_type(models.InterviewGuide)
+@strawberry.type(description="How synths of an experiment are interviewed (one per experiment).")
+class InterviewGuide(Node):
+    id: strawberry.ID
+    context_definition: str | None
+    questions: str | None
+    context_examples: str | None
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[models.InterviewGuide]
+
+
+@node_type(models.ExperimentDocument, renames={"metadata": "metadata_"})
+@strawberry.type(description="A generated document (one per experiment and type).")
+class ExperimentDocument(Node):
+    id: strawberry.ID
+    document_type: DocumentType
+    markdown_content: str
+    metadata: JSON | None
+    generated_at: datetime
+    model: str
+    status: DocumentStatus
+    error_message: str | None
+    record: strawberry.Private[models.ExperimentDocument]
+
+
+@node_type(models.ChartInsight)
+@strawberry.type(description="An LLM insight on a chart (one per simulation and type).")
+class ChartInsight(Node):
+    id: strawberry.ID
+    simulation_id: int = strawberry.field(description="The simulation or analysis it is about.")
+    insight_type: str
+    response_json: JSON
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[models.ChartInsight]
+
+
+@node_type(models.SensitivityResult)
+@strawberry.type(description="How sensitive a simulation's success is to each dimension.")
+class SensitivityResult(Node):
+    id: strawberry.ID
+    analyzed_at: datetime
+    deltas_used: JSON
+    baseline_success: float
+    most_sensitive_dimension: str
+    dimensions: JSON
+    created_at: datetime
+    record: strawberry.Private[models.SensitivityResult]
+
+
+@node_type(models.RegionAnalysis)
+@strawberry.type(description="A region of synths with its rates.")
+class RegionAnalysis(Node):
+    id: strawberry.ID
+    rules: JSON
+    rule_text: str
+    synth_count: int
+    synth_percentage: float
+    did_not_try_rate: float
+    failed_rate: float
+    success_rate: float
+    failure_delta: float
+    record: strawberry.Private[models.RegionAnalysis]
+
+
+@strawberry.input
+class SynthFilter:
+    group_id: strawberry.ID | None = None
+    name_contains: str | None = None
+    and_: list[SynthFilter] | None = strawberry.field(name="and", default=None)
+    or_: list[SynthFilter] | None = strawberry.field(name="or", default=None)
+    not_: SynthFilter | None = strawberry.field(name="not", default=None)
+
+
+@strawberry.input
+class ResearchExecutionFilter:
+    statuses: list[ResearchStatus] | None = None
+    experiment_id: strawberry.ID | None = None
+    topic_contains: str | None = None
+    and_: list[ResearchExecutionFilter] | None = strawberry.field(name="and", default=None)
+    or_: list[ResearchExecutionFilter] | None = strawberry.field(name="or", default=None)
+    not_: ResearchExecutionFilter | None = strawberry.field(name="not", default=None)
+
+
+Sy, Ex = models.Synth, models.ResearchExecution
+SYNTH_RULES: dict[str, Rule] = {
+    "group_id": lambda v: Sy.synth_group_id == model_pk(v, models.SynthGroup),
+    "name_contains": lambda v: Sy.nome.ilike(f"%{escape_like(v)}%", escape="\\"),
+}
+EXECUTION_RULES: dict[str, Rule] = {
+    "statuses": lambda v: Ex.status.in_(v),
+    "experiment_id": lambda v: Ex.experiment_id == model_pk(v, ExperimentRecord),
+    "topic_contains": lambda v: Ex.topic_name.ilike(f"%{escape_like(v)}%", escape="\\"),
+}

@@ -14,6 +14,20 @@ class DatasetOrderField(str, Enum):
     UPDATED_AT = "UPDATED_AT"
 
 
+class DocumentStatus(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    GENERATING = "GENERATING"
+    PARTIAL = "PARTIAL"
+    PENDING = "PENDING"
+
+
+class DocumentType(str, Enum):
+    EXECUTIVE_SUMMARY = "EXECUTIVE_SUMMARY"
+    PRFAQ = "PRFAQ"
+    SUMMARY = "SUMMARY"
+
+
 class ExecutionState(str, Enum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
@@ -67,6 +81,14 @@ class NodeStatus(str, Enum):
     DOMINATED = "DOMINATED"
     EXPANSION_FAILED = "EXPANSION_FAILED"
     WINNER = "WINNER"
+
+
+class ResearchStatus(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    GENERATING_SUMMARY = "GENERATING_SUMMARY"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
 
 
 class RunPurpose(str, Enum):

@@ -5,12 +5,15 @@ from pydantic import Field
 from .base_model import BaseModel
 from .enums import (
     DatasetOrderField,
+    DocumentStatus,
+    DocumentType,
     ExperimentKind,
     ExperimentOrderField,
     ExperimentRunOrderField,
     ExperimentStatus,
     ExplorationStatus,
     NodeStatus,
+    ResearchStatus,
     RunPurpose,
     ScenarioNodeOrderField,
     Scope,
@@ -42,6 +45,10 @@ class AddEvaluatorConfigInput(BaseModel):
     experiment_id: str = Field(alias="experimentId")
 
 
+class AnalysisRunIdInput(BaseModel):
+    id: str
+
+
 class AnnotationInput(BaseModel):
     error: Optional[str] = None
     experiment_run_id: str = Field(alias="experimentRunId")
@@ -50,6 +57,12 @@ class AnnotationInput(BaseModel):
     metadata: Optional[Any] = None
     name: str
     score: Optional[float] = None
+
+
+class AppendTranscriptMessagesInput(BaseModel):
+    execution_id: str = Field(alias="executionId")
+    messages: list[Any]
+    synth_id: str = Field(alias="synthId")
 
 
 class ClaimExecutionInput(BaseModel):
@@ -67,6 +80,12 @@ class CompleteSimulationRunInput(BaseModel):
     total_cost: Optional[str] = Field(alias="totalCost", default=None)
     "Integer cents."
     total_synths: Optional[int] = Field(alias="totalSynths", default=None)
+
+
+class CreateAnalysisRunInput(BaseModel):
+    config: Optional[Any] = None
+    experiment_id: str = Field(alias="experimentId")
+    scenario_id: str = Field(alias="scenarioId", default="baseline")
 
 
 class CreateApiKeyInput(BaseModel):
@@ -157,6 +176,36 @@ class CreatePromptVersionInput(BaseModel):
     template: str
 
 
+class CreateRegionAnalysisInput(BaseModel):
+    did_not_try_rate: float = Field(alias="didNotTryRate")
+    failed_rate: float = Field(alias="failedRate")
+    failure_delta: float = Field(alias="failureDelta")
+    rule_text: str = Field(alias="ruleText")
+    rules: Any
+    simulation_run_id: str = Field(alias="simulationRunId")
+    success_rate: float = Field(alias="successRate")
+    synth_count: int = Field(alias="synthCount")
+    synth_percentage: float = Field(alias="synthPercentage")
+
+
+class CreateResearchExecutionInput(BaseModel):
+    additional_context: Optional[str] = Field(alias="additionalContext", default=None)
+    experiment_id: Optional[str] = Field(alias="experimentId", default=None)
+    max_turns: int = Field(alias="maxTurns", default=6)
+    model: str = "gpt-4o-mini"
+    synth_count: int = Field(alias="synthCount", default=0)
+    topic_name: str = Field(alias="topicName")
+
+
+class CreateSensitivityResultInput(BaseModel):
+    analyzed_at: Optional[str] = Field(alias="analyzedAt", default=None)
+    baseline_success: float = Field(alias="baselineSuccess")
+    deltas_used: Any = Field(alias="deltasUsed")
+    dimensions: Any
+    most_sensitive_dimension: str = Field(alias="mostSensitiveDimension")
+    simulation_run_id: str = Field(alias="simulationRunId")
+
+
 class CreateSimulationRunInput(BaseModel):
     config: Optional[Any] = None
     experiment_id: Optional[str] = Field(alias="experimentId", default=None)
@@ -167,6 +216,11 @@ class CreateSimulationRunInput(BaseModel):
     seed: Optional[str] = None
     "Stored for replay (INV-2)."
     status: str = "running"
+
+
+class CreateSynthGroupInput(BaseModel):
+    description: Optional[str] = None
+    name: str
 
 
 class CreateTagInput(BaseModel):
@@ -312,6 +366,11 @@ class IdInput(BaseModel):
     id: str
 
 
+class ImportSynthsInput(BaseModel):
+    synth_group_id: Optional[str] = Field(alias="synthGroupId", default=None)
+    synths: list["SynthInput"]
+
+
 class LoginInput(BaseModel):
     """Sign in with a username or an email, and a password."""
 
@@ -355,12 +414,26 @@ class RecordRunAnnotationsInput(BaseModel):
     worker_id: str = Field(alias="workerId")
 
 
+class RecordSynthOutcomesInput(BaseModel):
+    analysis_id: str = Field(alias="analysisId")
+    outcomes: list["SynthOutcomeInput"]
+
+
 class ReleaseExecutionInput(BaseModel):
     error: Optional[str] = None
     "Recorded as lastError."
     experiment_id: str = Field(alias="experimentId")
     fencing_token: str = Field(alias="fencingToken")
     worker_id: str = Field(alias="workerId")
+
+
+class ResearchExecutionFilter(BaseModel):
+    and_: Optional[list["ResearchExecutionFilter"]] = Field(alias="and", default=None)
+    experiment_id: Optional[str] = Field(alias="experimentId", default=None)
+    not_: Optional["ResearchExecutionFilter"] = Field(alias="not", default=None)
+    or_: Optional[list["ResearchExecutionFilter"]] = Field(alias="or", default=None)
+    statuses: Optional[list[ResearchStatus]] = None
+    topic_contains: Optional[str] = Field(alias="topicContains", default=None)
 
 
 class ResearchInput(BaseModel):
@@ -422,6 +495,18 @@ class SetNodeStatusInput(BaseModel):
     status: NodeStatus
 
 
+class SetResearchExecutionStatusInput(BaseModel):
+    id: str
+    status: ResearchStatus
+
+
+class SetTranscriptStatusInput(BaseModel):
+    execution_id: str = Field(alias="executionId")
+    status: str
+    "pending, running, completed or failed"
+    synth_id: str = Field(alias="synthId")
+
+
 class SimulationInput(BaseModel):
     """Fields of a simulation experiment (seed 002); costs in cents."""
 
@@ -449,6 +534,31 @@ class SimulationRunFilter(BaseModel):
 class SimulationRunOrder(BaseModel):
     direction: SortDirection = SortDirection.ASC
     field: SimulationRunOrderField
+
+
+class SynthFilter(BaseModel):
+    and_: Optional[list["SynthFilter"]] = Field(alias="and", default=None)
+    group_id: Optional[str] = Field(alias="groupId", default=None)
+    name_contains: Optional[str] = Field(alias="nameContains", default=None)
+    not_: Optional["SynthFilter"] = Field(alias="not", default=None)
+    or_: Optional[list["SynthFilter"]] = Field(alias="or", default=None)
+
+
+class SynthInput(BaseModel):
+    avatar_path: Optional[str] = Field(alias="avatarPath", default=None)
+    data: Optional[Any] = None
+    description: Optional[str] = None
+    link_photo: Optional[str] = Field(alias="linkPhoto", default=None)
+    name: str
+    version: Optional[str] = None
+
+
+class SynthOutcomeInput(BaseModel):
+    did_not_try_rate: float = Field(alias="didNotTryRate")
+    failed_rate: float = Field(alias="failedRate")
+    success_rate: float = Field(alias="successRate")
+    synth_attributes: Optional[Any] = Field(alias="synthAttributes", default=None)
+    synth_id: str = Field(alias="synthId")
 
 
 class SystemLogFilter(BaseModel):
@@ -553,6 +663,36 @@ class UpdateUserInput(BaseModel):
     role: Optional[UserRole] = None
 
 
+class UpsertAnalysisCacheInput(BaseModel):
+    analysis_id: str = Field(alias="analysisId")
+    cache_key: str = Field(alias="cacheKey")
+    data: Any
+    params: Optional[Any] = None
+
+
+class UpsertChartInsightInput(BaseModel):
+    insight_type: str = Field(alias="insightType")
+    response_json: Any = Field(alias="responseJson")
+    simulation_id: int = Field(alias="simulationId")
+
+
+class UpsertExperimentDocumentInput(BaseModel):
+    document_type: DocumentType = Field(alias="documentType")
+    error_message: Optional[str] = Field(alias="errorMessage", default=None)
+    experiment_id: str = Field(alias="experimentId")
+    markdown_content: str = Field(alias="markdownContent", default="")
+    metadata: Optional[Any] = None
+    model: str = "gpt-4o-mini"
+    status: DocumentStatus = DocumentStatus.COMPLETED
+
+
+class UpsertInterviewGuideInput(BaseModel):
+    context_definition: Optional[str] = Field(alias="contextDefinition", default=None)
+    context_examples: Optional[str] = Field(alias="contextExamples", default=None)
+    experiment_id: str = Field(alias="experimentId")
+    questions: Optional[str] = None
+
+
 class UserFilter(BaseModel):
     """Conditions on users."""
 
@@ -580,11 +720,15 @@ ExpandNodeInput.model_rebuild()
 ExperimentEventFilter.model_rebuild()
 ExperimentFilter.model_rebuild()
 ExperimentRunFilter.model_rebuild()
+ImportSynthsInput.model_rebuild()
 RecordExperimentEventsInput.model_rebuild()
 RecordExperimentRunsInput.model_rebuild()
 RecordRunAnnotationsInput.model_rebuild()
+RecordSynthOutcomesInput.model_rebuild()
+ResearchExecutionFilter.model_rebuild()
 ScenarioNodeFilter.model_rebuild()
 SimulationRunFilter.model_rebuild()
+SynthFilter.model_rebuild()
 SystemLogFilter.model_rebuild()
 TagFilter.model_rebuild()
 UpdateExperimentInput.model_rebuild()
