@@ -170,3 +170,48 @@ async def filtered_connection(
     return await connection(
         info, stmt, entity, sort, first=first, after=after, last=last, before=before
     )
+
+
+def connection_field(
+    relation: Relation,
+    node_type: Any,
+    sort: Sequence[SortKey] = (SortKey("id"),),
+    *,
+    description: str | None = None,
+) -> Any:
+    """A relationship connection field of a node type, with Relay page arguments:
+    ``children = connection_field(Relation(Child, "parent_id"), Child)``.
+
+    ``node_type`` is the GraphQL type of the children (a class, or a
+    ``strawberry.lazy`` annotation); the parent's record id is the key.
+    """
+
+    async def resolve(
+        root: Any,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Any]:
+        return await child_connection(
+            info,
+            relation,
+            root.record.id,
+            sort,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    resolve.__annotations__ = {
+        **resolve.__annotations__,
+        "info": Info,
+        "first": int | None,
+        "after": str | None,
+        "last": int | None,
+        "before": str | None,
+        "return": Connection[node_type],
+    }
+    return strawberry.field(resolver=resolve, description=description)

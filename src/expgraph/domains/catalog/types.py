@@ -11,7 +11,7 @@ import strawberry
 from expgraph.domains.accounts.models import User as UserRecord
 from expgraph.domains.catalog import models
 from expgraph.domains.experiments.fields import TAGGED, experiments_field
-from expgraph.graphql.connections import Connection, child_connection, load_node
+from expgraph.graphql.connections import connection_field, load_node
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
 from expgraph.graphql.loaders import Relation
@@ -41,20 +41,6 @@ VERSION_EXAMPLES = Relation(models.DatasetExample, "dataset_version_id")
 SIGNALS = Relation(models.Signal, "dataset_id")
 
 
-async def _oldest_first(
-    info: Info,
-    relation: Relation,
-    parent_id: int,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
-) -> Connection[Any]:
-    return await child_connection(
-        info, relation, parent_id, OLDEST_FIRST, first=first, after=after, last=last, before=before
-    )
-
-
 @node_type(models.DatasetExample, renames=META)
 @strawberry.type(description="One example of a dataset: input, expected output, metadata.")
 class DatasetExample(Node):
@@ -81,18 +67,12 @@ class DatasetVersion(Node):
     record: strawberry.Private[models.DatasetVersion]
     dataset: Dataset = strawberry.field(resolver=_dataset)
 
-    @strawberry.field(description="Examples added in this version.")
-    async def examples(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[DatasetExample]:
-        return await _oldest_first(
-            info, VERSION_EXAMPLES, self.record.id, first, after, last, before
-        )
+    examples = connection_field(
+        VERSION_EXAMPLES,
+        DatasetExample,
+        OLDEST_FIRST,
+        description="Examples added in this version.",
+    )
 
 
 @node_type(models.Signal)
@@ -131,38 +111,20 @@ class Dataset(Node):
         parent_attr="dataset_id", description="Experiments that use this dataset."
     )
 
-    @strawberry.field(description="Its versions, oldest first.")
-    async def versions(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[DatasetVersion]:
-        return await _oldest_first(info, VERSIONS, self.record.id, first, after, last, before)
+    versions = connection_field(
+        VERSIONS, DatasetVersion, OLDEST_FIRST, description="Its versions, oldest first."
+    )
 
-    @strawberry.field(description="Its examples across all versions, oldest first.")
-    async def examples(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[DatasetExample]:
-        return await _oldest_first(info, EXAMPLES, self.record.id, first, after, last, before)
+    examples = connection_field(
+        EXAMPLES,
+        DatasetExample,
+        OLDEST_FIRST,
+        description="Its examples across all versions, oldest first.",
+    )
 
-    @strawberry.field(description="Its signals, oldest first.")
-    async def signals(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Signal]:
-        return await _oldest_first(info, SIGNALS, self.record.id, first, after, last, before)
+    signals = connection_field(
+        SIGNALS, Signal, OLDEST_FIRST, description="Its signals, oldest first."
+    )
 
 
 @node_type(models.Tag)

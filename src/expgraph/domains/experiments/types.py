@@ -151,9 +151,7 @@ class SimulationExperiment(Experiment):
     convergence_reason: str | None
     final_cost: BigInt | None = strawberry.field(description="Final cost in integer cents.")
     best_cost: BigInt | None = strawberry.field(description="Best cost in integer cents.")
-    iterations = strawberry.field(
-        resolver=simulation.iterations, description="Its iterations, in order."
-    )
+    iterations = simulation.iterations
     events = strawberry.field(resolver=simulation.events, description="Its events.")
     simulation_runs = strawberry.field(
         resolver=simulation.simulation_runs, description="Its simulation runs."
@@ -181,16 +179,12 @@ class TrainingExperiment(Experiment):
 class ResearchExperiment(Experiment):
     hypothesis: str | None
     scorecard_data: JSON | None
-    explorations = strawberry.field(
-        resolver=explorations.explorations_of, description="Its explorations, newest first."
-    )
+    explorations = explorations.explorations_of
     analysis_run = strawberry.field(resolver=research.analysis_run, description="Its analysis.")
     interview_guide = strawberry.field(
         resolver=research.interview_guide, description="How its synths are interviewed."
     )
-    research_executions = strawberry.field(
-        resolver=research.research_executions, description="Its interview rounds."
-    )
+    research_executions = research.research_executions
     documents = strawberry.field(resolver=research.documents, description="Generated documents.")
 
 

@@ -14,7 +14,13 @@ from sqlalchemy import select
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.research import models, trees
 from expgraph.graphql.auth import Permission
-from expgraph.graphql.connections import Connection, child_connection, connection, load_node
+from expgraph.graphql.connections import (
+    Connection,
+    child_connection,
+    connection,
+    connection_field,
+    load_node,
+)
 from expgraph.graphql.context import Info
 from expgraph.graphql.errors import BadRequest
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, compile_filter, filter_key
@@ -213,25 +219,12 @@ class Exploration(Node):
         return [to_node(r) for r in [*path, best]]
 
 
-async def explorations_of(
-    root: Any,
-    info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> Connection[Exploration]:
-    """``ResearchExperiment.explorations``: newest first."""
-    return await child_connection(
-        info,
-        Relation(models.Exploration, "experiment_id"),
-        root.record.id,
-        (SortKey("started_at", descending=True),),
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
+explorations_of = connection_field(
+    Relation(models.Exploration, "experiment_id"),
+    Exploration,
+    (SortKey("started_at", descending=True),),
+    description="Its explorations, newest first.",
+)
 
 
 @strawberry.input(description="A scenario: what changed, why, and how it scored.")

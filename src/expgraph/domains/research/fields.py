@@ -11,7 +11,7 @@ from expgraph.domains.research.types import (
     InterviewGuide,
     ResearchExecution,
 )
-from expgraph.graphql.connections import Connection, child_connection, load_node
+from expgraph.graphql.connections import connection_field, load_node
 from expgraph.graphql.context import Info
 from expgraph.graphql.loaders import ChildLists, Relation
 from expgraph.graphql.pagination import SortKey
@@ -34,21 +34,9 @@ async def documents(root: Any, info: Info) -> list[ExperimentDocument]:
     return [to_node(r) for r in await info.context.loader(DOCUMENTS).load(root.record.id)]
 
 
-async def research_executions(
-    root: Any,
-    info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> Connection[ResearchExecution]:
-    return await child_connection(
-        info,
-        Relation(models.ResearchExecution, "experiment_id"),
-        root.record.id,
-        (SortKey("started_at", descending=True),),
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
+research_executions = connection_field(
+    Relation(models.ResearchExecution, "experiment_id"),
+    ResearchExecution,
+    (SortKey("started_at", descending=True),),
+    description="Its interview rounds.",
+)

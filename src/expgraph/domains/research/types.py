@@ -10,7 +10,7 @@ import strawberry
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.research import models
-from expgraph.graphql.connections import Connection, child_connection, load_node
+from expgraph.graphql.connections import connection_field, load_node
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Rule, escape_like
 from expgraph.graphql.loaders import ChildLists, Relation
@@ -68,25 +68,7 @@ class SynthGroup(Node):
     created_at: datetime
     record: strawberry.Private[models.SynthGroup]
 
-    @strawberry.field
-    async def synths(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Synth]:
-        return await child_connection(
-            info,
-            Relation(models.Synth, "synth_group_id"),
-            self.record.id,
-            OLDEST,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    synths = connection_field(Relation(models.Synth, "synth_group_id"), Synth)
 
 
 @node_type(models.SynthOutcome)
@@ -139,25 +121,7 @@ class AnalysisRun(Node):
     record: strawberry.Private[models.AnalysisRun]
     experiment: ExperimentT | None = strawberry.field(resolver=_experiment)
 
-    @strawberry.field
-    async def outcomes(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[SynthOutcome]:
-        return await child_connection(
-            info,
-            Relation(models.SynthOutcome, "analysis_id"),
-            self.record.id,
-            OLDEST,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    outcomes = connection_field(Relation(models.SynthOutcome, "analysis_id"), SynthOutcome)
 
     @strawberry.field
     async def cache(self, info: Info) -> list[AnalysisCacheEntry]:
@@ -198,25 +162,7 @@ class ResearchExecution(Node):
     record: strawberry.Private[models.ResearchExecution]
     experiment: ExperimentT | None = strawberry.field(resolver=_experiment)
 
-    @strawberry.field
-    async def transcripts(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Transcript]:
-        return await child_connection(
-            info,
-            Relation(models.Transcript, "exec_id"),
-            self.record.id,
-            OLDEST,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    transcripts = connection_field(Relation(models.Transcript, "exec_id"), Transcript)
 
 
 @node_type(models.InterviewGuide)

@@ -16,7 +16,7 @@ from expgraph.domains.simulation.types import (
     SimulationRunFilter,
     SimulationRunOrder,
 )
-from expgraph.graphql.connections import Connection, child_connection
+from expgraph.graphql.connections import Connection, child_connection, connection_field
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Rule, compile_filter, filter_key
 from expgraph.graphql.loaders import Relation
@@ -33,24 +33,12 @@ def _relation(model: type[Any], filter: Any, rules: dict[str, Rule]) -> Relation
     )
 
 
-async def iterations(
-    root: Any,
-    info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> Connection[ExperimentIteration]:
-    return await child_connection(
-        info,
-        Relation(models.ExperimentIteration, "experiment_id"),
-        root.record.id,
-        (SortKey("iteration"),),
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
+iterations = connection_field(
+    Relation(models.ExperimentIteration, "experiment_id"),
+    ExperimentIteration,
+    (SortKey("iteration"),),
+    description="Its iterations, in order.",
+)
 
 
 async def events(
