@@ -105,3 +105,11 @@ async def test_unexpected_errors_are_masked_and_logged(gql, db, caplog):
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert "tags" not in error["message"].lower()
     assert any(record.exc_info for record in caplog.records)
+
+
+async def test_token_limit(gql):
+    # No aliases and depth 1: only the token limit (5,000) refuses it.
+    huge = "{ " + " ".join("__typename" for _ in range(6000)) + " }"
+    body = await gql.post(huge)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "token" in body["errors"][0]["message"].lower()

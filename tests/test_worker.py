@@ -31,17 +31,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[str]:
+def _serve(database_url: str, log_path: Path, stale: int = STALE) -> tuple[subprocess.Popen, str]:
+    """Start `expgraph serve` on a free port; returns (process, /graphql URL) once ready."""
     port = _free_port()
     env = {
         **os.environ,
         "EXPGRAPH_DATABASE_URL": database_url,
-        "EXPGRAPH_EXECUTION_STALE_SECONDS": str(STALE),
+        "EXPGRAPH_EXECUTION_STALE_SECONDS": str(stale),
         "EXPGRAPH_EXECUTION_TOGGLE_COOLDOWN_SECONDS": "0",
         "EXPGRAPH_REQUEST_LOG_ENABLED": "false",
     }
-    log = (tmp_path / "server.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "expgraph.cli", "serve", "--port", str(port)],
         env=env,
@@ -57,10 +57,16 @@ def server(database_url: str, tmp_path: Path) -> Iterator[str]:
                 break
         except httpx.TransportError:
             pass
-        assert process.poll() is None, (tmp_path / "server.log").read_text()
+        assert process.poll() is None, log_path.read_text()
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    yield f"{base}/graphql"
+    return process, f"{base}/graphql"
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    process, url = _serve(database_url, tmp_path / "server.log")
+    yield url
     process.terminate()
     process.wait(timeout=20)
 
@@ -240,3 +246,37 @@ async def test_sigterm_releases_and_exits_cleanly(server):
     node = gql(server, PROGRESS, {"e": experiment_id})["node"]
     assert node["executionConfig"]["state"] == "QUEUED"  # released, not orphaned
     assert 0 < node["progress"]["completed"] < 100
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+async def test_updates_cross_server_processes_through_postgres(database_url, tmp_path):
+    """A subscriber on one server process hears, within seconds, a change made
+    through another: NOTIFY, not the 30 s safety re-read (stale threshold 600 s)."""
+    first, server = _serve(database_url, tmp_path / "first.log", stale=600)
+    other, other_url = _serve(database_url, tmp_path / "other.log", stale=600)
+    experiment_id = make_experiment(server, examples=3, repetitions=1)
+    try:
+        seen: list[dict] = []
+        done = asyncio.Event()
+        watcher = asyncio.create_task(_watch(server, experiment_id, seen, done))
+        deadline = time.monotonic() + 10
+        while not seen:
+            assert time.monotonic() < deadline, "no first update"
+            await asyncio.sleep(0.1)
+        assert seen[0]["state"] == "QUEUED"
+        gql(
+            other_url,
+            """mutation($e: ID!) { toggleExecution(input: {experimentId: $e,
+            enabled: false}) { executionConfig { state } } }""",
+            {"e": experiment_id},
+        )
+        while len(seen) < 2:
+            assert time.monotonic() < deadline, f"no update from the other process: {seen}"
+            await asyncio.sleep(0.1)
+        done.set()
+        await watcher
+        assert seen[-1]["state"] == "STOPPED"
+    finally:
+        for process in (first, other):
+            process.terminate()
+            process.wait(timeout=20)
