@@ -13,7 +13,9 @@ LOGS = """query($f: SystemLogFilter) { systemLogs(filter: $f, first: 100) { tota
 
 
 async def test_success_and_failure_are_recorded_without_secrets(gql):
-    await gql.data('mutation { createTag(input: {name: "audited", color: "#112233"}) { tag { id } } }')
+    await gql.data(
+        'mutation { createTag(input: {name: "audited", color: "#112233"}) { tag { id } } }'
+    )
     code = await gql.error_code('mutation { createTag(input: {name: "audited"}) { tag { id } } }')
     assert code == "CONFLICT"
     await gql.data(
@@ -38,12 +40,18 @@ async def test_success_and_failure_are_recorded_without_secrets(gql):
 async def test_refused_mutations_are_recorded_as_denied(settings, db):
     async with db.transaction() as session:
         viewer = await service.create_user(
-            session, username="viewer", email="v@example.com",
-            role=models.UserRole.VIEWER, password="a long viewer password",
+            session,
+            username="viewer",
+            email="v@example.com",
+            role=models.UserRole.VIEWER,
+            password="a long viewer password",
         )
         await service.create_user(
-            session, username="boss", email="b@example.com",
-            role=models.UserRole.ADMIN, password="a long admin password!",
+            session,
+            username="boss",
+            email="b@example.com",
+            role=models.UserRole.ADMIN,
+            password="a long admin password!",
         )
     app = create_app(settings.model_copy(update={"auth_enabled": True}), db=db)
     transport = httpx.ASGITransport(app=app)
