@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Update, func, or_, select, update
 
 from expgraph.config import Settings
 from expgraph.db.engine import Database
@@ -49,26 +49,51 @@ def _device(user_agent: str | None) -> tuple[str | None, str | None]:
     return device, None
 
 
+async def _begin_attempt(db: Database, client: Client, identifier_hash: str) -> int:
+    """Record an attempt before anything is checked (a failure until it succeeds),
+    so concurrent attempts count one another: of N at once, only as many as the
+    limit allows get past ``_throttled``."""
+    async with db.transaction() as session:
+        attempt = models.LoginHistory(
+            identifier_hash=identifier_hash,
+            ip_address=client.ip_address,
+            user_agent=client.user_agent,
+            login_method="password",
+            success=False,
+            failure_reason="pending",
+        )
+        session.add(attempt)
+        await session.flush()
+        return attempt.id
+
+
+def _finish_attempt(
+    attempt_id: int, *, user_id: int | None, method: str, failure: str | None
+) -> Update:
+    L = models.LoginHistory
+    return (
+        update(L)
+        .where(L.id == attempt_id)
+        .values(
+            user_id=user_id,
+            login_method=method,
+            success=failure is None,
+            failure_reason=failure,
+        )
+    )
+
+
 async def _record(
     db: Database,
-    client: Client,
+    attempt_id: int,
     *,
-    identifier_hash: str,
     user_id: int | None,
     method: str,
     failure: str | None,
 ) -> None:
     async with db.transaction() as session:
-        session.add(
-            models.LoginHistory(
-                user_id=user_id,
-                identifier_hash=identifier_hash,
-                ip_address=client.ip_address,
-                user_agent=client.user_agent,
-                login_method=method,
-                success=failure is None,
-                failure_reason=failure,
-            )
+        await session.execute(
+            _finish_attempt(attempt_id, user_id=user_id, method=method, failure=failure)
         )
 
 
@@ -85,8 +110,9 @@ async def _throttled(
     )
     async with db.read() as session:
         by_identifier, by_address = (await session.execute(stmt)).one()
+    # Both counts include this attempt itself (recorded first, as a failure).
     limit = settings.login_max_failures
-    return by_identifier >= limit or (ip is not None and by_address >= limit * ADDRESS_FACTOR)
+    return by_identifier > limit or (ip is not None and by_address > limit * ADDRESS_FACTOR)
 
 
 async def _use_second_factor(
@@ -135,31 +161,18 @@ async def login(
     if not identifier:
         raise BadRequest("give a username or an email", field="username")
     identifier_hash = security.digest(identifier.lower())
+    attempt_id = await _begin_attempt(db, client, identifier_hash)
 
     async def fail(
         reason: str, user_id: int | None, method: str = "password", **extra: object
     ) -> Unauthenticated:
-        await _record(
-            db,
-            client,
-            identifier_hash=identifier_hash,
-            user_id=user_id,
-            method=method,
-            failure=reason,
-        )
+        await _record(db, attempt_id, user_id=user_id, method=method, failure=reason)
         return Unauthenticated(
             "invalid credentials" if not extra else "a second factor is needed", **extra
         )
 
     if await _throttled(db, settings, identifier_hash, client.ip_address):
-        await _record(
-            db,
-            client,
-            identifier_hash=identifier_hash,
-            user_id=None,
-            method="password",
-            failure="throttled",
-        )
+        await _record(db, attempt_id, user_id=None, method="password", failure="throttled")
         raise RateLimited(
             "too many failed sign-ins; try again later",
             retryAfter=settings.login_failure_window_minutes * 60,
@@ -201,15 +214,8 @@ async def login(
             expires_at=utc_after(settings.session_ttl_hours * 3600),
         )
         session.add(record)
-        session.add(
-            models.LoginHistory(
-                user_id=user.id,
-                identifier_hash=identifier_hash,
-                ip_address=client.ip_address,
-                user_agent=client.user_agent,
-                login_method=method,
-                success=True,
-            )
+        await session.execute(
+            _finish_attempt(attempt_id, user_id=user.id, method=method, failure=None)
         )
         await session.flush()
         await session.refresh(record)  # expires_at comes from the database clock
