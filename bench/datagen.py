@@ -209,7 +209,7 @@ def batches(size_name: str, seed: int = 1) -> Iterator[Batch]:
         ["id", "dataset_id", "metadata", "created_at"],
         [(i, i, {}, now) for i in range(1, size.datasets + 1)],
     )
-    examples = []
+    examples: list[tuple[Any, ...]] = []
     for d in range(1, size.datasets + 1):
         for e in range(size.examples_per_dataset):
             pk = (d - 1) * size.examples_per_dataset + e + 1
@@ -219,7 +219,8 @@ def batches(size_name: str, seed: int = 1) -> Iterator[Batch]:
         ["id", "dataset_id", "dataset_version_id", "input", "output", "metadata", "created_at"],
         examples,
     )
-    experiments, links = [], []
+    experiments: list[tuple[Any, ...]] = []
+    links: list[tuple[Any, ...]] = []
     for i in range(1, size.experiments + 1):
         kind = "evaluation" if i <= size.evaluation_experiments else KINDS[i % 5]
         created = EPOCH + timedelta(seconds=rng.randrange(90 * 86400))
@@ -315,7 +316,8 @@ def batches(size_name: str, seed: int = 1) -> Iterator[Batch]:
             EXPLORATION_COLUMNS,
             [(x, experiment_id, x, {}, {}, "running", 7, size.nodes_per_exploration, 0, now)],
         )
-        nodes, level_ids = [], [[node_id + 1]]
+        nodes: list[tuple[Any, ...]] = []
+        level_ids = [[node_id + 1]]
         node_id += 1
         nodes.append((node_id, x, None, 0, {}, {"success_rate": 0.5}, 0, "active", now))
         per_level = [1, 4, 12, 40, 100, 200, 300]

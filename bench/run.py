@@ -2,6 +2,8 @@
 
     python -m bench.run --size small            # quick
     python -m bench.run --size full --size small # the recorded run
+    python -m bench.run --database sqlite --size small
+    python -m bench.run --database postgresql --database sqlite --size full
 
 Starts a throwaway PostgreSQL (pgserver) unless --url names a server, generates
 the data once per size (bench/datagen.py), starts expgraph (uvicorn, --workers)
@@ -9,6 +11,10 @@ and the baseline (bench/baseline.py), drives each operation at fixed
 concurrency for a fixed time, counts SQL statements per request in process,
 checks EXPLAIN for sequential scans of big tables, races 32 claimers, and
 writes docs/performance.md.
+
+With --database sqlite the same seeded data goes into .bench-sqlite/bench_<size>.db
+(generated once, reused; --regenerate redoes it) and expgraph runs on it alone
+(--sqlite-workers, default 1): the raw baseline is asyncpg-only.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ import asyncio
 import math
 import os
 import platform
+import re
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -217,7 +225,7 @@ async def statements_per_request(
             if plans:
                 counts[name + "_seqscans"] = len(plans)
     await db.dispose()
-    scans = []
+    scans: list[str] = []
     return counts, scans
 
 
@@ -226,6 +234,10 @@ async def _seq_scans(db: Any, statements: list[tuple[str, Any]]) -> list[str]:
     async with db.engine.connect() as conn:
         raw = await conn.get_raw_connection()
         driver = raw.driver_connection
+        if db.is_sqlite:
+            for statement, parameters in statements:
+                found += await _sqlite_full_scans(driver, statement, parameters)
+            return found
         for statement, parameters in statements:
             try:
                 plan = await driver.fetch("EXPLAIN " + statement, *(parameters or ()))
@@ -233,6 +245,26 @@ async def _seq_scans(db: Any, statements: list[tuple[str, Any]]) -> list[str]:
                 continue
             text = "\n".join(r[0] for r in plan)
             found += [t for t in BIG_TABLES if f"Seq Scan on {t} " in text + " "]
+    return found
+
+
+async def _sqlite_full_scans(driver: Any, statement: str, parameters: Any) -> list[str]:
+    """Big tables SQLite reads in full (``SCAN t`` without an index) for ``statement``.
+    Its plan names tables by their alias, so aliases are mapped back."""
+    try:
+        async with driver.execute("EXPLAIN QUERY PLAN " + statement, parameters or ()) as cursor:
+            plan = [row[3] for row in await cursor.fetchall()]
+    except Exception:
+        return []
+    aliases = {alias: table for table, alias in re.findall(r"\b(\w+) AS (\w+)\b", statement)}
+    found = []
+    for step in plan:
+        match = re.fullmatch(r"SCAN (\w+)", step)
+        if match:
+            name = match.group(1)
+            table = name if name in BIG_TABLES else aliases.get(name, name)
+            if table in BIG_TABLES:
+                found.append(table)
     return found
 
 
@@ -295,9 +327,23 @@ async def claim_race(url: str, workers: int, duration: float) -> dict[str, Any]:
     }
 
 
-async def run_size(
-    size: str, server_url: str, args: argparse.Namespace, logs: Path
-) -> dict[str, Any]:
+@dataclass
+class Prepared:
+    """A database filled and reset for a run, and the ids the operations use."""
+
+    database: str  # "postgresql" or "sqlite"
+    size: str
+    url: str
+    generated: dict[str, Any]
+    queued: int
+    detail_id: int
+    exploration_id: int
+    deep_name: str
+    deep_id: int
+    baseline_dsn: str | None = None  # the raw baseline runs on PostgreSQL only
+
+
+async def prepare_postgresql(size: str, server_url: str, args: argparse.Namespace) -> Prepared:
     database = f"bench_{size}"
     url = make_url(server_url).set(database=database).render_as_string(hide_password=False)
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -337,15 +383,96 @@ async def run_size(
         "SELECT name, id FROM experiments ORDER BY name, id OFFSET $1 LIMIT 1", max(0, total - 51)
     )
     await conn.close()
+    return Prepared(
+        "postgresql",
+        size,
+        url,
+        generated,
+        len(queued_ids),
+        detail_id,
+        exploration_id,
+        deep_row["name"],
+        deep_row["id"],
+        baseline_dsn=dsn,
+    )
+
+
+def sqlite_file(size: str) -> Path:
+    """The benchmark's SQLite file for ``size`` (``*.db`` files are gitignored)."""
+    return ROOT / ".bench-sqlite" / f"bench_{size}.db"
+
+
+async def prepare_sqlite(size: str, args: argparse.Namespace) -> Prepared:
+    """The same seeded data in a SQLite file, generated once and reused; the same
+    reset for the worker loop as on PostgreSQL."""
+    path = sqlite_file(size)
+    url = f"sqlite+aiosqlite:///{path}"
+    have = -1
+    if path.exists():
+        conn = sqlite3.connect(path)
+        try:
+            have = conn.execute("SELECT count(*) FROM experiments").fetchone()[0]
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            conn.close()
+    generated: dict[str, Any] = {}
+    if have != SIZES[size].experiments or args.regenerate:
+        generated = await asyncio.to_thread(lambda: asyncio.run(generate(url, size)))
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout=15000")
+        queued = conn.execute(
+            "SELECT count(*) FROM experiment_execution_configs c WHERE NOT EXISTS "
+            "(SELECT 1 FROM experiment_runs r WHERE r.experiment_id = c.id) OR c.claimed_by LIKE 'bench-%'"
+        ).fetchone()[0]
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM experiment_runs WHERE worker_id LIKE 'bench-%'")
+        conn.execute(
+            "UPDATE experiment_execution_configs SET claimed_at = NULL, claimed_by = NULL, last_error = NULL, enabled = 1"
+        )
+        conn.execute("COMMIT")
+        detail_id = conn.execute(
+            "SELECT experiment_id FROM experiment_runs ORDER BY id LIMIT 1"
+        ).fetchone()[0]
+        exploration_id = conn.execute("SELECT min(id) FROM explorations").fetchone()[0]
+        total = conn.execute("SELECT count(*) FROM experiments").fetchone()[0]
+        deep_name, deep_id = conn.execute(
+            "SELECT name, id FROM experiments ORDER BY name, id LIMIT 1 OFFSET ?",
+            (max(0, total - 51),),
+        ).fetchone()
+    finally:
+        conn.close()
+    return Prepared(
+        "sqlite", size, url, generated, queued, detail_id, exploration_id, deep_name, deep_id
+    )
+
+
+async def run_size(
+    size: str, server_url: str, args: argparse.Namespace, logs: Path
+) -> dict[str, Any]:
+    return await measure(await prepare_postgresql(size, server_url, args), args, logs)
+
+
+async def run_size_sqlite(size: str, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
+    return await measure(await prepare_sqlite(size, args), args, logs)
+
+
+async def measure(target: Prepared, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
+    """Statements per request in process, then expgraph (and on PostgreSQL the raw
+    baseline) over HTTP, then the claim race."""
     from expgraph.graphql.pagination import SortKey, encode_cursor
 
+    size, url = target.size, target.url
+
     class Row:
-        name = deep_row["name"]
-        id = deep_row["id"]
+        name = target.deep_name
+        id = target.deep_id
 
     by_name = [{"field": "NAME", "direction": "ASC"}]
     deep_cursor = encode_cursor(Row, (SortKey("name"), SortKey("id")))
-    operations = {
+    detail_id, exploration_id = target.detail_id, target.exploration_id
+    operations: dict[str, tuple[str, dict[str, Any]]] = {
         "a_list": (LIST_PAGE, {}),
         "b_detail": (DETAIL, {"id": gid("EvaluationExperiment", detail_id)}),
         "c_tree": (TREE, {"id": gid("Exploration", exploration_id)}),
@@ -354,6 +481,9 @@ async def run_size(
     }
     statements, _ = await statements_per_request(url, operations)
 
+    sqlite = target.database == "sqlite"
+    workers = args.sqlite_workers if sqlite else args.workers
+    tag = f"sqlite-{size}" if sqlite else size
     port, base_port = free_port(), free_port()
     env = {
         "EXPGRAPH_DATABASE_URL": url,
@@ -370,37 +500,49 @@ async def run_size(
             "--port",
             str(port),
             "--workers",
-            str(args.workers),
+            str(workers),
         ],
         env,
-        logs / f"expgraph-{size}.log",
+        logs / f"expgraph-{tag}.log",
     )
-    baseline = start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.baseline:app",
-            "--port",
-            str(base_port),
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        {"BENCH_DSN": dsn},
-        logs / f"baseline-{size}.log",
-    )
-    results: dict[str, Any] = {"size": size, "generated": generated, "statements": statements}
+    processes = [server]
+    if target.baseline_dsn is not None:
+        processes.append(
+            start(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench.baseline:app",
+                    "--port",
+                    str(base_port),
+                    "--workers",
+                    str(args.workers),
+                    "--log-level",
+                    "warning",
+                ],
+                {"BENCH_DSN": target.baseline_dsn},
+                logs / f"baseline-{size}.log",
+            )
+        )
+    results: dict[str, Any] = {
+        "database": target.database,
+        "size": size,
+        "generated": target.generated,
+        "statements": statements,
+        "workers": workers,
+    }
     try:
         graphql = f"http://127.0.0.1:{port}/graphql"
         wait_ready(f"http://127.0.0.1:{port}/readyz", server)
-        wait_ready(f"http://127.0.0.1:{base_port}/a", baseline)
-        raw = {
-            "a_list": f"http://127.0.0.1:{base_port}/a",
-            "b_detail": f"http://127.0.0.1:{base_port}/b?id={detail_id}",
-            "c_tree": f"http://127.0.0.1:{base_port}/c?id={exploration_id}",
-        }
+        raw: dict[str, str] = {}
+        if len(processes) > 1:
+            wait_ready(f"http://127.0.0.1:{base_port}/a", processes[1])
+            raw = {
+                "a_list": f"http://127.0.0.1:{base_port}/a",
+                "b_detail": f"http://127.0.0.1:{base_port}/b?id={detail_id}",
+                "c_tree": f"http://127.0.0.1:{base_port}/c?id={exploration_id}",
+            }
         ops: dict[str, Any] = {}
         for name, (query, variables) in operations.items():
             ops[name] = (
@@ -414,9 +556,9 @@ async def run_size(
                 ).row()
         results["operations"] = ops
         results["claims"] = await claim_race(graphql, 32, args.duration)
-        results["queued"] = len(queued_ids)
+        results["queued"] = target.queued
     finally:
-        for process in (server, baseline):
+        for process in processes:
             process.terminate()
             process.wait(timeout=30)
     return results
@@ -435,13 +577,30 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             "orjson",
         )
     }
-    lines = [
-        "# Performance",
-        "",
-        "Written by `python -m bench.run` (bench/run.py); numbers from one run on the",
-        "machine below. expgraph and the raw baseline (hand-written asyncpg + orjson behind",
-        "plain Starlette, bench/baseline.py) serve the same JSON over HTTP on loopback,",
-        f"each with uvicorn --workers {args.workers}, against the same PostgreSQL.",
+    databases = {result.get("database", "postgresql") for result in results}
+    if "sqlite" in databases:
+        versions["aiosqlite"] = metadata.version("aiosqlite")
+        versions["SQLite"] = sqlite3.sqlite_version
+    lines = ["# Performance", ""]
+    if "postgresql" in databases:
+        lines += [
+            "Written by `python -m bench.run` (bench/run.py); numbers from one run on the",
+            "machine below. expgraph and the raw baseline (hand-written asyncpg + orjson behind",
+            "plain Starlette, bench/baseline.py) serve the same JSON over HTTP on loopback,",
+            f"each with uvicorn --workers {args.workers}, against the same PostgreSQL.",
+        ]
+    else:
+        lines += [
+            "Written by `python -m bench.run` (bench/run.py); numbers from one run on the",
+            "machine below.",
+        ]
+    if "sqlite" in databases:
+        lines += [
+            "The SQLite sections run expgraph alone (the raw baseline is asyncpg-only, so",
+            'their "vs baseline" column is empty) over HTTP on loopback, with uvicorn',
+            f"--workers {args.sqlite_workers}, on a SQLite file (WAL) holding the same seeded data.",
+        ]
+    lines += [
         f"Load: {args.concurrency} concurrent clients for {args.duration:.0f}s per operation.",
         "",
         f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
@@ -451,8 +610,9 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     for result in results:
         size = result["size"]
         ops = result["operations"]
+        sqlite = result.get("database") == "sqlite"
         lines += [
-            f"## Size: {size}",
+            f"## {'SQLite' if sqlite else 'PostgreSQL'}, size: {size}",
             "",
             f"Generated: {result['generated'] or 'reused from an earlier run'}",
             "",
@@ -475,9 +635,14 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
                     f"{base['p95']:.1f} | {base['p99']:.1f} | {base['errors']} | | |"
                 )
         scans = {k: v for k, v in result["statements"].items() if k.endswith("_seqscans")}
+        explain = (
+            "Full scans of big tables in EXPLAIN QUERY PLAN"
+            if sqlite
+            else "Sequential scans of big tables in EXPLAIN"
+        )
         lines += [
             "",
-            f"Sequential scans of big tables in EXPLAIN: {scans or 'none'}.",
+            f"{explain}: {scans or 'none'}.",
             "",
             f"Claims (32 workers over HTTP, claim-next -> heartbeat -> 50 runs -> release): "
             f"{result['claims']}",
@@ -493,15 +658,40 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", action="append", choices=sorted(SIZES))
     parser.add_argument(
+        "--database",
+        action="append",
+        choices=["postgresql", "sqlite"],
+        help="repeat for both (default: postgresql)",
+    )
+    parser.add_argument(
         "--url", help="postgresql+asyncpg://... of a server we may create databases on"
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--sqlite-workers", type=int, default=1, help="uvicorn workers on SQLite (one writer)"
+    )
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--output", default=str(ROOT / "docs" / "performance.md"))
     args = parser.parse_args()
-    server_url = args.url
+    databases = list(dict.fromkeys(args.database or ["postgresql"]))
+    sizes = args.size or ["small"]
+    logs = ROOT / ".bench-logs"
+    logs.mkdir(exist_ok=True)
+    results = []
+    for database in databases:
+        if database == "sqlite":
+            results += [await run_size_sqlite(size, args, logs) for size in sizes]
+        else:
+            server_url = _postgresql_server(args)
+            results += [await run_size(size, server_url, args, logs) for size in sizes]
+    Path(args.output).write_text(render(results, args))
+    print(Path(args.output).read_text())
+
+
+def _postgresql_server(args: argparse.Namespace) -> str:
+    server_url: str | None = args.url
     if server_url is None:
         import pgserver
 
@@ -511,11 +701,7 @@ async def main() -> None:
             .set(drivername="postgresql+asyncpg")
             .render_as_string(hide_password=False)
         )
-    logs = ROOT / ".bench-logs"
-    logs.mkdir(exist_ok=True)
-    results = [await run_size(size, server_url, args, logs) for size in args.size or ["small"]]
-    Path(args.output).write_text(render(results, args))
-    print(Path(args.output).read_text())
+    return server_url
 
 
 if __name__ == "__main__":
