@@ -65,6 +65,13 @@ class GraphQLApp(GraphQL[Context, None]):
             ]
         return await super().process_result(request, result)
 
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        context = kwargs["context"] if "context" in kwargs else args[3]
+        try:
+            return await super().execute_operation(*args, **kwargs)
+        finally:
+            await context.db.end_request()
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -72,7 +79,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if principal is None:  # not through AccessMiddleware: only in-process embedding
             principal = ANONYMOUS if self.settings.auth_enabled else LOCAL_ADMIN
         return Context(
-            db=self.db,
+            db=self.db.for_request(),
             settings=self.settings,
             principal=principal,
             request=request,

@@ -2,7 +2,9 @@
 
 ``Database`` owns two session factories:
 
-- ``read()``: a short session for loaders and queries;
+- ``read()``: a short session for loaders and queries; within one GraphQL
+  request on PostgreSQL (``for_request()``), every ``read()`` shares one session
+  and connection instead of checking one out per loader batch;
 - ``transaction()``: a unit of work that commits on success, rolls back on any
   error, and turns integrity errors into GraphQL errors (see ``db.errors``).
 
@@ -14,6 +16,8 @@ pre-ping.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -87,6 +91,51 @@ def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
     )
 
 
+class SharedReads:
+    """One read session for the whole of a request, lent to one block at a time.
+
+    Loaders of one request run concurrently; they take turns on the session (a
+    nested ``read()`` in the same task reuses it). After each block the session
+    forgets its objects, so every block sees freshly loaded rows, exactly as with
+    a session of its own: a read after the request's own write is never stale.
+    """
+
+    def __init__(self, maker: async_sessionmaker[AsyncSession]) -> None:
+        self._maker = maker
+        self._session: AsyncSession | None = None
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+        self.enabled = False
+        self.closed = False
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        task = asyncio.current_task()
+        if self._session is not None and task is not None and self._holder is task:
+            yield self._session  # nested in a block this task already holds
+            return
+        async with self._lock:
+            if self._session is None:
+                self._session = self._maker()
+            session = self._session
+            self._holder = task
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()  # a failed statement aborts the transaction
+                raise
+            finally:
+                self._holder = None
+                session.expunge_all()
+
+    async def close(self) -> None:
+        self.closed = True
+        async with self._lock:
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
+
+
 class Database:
     """The process's database: one reader engine and, on SQLite, a writer engine."""
 
@@ -99,6 +148,28 @@ class Database:
         )
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._shared: SharedReads | None = None
+
+    def for_request(self) -> Database:
+        """This database as one request sees it: ``share_reads()`` then makes every
+        ``read()`` use one session, until ``end_request()``. SQLite reads are local
+        (no round trips to save), so they keep a session per read there."""
+        if self.dialect != "postgresql":
+            return self
+        scoped = copy.copy(self)
+        scoped._shared = SharedReads(self._reader)
+        return scoped
+
+    def share_reads(self) -> None:
+        """Read through one session from now on: only for read-only operations, as
+        a request that holds its read connection while it waits for a write
+        connection could, with enough such requests, exhaust the pool."""
+        if self._shared is not None:
+            self._shared.enabled = True
+
+    async def end_request(self) -> None:
+        if self._shared is not None:
+            await self._shared.close()
 
     @property
     def is_sqlite(self) -> bool:
@@ -106,6 +177,11 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
+        shared = self._shared
+        if shared is not None and shared.enabled and not shared.closed:
+            async with shared.session() as session:
+                yield session
+            return
         async with self._reader() as session:
             yield session
 

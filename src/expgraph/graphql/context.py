@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import strawberry
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from expgraph.config import Settings
 from expgraph.db.engine import Database
@@ -65,3 +67,13 @@ class Context:
 
 
 Info = strawberry.Info[Context, None]
+
+
+class SharedReadsForQueries(SchemaExtension):
+    """A query reads through one session for the whole request (one connection
+    checkout instead of one per loader batch); mutations keep a session per read."""
+
+    def on_execute(self) -> Iterator[None]:
+        if self.execution_context.operation_type is OperationType.QUERY:
+            self.execution_context.context.db.share_reads()
+        yield

@@ -9,6 +9,7 @@ import strawberry
 from graphql import build_schema as graphql_build_schema
 from graphql import lexicographic_sort_schema, print_schema
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -34,7 +35,9 @@ from expgraph.domains.research import mutations as research_mutations
 from expgraph.domains.research import queries as research_queries
 from expgraph.domains.simulation import mutations as simulation_mutations
 from expgraph.graphql import node
+from expgraph.graphql.context import SharedReadsForQueries
 from expgraph.graphql.errors import ErrorCodes
+from expgraph.graphql.executor import Executor
 from expgraph.graphql.permissions import SignInRequired
 from expgraph.graphql.relay import registry
 from expgraph.graphql.scalars import scalar_map
@@ -73,14 +76,25 @@ class Schema(strawberry.Schema):
         return None
 
 
-def build_schema(settings: Settings | None = None) -> Schema:
+def build_schema(
+    settings: Settings | None = None, *, execution_context_class: type[Any] = Executor
+) -> Schema:
+    """The schema, executed by expgraph's ``Executor`` (plain fields inline);
+    pass strawberry's execution context to compare against the stock path."""
     settings = settings or Settings()
     limits = settings
+    # The limit rules are classes made once here: strawberry builds extensions
+    # per request, and a rule class made per request would change the
+    # validation cache's key every time (the cache would never hit).
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=limits.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
     extensions: list[Any] = [
         ErrorCodes,
         SignInRequired,
-        lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        SharedReadsForQueries,
+        lambda: AddValidationRules(limit_rules),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
@@ -95,6 +109,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         types=types,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=scalar_map),
+        execution_context_class=execution_context_class,
     )
 
 

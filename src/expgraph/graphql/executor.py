@@ -1,0 +1,130 @@
+"""A faster execution path for plain fields.
+
+graphql-core executes every field the same way: a ``Path``, a resolve info, the
+resolver, then ``complete_value`` through the non-null and leaf branches. For
+the bulk of a list page, the fields are *plain*: a scalar or enum read straight
+off the source object by strawberry's default resolver, with no arguments,
+permissions or extensions. :class:`Executor` computes those in one tight loop
+(``getattr`` then the leaf type's output coercion) and hands every other field,
+and every plain field whose value is not simply valid (null on a non-null
+field, an attribute error, a value the scalar refuses), to graphql-core's own
+path, so results and errors are exactly graphql-core's.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, cast
+
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    is_leaf_type,
+)
+from graphql.pyutils import Path, Undefined
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+_PLAN = "_expgraph_plain_fields"
+
+
+class PlainField(NamedTuple):
+    attribute: str
+    leaf: GraphQLLeafType
+    nullable: bool
+
+
+def plain_field(field: GraphQLField) -> PlainField | None:
+    """How to read ``field`` directly, or None when it needs the full path."""
+    strawberry_field = (field.extensions or {}).get(_BACKREF)
+    if strawberry_field is None or field.args or field.subscribe is not None:
+        return None
+    # strawberry marks the resolver of a field without resolver, permissions,
+    # extensions or exception handlers: it only reads the attribute.
+    if not getattr(field.resolve, "_is_default", False):
+        return None
+    if strawberry_field.default_resolver is not getattr:
+        return None
+    field_type = field.type
+    nullable = not isinstance(field_type, GraphQLNonNull)
+    leaf = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+    if not is_leaf_type(leaf):
+        return None
+    return PlainField(strawberry_field.python_name, leaf, nullable)
+
+
+def plain_fields(object_type: GraphQLObjectType) -> dict[str, PlainField | None]:
+    """The plain fields of an object type, worked out once and kept on the type."""
+    plan: dict[str, PlainField | None] | None = object_type.__dict__.get(_PLAN)
+    if plan is None:
+        plan = {name: plain_field(field) for name, field in object_type.fields.items()}
+        setattr(object_type, _PLAN, plan)
+    return plan
+
+
+class Executor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor with plain fields completed inline."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        manager = self.middleware_manager
+        # Field middleware wraps every resolver: then no field is plain.
+        self._fast = manager is None or not getattr(manager, "_middleware_resolvers", None)
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        if not self._fast:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        plans = plain_fields(parent_type)
+        results: dict[str, Any] = {}
+        slow: dict[str, Any] = {}
+        for response_name, field_details_list in grouped_field_set.items():
+            name = field_details_list[0].node.name.value
+            plan = plans.get(name)
+            if plan is not None:
+                value = _read(source_value, plan)
+                if value is not Undefined:
+                    results[response_name] = value
+                    continue
+            elif name == "__typename":
+                results[response_name] = parent_type.name
+                continue
+            results[response_name] = None  # keeps the response's field order
+            slow[response_name] = field_details_list
+        if not slow:
+            return results
+        rest = super().execute_fields(parent_type, source_value, path, slow, position_context)
+        if self.is_awaitable(rest):
+
+            async def merged() -> dict[str, Any]:
+                results.update(await rest)
+                return results
+
+            return merged()
+        results.update(cast("dict[str, Any]", rest))
+        return results
+
+
+def _read(source: Any, plan: PlainField) -> Any:
+    """The completed value of a plain field, or Undefined to take the full path."""
+    try:
+        value = getattr(source, plan.attribute)
+        if value is None:
+            # Null on a non-null field: graphql-core raises the error.
+            return None if plan.nullable else Undefined
+        coerced = plan.leaf.coerce_output_value(value)
+    except Exception:
+        return Undefined  # graphql-core raises it again, located, with its path
+    if coerced is None or coerced is Undefined:
+        return Undefined
+    return coerced

@@ -1,0 +1,234 @@
+"""The fast execution path gives graphql-core's results exactly: the same data,
+the same errors with the same paths, the same null propagation.
+
+Each document runs twice, through expgraph's ``Executor`` and through
+strawberry's stock execution context, on the same schema and data.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import strawberry
+from sqlalchemy import select
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from expgraph.demo import load_demo
+from expgraph.domains.catalog.models import DatasetExample
+from expgraph.domains.execution.models import ExperimentRun, ExperimentRunAnnotation
+from expgraph.domains.experiments.models import EvaluationExperiment
+from expgraph.graphql.auth import LOCAL_ADMIN
+from expgraph.graphql.context import Context
+from expgraph.graphql.executor import Executor, plain_fields
+from expgraph.graphql.relay import encode_id
+from expgraph.graphql.schema import build_schema
+
+# --- a small schema with every edge case of plain fields ----------------------------
+
+
+@strawberry.enum
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Item:
+    name: str
+    color: Color
+    count: int
+    maybe: str | None
+    must: str  # the resolver-less field a bad row leaves null
+    at: datetime
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+
+@strawberry.type
+class Box:
+    items: list[Item]
+    first: Item | None
+
+
+def _item(name: str, count: Any, maybe: str | None, must: Any) -> Item:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    return Item(name=name, color=Color.RED, count=count, maybe=maybe, must=must, at=at)
+
+
+def _items() -> list[Item]:
+    # A good row; one that leaves a non-null field null; one whose Int is not one.
+    return [_item("a", 1, None, "x"), _item("b", 2, "y", None), _item("c", "three", "z", "x")]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def box(self) -> Box:
+        items = _items()
+        return Box(items=items, first=items[0])
+
+    @strawberry.field
+    def good(self) -> list[Item]:
+        return _items()[:1]
+
+    @strawberry.field
+    def lenient(self) -> list[Item | None]:
+        return _items()  # type: ignore[return-value]
+
+
+def _run(document: str, fast: bool) -> dict[str, Any]:
+    schema = strawberry.Schema(
+        Query,
+        execution_context_class=Executor if fast else StrawberryGraphQLCoreExecutionContext,
+    )
+    result = schema.execute_sync(document)
+    return {
+        "data": result.data,
+        "errors": sorted((str(e.message), tuple(e.path or ())) for e in (result.errors or [])),
+    }
+
+
+@pytest.mark.parametrize(
+    ("document", "errors"),
+    [
+        ("{ good { name color count maybe must at shout __typename } }", 0),
+        ("{ good { b: count a: name n2: name color } }", 0),  # aliases, a field twice
+        # A non-null field left null, and an Int that is not one: errors, and the
+        # null propagates to the nullable list item (lenient) or the whole box.
+        ("{ lenient { name must count } }", 2),
+        ("{ box { items { name must } } }", 1),
+        ("{ box { first { name } items { count } } }", 1),
+        ("{ good { ... on Item { name } ...F } } fragment F on Item { count maybe }", 0),
+        ("{ good { name @skip(if: true) color @include(if: false) count } }", 0),
+    ],
+)
+def test_plain_fields_complete_exactly_as_graphql_core_does(document: str, errors: int) -> None:
+    fast = _run(document, fast=True)
+    assert fast == _run(document, fast=False)
+    assert len(fast["errors"]) == errors, fast
+    assert errors or fast["data"]["good"][0]
+
+
+def test_only_resolver_less_leaf_fields_are_plain() -> None:
+    schema = strawberry.Schema(Query)
+    item = schema._schema.type_map["Item"]
+    plans = plain_fields(item)  # type: ignore[arg-type]
+    assert {name for name, plan in plans.items() if plan} == {
+        "name",
+        "color",
+        "count",
+        "maybe",
+        "must",
+        "at",
+    }
+    box = schema._schema.type_map["Box"]
+    assert not any(plain_fields(box).values())  # type: ignore[arg-type]
+
+
+# --- the real schema, on real data ----------------------------------------------------
+
+
+async def _add_runs(db: Any) -> int:
+    """Runs with annotations on one evaluation experiment; returns its id."""
+    async with db.transaction() as session:
+        experiment = (
+            await session.scalars(
+                select(EvaluationExperiment).order_by(EvaluationExperiment.id).limit(1)
+            )
+        ).one()
+        examples = (
+            await session.scalars(
+                select(DatasetExample).where(DatasetExample.dataset_id == experiment.dataset_id)
+            )
+        ).all()
+        start = datetime(2026, 3, 1, tzinfo=UTC)
+        for n, example in enumerate(examples):
+            run = ExperimentRun(
+                experiment_id=experiment.id,
+                dataset_example_id=example.id,
+                repetition_number=1,
+                output={"answer": n} if n % 3 else None,
+                error="timeout" if n % 7 == 0 else None,
+                start_time=start,
+                end_time=start + timedelta(seconds=n),
+                latency_ms=12.5 * n,
+                cost_micros=n * 1000,
+            )
+            session.add(run)
+            await session.flush()
+            session.add(
+                ExperimentRunAnnotation(experiment_run_id=run.id, name="exact", score=n % 2)
+            )
+        return experiment.id
+
+
+DOCUMENTS = [
+    """query { experiments(first: 50) { totalCount
+      edges { cursor node { __typename id name kind status createdAt deletedAt description
+        createdBy { username } tags { edges { node { name color } } }
+        ... on EvaluationExperiment { repetitions
+          executionConfig { state progress { completed expected fraction } } }
+        ... on SimulationExperiment { masterSeed converged }
+        ... on TrainingExperiment { modelType }
+        ... on ResearchExperiment { hypothesis }
+        ... on AbTestExperiment { unitType startAt } } }
+      pageInfo { hasNextPage endCursor } } }""",
+    """query($id: ID!) { node(id: $id) { ... on EvaluationExperiment { id name
+      runs(first: 100) { edges { node { id repetitionNumber output latencyMs error costMicros
+        example { id input output } annotations { name score label } } } } } } }""",
+    """query { datasets(first: 20) { edges { node { id name
+      versions(first: 5) { edges { node { id } } } } } } }""",
+    """query { explorations(first: 5) { edges { node { id root { id shortAction nodeStatus
+      children(first: 10) { edges { node { id shortAction children(first: 10) {
+        edges { node { id nodeStatus } } } } } } } } } } }""",
+]
+
+
+async def test_the_api_answers_the_same_through_both_executors(settings, db):
+    await load_demo(settings, seed=5, experiments=80, progress=False)
+    experiment_id = await _add_runs(db)
+    fast = build_schema(settings)
+    stock = build_schema(settings, execution_context_class=StrawberryGraphQLCoreExecutionContext)
+    assert isinstance(fast, type(stock))
+    variables = {"id": encode_id("EvaluationExperiment", experiment_id)}
+    answers = []
+    for document in DOCUMENTS:
+        results = []
+        for schema in (fast, stock):
+            context = Context(db=db, settings=settings, principal=LOCAL_ADMIN)
+            result = await schema.execute(
+                document, variable_values=variables, context_value=context
+            )
+            assert not result.errors, result.errors
+            results.append(result.data)
+        assert results[0] == results[1]
+        answers.append(results[0])
+    experiments, detail, datasets, explorations = answers
+    assert len(experiments["experiments"]["edges"]) == 50
+    runs = detail["node"]["runs"]["edges"]
+    assert len(runs) > 5 and all(run["node"]["annotations"] for run in runs)
+    assert datasets["datasets"]["edges"] and explorations["explorations"]["edges"]
+
+
+async def test_a_repeated_document_is_parsed_and_validated_once(gql, monkeypatch):
+    """The limit rules (depth, aliases) are made once per schema: were they made
+    per request, the validation cache's key would change every time."""
+    import strawberry.schema.schema as strawberry_schema
+
+    validated: list[Any] = []
+    real = strawberry_schema.validate_document
+    monkeypatch.setattr(
+        strawberry_schema, "validate_document", lambda *a: validated.append(a) or real(*a)
+    )
+    from strawberry.extensions import validation_cache
+
+    validation_cache._get_validate_cache.cache_clear()
+    document = "{ experiments(first: 3) { totalCount } }"
+    for _ in range(3):
+        assert (await gql.data(document))["experiments"]["totalCount"] == 0
+    assert len(validated) == 1
