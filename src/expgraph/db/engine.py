@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, IntegrityError
@@ -67,6 +69,16 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, begin: str) -> 
         connection.exec_driver_sql(begin)
 
 
+def load_json(text: str | bytes) -> Any:
+    """JSON columns as Python values, with orjson (several times faster than the
+    standard library); values orjson refuses (NaN, which ``json.dumps`` writes)
+    fall back to ``json.loads``."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
     url = settings.database_url
     if is_sqlite_url(url):
@@ -76,6 +88,7 @@ def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
         engine = create_async_engine(
             url,
             echo=settings.echo_sql,
+            json_deserializer=load_json,
             connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
         )
         _configure_sqlite(
@@ -85,6 +98,7 @@ def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
     return create_async_engine(
         url,
         echo=settings.echo_sql,
+        json_deserializer=load_json,
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
