@@ -425,7 +425,8 @@ async def generate_postgresql(url: str, size_name: str, seed: int = 1) -> dict[s
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"COALESCE((SELECT max(id) FROM {table}), 1))"
             )
-        await conn.execute("ANALYZE")
+        # VACUUM as autovacuum would: it sets the visibility map index-only scans need.
+        await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
     counts["seconds"] = round(time.perf_counter() - started)
