@@ -171,6 +171,8 @@ DOCUMENTS = [
     """query { experiments(first: 50) { totalCount
       edges { cursor node { __typename id name kind status createdAt deletedAt description
         createdBy { username } tags { edges { node { name color } } }
+        byName: tags(orderBy: [{field: NAME, direction: DESC}], first: 2) {
+          edges { cursor node { name } } }
         ... on EvaluationExperiment { repetitions
           executionConfig { state progress { completed expected fraction } } }
         ... on SimulationExperiment { masterSeed converged }
@@ -193,7 +195,7 @@ async def test_the_api_answers_the_same_through_both_executors(settings, db):
     await load_demo(settings, seed=5, experiments=80, progress=False)
     experiment_id = await _add_runs(db)
     fast = build_schema(settings)
-    stock = build_schema(settings, execution_context_class=StrawberryGraphQLCoreExecutionContext)
+    stock = build_schema(settings, stock=True)
     assert isinstance(fast, type(stock))
     variables = {"id": encode_id("EvaluationExperiment", experiment_id)}
     answers = []
@@ -210,6 +212,11 @@ async def test_the_api_answers_the_same_through_both_executors(settings, db):
         answers.append(results[0])
     experiments, detail, datasets, explorations = answers
     assert len(experiments["experiments"]["edges"]) == 50
+    names = [
+        [t["node"]["name"] for t in e["node"]["byName"]["edges"]]
+        for e in experiments["experiments"]["edges"]
+    ]
+    assert any(len(n) == 2 for n in names) and all(n == sorted(n, reverse=True) for n in names)
     runs = detail["node"]["runs"]["edges"]
     assert len(runs) > 5 and all(run["node"]["annotations"] for run in runs)
     assert datasets["datasets"]["edges"] and explorations["explorations"]["edges"]
@@ -232,3 +239,18 @@ async def test_a_repeated_document_is_parsed_and_validated_once(gql, monkeypatch
     for _ in range(3):
         assert (await gql.data(document))["experiments"]["totalCount"] == 0
     assert len(validated) == 1
+
+
+def test_lean_resolvers_skip_only_wrappers_that_do_nothing() -> None:
+    """Relationship resolvers (with or without page arguments) are called
+    directly; a field with permissions keeps strawberry's wrapper."""
+    types = build_schema()._schema.type_map
+
+    def lean(type_name: str, field: str) -> bool:
+        return types[type_name].fields[field].resolve.__name__ == "resolve"  # type: ignore[union-attr]
+
+    assert lean("ExperimentRun", "example") and lean("ExperimentRun", "annotations")
+    assert lean("EvaluationExperiment", "tags") and lean("ScenarioNode", "children")
+    assert not lean("Query", "tags")  # permission_classes: read permission checked
+    assert not lean("Mutation", "createTag")
+    assert not lean("Query", "experiments")

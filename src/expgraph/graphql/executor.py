@@ -1,4 +1,4 @@
-"""A faster execution path for plain fields.
+"""A faster execution path for plain fields and plain resolvers.
 
 graphql-core executes every field the same way: a ``Path``, a resolve info, the
 resolver, then ``complete_value`` through the non-null and leaf branches. For
@@ -9,6 +9,12 @@ permissions or extensions. :class:`Executor` computes those in one tight loop
 and every plain field whose value is not simply valid (null on a non-null
 field, an attribute error, a value the scalar refuses), to graphql-core's own
 path, so results and errors are exactly graphql-core's.
+
+:func:`install_lean_resolvers` does the same for fields with a resolver but
+nothing around it (no permissions, extensions or exception handlers):
+graphql-core calls the resolver directly, without strawberry's wrapper and its
+extra coroutine (arguments other than built-in scalars still go through
+strawberry's own conversion).
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     is_leaf_type,
+    specified_scalar_types,
 )
 from graphql.pyutils import Path, Undefined
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
 
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 _PLAN = "_expgraph_plain_fields"
@@ -128,3 +136,73 @@ def _read(source: Any, plan: PlainField) -> Any:
     if coerced is None or coerced is Undefined:
         return Undefined
     return coerced
+
+
+def lean_resolver(field: GraphQLField, schema: Schema) -> Any | None:
+    """A direct call of ``field``'s strawberry resolver, or None when strawberry's
+    wrapper does work for it (permissions, extensions)."""
+    strawberry_field = (field.extensions or {}).get(_BACKREF)
+    if strawberry_field is None or field.subscribe is not None:
+        return None
+    resolver = strawberry_field.base_resolver
+    if resolver is None or strawberry_field.extensions or not callable(resolver.wrapped_func):
+        return None
+    info_class = schema.config.info_class
+    python_names: dict[str, str] = {}
+    for name, argument in field.args.items():
+        definition = (argument.extensions or {}).get(_BACKREF)
+        if definition is None:
+            return None
+        python_names[argument.out_name or name] = definition.python_name
+    # Built-in scalars arrive as they are; anything else (input objects, enums,
+    # custom scalars) goes through strawberry's own argument conversion.
+    convert = any(
+        _named(argument.type) not in specified_scalar_types.values()
+        for argument in field.args.values()
+    )
+    call = resolver.wrapped_func
+    takes_self = resolver.self_parameter is not None
+    source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
+    info_name = resolver.info_parameter.name if resolver.info_parameter else None
+
+    def resolve(source: Any, info: Any, **arguments: Any) -> Any:
+        strawberry_info = None
+        if info_name is not None or convert:
+            strawberry_info = info_class(_raw_info=info, _field=strawberry_field)
+        if convert:
+            kwargs = convert_arguments(
+                arguments,
+                strawberry_field.arguments,
+                scalar_registry=schema.schema_converter.scalar_registry,
+                config=schema.config,
+                info=strawberry_info,
+            )
+        else:
+            kwargs = {python_names[name]: value for name, value in arguments.items()}
+        for name in source_names:
+            kwargs[name] = source
+        if info_name is not None:
+            kwargs[info_name] = strawberry_info
+        return call(source, **kwargs) if takes_self else call(**kwargs)
+
+    return resolve
+
+
+def _named(graphql_type: Any) -> Any:
+    return graphql_type.of_type if isinstance(graphql_type, GraphQLNonNull) else graphql_type
+
+
+def install_lean_resolvers(schema: Schema) -> int:
+    """Give every eligible field its lean resolver; returns how many."""
+    if schema.exception_handlers:  # strawberry's wrapper routes errors to them
+        return 0
+    installed = 0
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
+            continue
+        for field in graphql_type.fields.values():
+            lean = lean_resolver(field, schema)
+            if lean is not None:
+                field.resolve = lean
+                installed += 1
+    return installed

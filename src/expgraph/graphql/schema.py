@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.printer import print_schema as strawberry_print_schema
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 
 from expgraph.config import Settings
@@ -37,7 +38,7 @@ from expgraph.domains.simulation import mutations as simulation_mutations
 from expgraph.graphql import node
 from expgraph.graphql.context import SharedReadsForQueries
 from expgraph.graphql.errors import ErrorCodes
-from expgraph.graphql.executor import Executor
+from expgraph.graphql.executor import Executor, install_lean_resolvers
 from expgraph.graphql.permissions import SignInRequired
 from expgraph.graphql.relay import registry
 from expgraph.graphql.scalars import scalar_map
@@ -76,11 +77,10 @@ class Schema(strawberry.Schema):
         return None
 
 
-def build_schema(
-    settings: Settings | None = None, *, execution_context_class: type[Any] = Executor
-) -> Schema:
-    """The schema, executed by expgraph's ``Executor`` (plain fields inline);
-    pass strawberry's execution context to compare against the stock path."""
+def build_schema(settings: Settings | None = None, *, stock: bool = False) -> Schema:
+    """The schema, executed by expgraph's ``Executor`` with lean resolvers (see
+    ``graphql.executor``); ``stock=True`` keeps strawberry's own execution path,
+    to compare against."""
     settings = settings or Settings()
     limits = settings
     # The limit rules are classes made once here: strawberry builds extensions
@@ -102,15 +102,18 @@ def build_schema(
     # Every node type must be in the schema even when no field names it directly
     # (node(id:) can return any of them).
     types = [spec.gql_type for spec in registry.specs()]
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=types,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=scalar_map),
-        execution_context_class=execution_context_class,
+        execution_context_class=StrawberryGraphQLCoreExecutionContext if stock else Executor,
     )
+    if not stock:
+        install_lean_resolvers(schema)
+    return schema
 
 
 def export_sdl(schema: strawberry.Schema) -> str:
