@@ -7,6 +7,7 @@ strawberry's stock execution context, on the same schema and data.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +49,20 @@ class Item:
     def shout(self) -> str:
         return self.name.upper()
 
+    @strawberry.field
+    async def later(self) -> str:
+        await asyncio.sleep(0)
+        return self.name + "!"
+
+    @strawberry.field
+    async def broken(self) -> str | None:
+        raise ValueError(f"broken {self.name}")  # nullable: null and an error
+
+    @strawberry.field
+    async def fatal(self) -> str:
+        await asyncio.sleep(0)
+        raise ValueError(f"fatal {self.name}")  # non-null: the item goes null
+
 
 @strawberry.type
 class Box:
@@ -86,7 +101,7 @@ def _run(document: str, fast: bool) -> dict[str, Any]:
         Query,
         execution_context_class=Executor if fast else StrawberryGraphQLCoreExecutionContext,
     )
-    result = schema.execute_sync(document)
+    result = asyncio.run(schema.execute(document))
     return {
         "data": result.data,
         "errors": sorted((str(e.message), tuple(e.path or ())) for e in (result.errors or [])),
@@ -105,6 +120,12 @@ def _run(document: str, fast: bool) -> dict[str, Any]:
         ("{ box { first { name } items { count } } }", 1),
         ("{ good { ... on Item { name } ...F } } fragment F on Item { count maybe }", 0),
         ("{ good { name @skip(if: true) color @include(if: false) count } }", 0),
+        # Several async fields on list items (awaited in turn by the Executor).
+        ("{ good { later shout later2: later } }", 0),
+        ("{ good { later broken name } }", 1),
+        ("{ lenient { broken later name } }", 3),
+        ("{ lenient { later fatal broken } }", 3 + 3),
+        ("{ box { first { later broken } items { later fatal } } }", 1 + 1),
     ],
 )
 def test_plain_fields_complete_exactly_as_graphql_core_does(document: str, errors: int) -> None:

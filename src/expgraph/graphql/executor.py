@@ -29,7 +29,7 @@ from graphql import (
     is_leaf_type,
     specified_scalar_types,
 )
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
@@ -111,16 +111,83 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             slow[response_name] = field_details_list
         if not slow:
             return results
-        rest = super().execute_fields(parent_type, source_value, path, slow, position_context)
-        if self.is_awaitable(rest):
+        if self.abort_signal is not None:
+            rest = super().execute_fields(parent_type, source_value, path, slow, position_context)
+            if self.is_awaitable(rest):
 
-            async def merged() -> dict[str, Any]:
-                results.update(await rest)
-                return results
+                async def merged() -> dict[str, Any]:
+                    results.update(await rest)
+                    return results
 
-            return merged()
-        results.update(cast("dict[str, Any]", rest))
+                return merged()
+            results.update(cast("dict[str, Any]", rest))
+            return results
+        pending: list[str] = []
+        try:
+            for response_name, field_details_list in slow.items():
+                field_path = Path(path, response_name, parent_type.name)
+                result = self.execute_field(
+                    parent_type, source_value, field_details_list, field_path, position_context
+                )
+                if result is Undefined:
+                    del results[response_name]
+                    continue
+                results[response_name] = result
+                if self.is_awaitable(result):
+                    pending.append(response_name)
+        except Exception:
+            if pending:
+                self.settle_in_background([results[name] for name in pending])
+            raise
+        if not pending:
+            return results
+        if len(pending) == 1 or _in_list_item(path):
+            return self._await_in_turn(results, pending)
+        return self._gather(results, pending)
+
+    @staticmethod
+    async def _gather(results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+        """Sibling fields side by side (they may share a DataLoader batch)."""
+        values = await gather_with_cancel(*(results[name] for name in pending))
+        results.update(zip(pending, values, strict=True))
         return results
+
+    @staticmethod
+    async def _await_in_turn(results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+        """An object's awaitable fields, one after the other in this task.
+
+        graphql-core gathers them, one task each. Batching does not need it
+        inside a list: the list's items run as tasks of their own, side by side,
+        so each field's DataLoader still gets the keys of every item in one
+        batch. The batches may split where items get out of step (two fields of
+        one object on the same loader; a value already loaded earlier in the
+        request lets its item run a batch ahead): a few more statements at
+        worst, never one per item. When a non-null field fails, the others still
+        finish (their own errors are reported, as when they run side by side)
+        before the failure nulls the object.
+        """
+        failure: Exception | None = None
+        for index, name in enumerate(pending):
+            try:
+                results[name] = await results[name]
+            except Exception as error:  # a non-null field failed: the object is null
+                failure = failure or error
+            except BaseException:  # cancelled: the rest never runs
+                for rest in pending[index + 1 :]:
+                    getattr(results[rest], "close", lambda: None)()
+                raise
+        if failure is not None:
+            raise failure
+        return results
+
+
+def _in_list_item(path: Path | None) -> bool:
+    """Whether the object at ``path`` is (inside) an item of a list."""
+    while path is not None:
+        if isinstance(path.key, int):
+            return True
+        path = path.prev
+    return False
 
 
 def _read(source: Any, plan: PlainField) -> Any:
