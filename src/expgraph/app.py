@@ -78,8 +78,10 @@ class GraphQLApp(GraphQL[Context, None]):
         principal = request.scope.get("state", {}).get("principal")
         if principal is None:  # not through AccessMiddleware: only in-process embedding
             principal = ANONYMOUS if self.settings.auth_enabled else LOCAL_ADMIN
+        # One shared read session per HTTP request; a WebSocket lives too long.
+        scoped = not isinstance(request, WebSocket)
         return Context(
-            db=self.db.for_request(),
+            db=self.db.for_request() if scoped else self.db,
             settings=self.settings,
             principal=principal,
             request=request,

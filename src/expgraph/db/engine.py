@@ -174,12 +174,13 @@ class Database:
         scoped._shared = SharedReads(self._reader)
         return scoped
 
-    def share_reads(self) -> None:
-        """Read through one session from now on: only for read-only operations, as
-        a request that holds its read connection while it waits for a write
-        connection could, with enough such requests, exhaust the pool."""
+    def share_reads(self, enabled: bool = True) -> None:
+        """Read through one session from now on (or, ``False``, no longer): only
+        for read-only operations, as a request that holds its read connection
+        while it waits for a write connection could, with enough such requests,
+        exhaust the pool."""
         if self._shared is not None:
-            self._shared.enabled = True
+            self._shared.enabled = enabled
 
     async def end_request(self) -> None:
         if self._shared is not None:

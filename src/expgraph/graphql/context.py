@@ -74,6 +74,6 @@ class SharedReadsForQueries(SchemaExtension):
     checkout instead of one per loader batch); mutations keep a session per read."""
 
     def on_execute(self) -> Iterator[None]:
-        if self.execution_context.operation_type is OperationType.QUERY:
-            self.execution_context.context.db.share_reads()
+        query = self.execution_context.operation_type is OperationType.QUERY
+        self.execution_context.context.db.share_reads(query)
         yield
