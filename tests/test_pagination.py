@@ -208,3 +208,42 @@ async def test_statement_count_does_not_grow_with_page_size(gql, db, statements)
     assert counts[5] == counts[200], counts
     # experiments, tags, users, datasets, versions: one statement per level.
     assert counts[200] == 5, statements.sql
+
+
+async def test_a_count_alone_reads_no_page(gql, statements):
+    """``totalCount`` without edges or pageInfo: one count statement per level,
+    no page; with anything else selected the page is read as before."""
+    from tests.helpers import create_experiment, create_tag, tag_experiment
+
+    tag = await create_tag(gql, "t")
+    for n in range(3):
+        experiment = await create_experiment(gql, f"e{n}")
+        await tag_experiment(gql, experiment["id"], tag["id"])
+    cases = [
+        ("{ experiments { totalCount } }", 1),
+        (
+            "{ experiments { ...C } } fragment C on ExperimentConnection { totalCount __typename }",
+            1,
+        ),
+        ("{ experiments { ... on ExperimentConnection { totalCount } } }", 1),
+        ("{ experiments { totalCount pageInfo { hasNextPage } } }", 2),
+        ("{ experiments { edges { node { tags { totalCount } } } } }", 2),  # page, counts
+        ("{ experiments { edges { node { tags { totalCount edges { cursor } } } } } }", 3),
+        # The same field twice, one count-only: each alias is its own place.
+        ("{ a: experiments { totalCount } b: experiments { edges { cursor } } }", 2),
+    ]
+    for query, expected in cases:
+        statements.reset()
+        data = await gql.data(query)
+        assert statements.count == expected, (query, statements.sql)
+        connections = [data[k] for k in data]
+        for connection in connections:
+            if "totalCount" in connection:
+                assert connection["totalCount"] == 3
+            if "edges" in connection:
+                assert len(connection["edges"]) == 3
+                for edge in connection["edges"]:
+                    tags = edge.get("node", {}).get("tags")
+                    if tags is not None:
+                        assert tags["totalCount"] == 1
+                        assert len(tags.get("edges", [{}])) == 1

@@ -2,7 +2,8 @@
 
 ``connection(...)`` pages a top-level query; ``child_connection(...)`` pages a
 relationship per parent through a DataLoader (one statement for all parents).
-``totalCount`` is computed only when asked for.
+``totalCount`` is computed only when asked for, and the page only when anything
+but ``totalCount`` is.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 from sqlalchemy import Select, func, select
+from strawberry.types.nodes import SelectedField
 
 from expgraph.db.base import Base
 from expgraph.graphql.context import Info
@@ -69,6 +71,38 @@ def build_connection(page: Page, count: Callable[[], Awaitable[int]]) -> Connect
     )
 
 
+COUNT_ONLY = frozenset({"totalCount", "__typename"})
+
+
+def asks_only_count(info: Info) -> bool:
+    """Whether this connection field selects nothing but ``totalCount`` (through
+    fragments too): then its page need not be read. Worked out once per place in
+    the document and request (the same for every parent of a list)."""
+    position = []
+    path: Any = info.path
+    while path is not None:
+        if not isinstance(path.key, int):
+            position.append((path.key, path.typename))
+        path = path.prev
+    key = ("count-only", tuple(position))
+    memo = info.context.memo
+    if key not in memo:
+        memo[key] = all(
+            _selects_only(field.selections, COUNT_ONLY) for field in info.selected_fields
+        )
+    return bool(memo[key])
+
+
+def _selects_only(selections: Sequence[Any], names: frozenset[str]) -> bool:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name not in names:
+                return False
+        elif not _selects_only(selection.selections, names):  # a fragment
+            return False
+    return True
+
+
 def page_args(
     info: Info,
     sort: Sequence[SortKey],
@@ -104,8 +138,11 @@ async def connection(
     keys = with_tiebreak(sort)
     args = page_args(info, keys, first, after, last, before)
     db = info.context.db
-    async with db.read() as session:
-        rows = list((await session.scalars(page_statement(stmt, entity, keys, args))).all())
+    rows: list[Any] = []
+    if not asks_only_count(info):
+        async with db.read() as session:
+            page = page_statement(stmt, entity, keys, args)
+            rows = list((await session.scalars(page)).all())
 
     async def count() -> int:
         count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
@@ -130,7 +167,10 @@ async def child_connection(
     keys = with_tiebreak(sort)
     args = page_args(info, keys, first, after, last, before)
     context = info.context
-    page = await context.loader(ChildPages(relation, keys, args)).load(parent_id)
+    if asks_only_count(info):
+        page = make_page([], args, keys)
+    else:
+        page = await context.loader(ChildPages(relation, keys, args)).load(parent_id)
 
     async def count() -> int:
         return int(await context.loader(Counts(relation)).load(parent_id))

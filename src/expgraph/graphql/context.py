@@ -35,6 +35,7 @@ class Context:
     response: Any = None
     audit: AuditSink | None = None
     broker: Broker | None = None
+    memo: dict[Hashable, Any] = field(default_factory=dict)  # per-request answers
     _loaders: dict[Hashable, DataLoader[Any, Any]] = field(default_factory=dict)
 
     async def notify(self, experiment_id: int) -> None:
