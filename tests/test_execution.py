@@ -455,3 +455,32 @@ async def test_two_workers_racing_for_one_orphan_one_wins(gql, db, settings):
     assert all(
         b["errors"][0]["extensions"]["code"] == "CONFLICT" for b in bodies if b.get("errors")
     )
+
+
+async def test_filtered_run_pages_in_turn_each_get_their_own_rows(gql):
+    """Page statements are built once per relation, filter and page and reused
+    across requests: requests with different filters, one after the other,
+    each get their own rows."""
+    experiment_id, example_ids = await setup_evaluation(gql, examples=4, repetitions=1)
+    await gql.data(CLAIM, {"w": "w1", "e": experiment_id})
+    holder = {"e": experiment_id, "w": "w1", "t": "1"}
+    await gql.data(RECORD, {**holder, "runs": runs_for(example_ids[:3], 1)})
+    await gql.data(RECORD, {**holder, "runs": runs_for(example_ids[3:], 1, error="timeout")})
+    query = """query($e: ID!, $f: ExperimentRunFilter, $n: Int) { node(id: $e) {
+      ... on EvaluationExperiment { runs(filter: $f, first: $n) {
+        totalCount edges { node { error example { id } } } } } } }"""
+    expected = [
+        ({"hasError": True}, None, [example_ids[3]]),
+        ({"hasError": False}, None, example_ids[:3]),
+        (None, None, example_ids),
+        ({"hasError": False}, 2, example_ids[:2]),
+        ({"datasetExampleId": example_ids[1]}, None, [example_ids[1]]),
+        ({"hasError": True}, None, [example_ids[3]]),
+    ]
+    for _ in range(2):
+        for run_filter, first, examples in expected:
+            runs = (await gql.data(query, {"e": experiment_id, "f": run_filter, "n": first}))[
+                "node"
+            ]["runs"]
+            got = [edge["node"]["example"]["id"] for edge in runs["edges"]]
+            assert sorted(got) == sorted(examples), (run_filter, first)

@@ -5,6 +5,10 @@ ancestors and descendants in self-referential trees (recursive CTEs).
 Each spec is a frozen dataclass: equal specs within a request share one
 DataLoader, so every parent's request for the same relationship page lands in
 one batch and one SQL statement. Results come back in key order.
+
+Statements take their keys as one expanding parameter (``parent_keys``), so
+a spec's statement is built once and reused by every request (building a
+windowed page statement costs more than running it).
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, bindparam, func, literal, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -28,6 +33,8 @@ from expgraph.graphql.pagination import (
 )
 
 Where = Callable[[], ColumnElement[bool]]
+PARENT_KEYS = "parent_keys"
+STATEMENTS_CACHED = 1024
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class RowsById:
 
     async def load(self, db: Database, keys: list[Any]) -> list[Any]:
         async with db.read() as session:
-            rows = (await session.scalars(select(self.model).where(self.model.id.in_(keys)))).all()
+            rows = (await session.scalars(_rows_statement(self), {PARENT_KEYS: keys})).all()
         by_id = {row.id: row for row in rows}
         return [by_id.get(key) for key in keys]
 
@@ -66,7 +73,9 @@ class Relation:
     where_key: Hashable = None
     where: Where | None = field(default=None, compare=False, hash=False)
 
-    def statement(self, keys: list[Any]) -> tuple[Select[Any], ColumnElement[Any]]:
+    def statement(self) -> tuple[Select[Any], ColumnElement[Any]]:
+        """The children of the parents in the ``parent_keys`` parameter, and
+        the parent key column."""
         if self.through is not None:
             link = self.through.association
             parent = getattr(link, self.through.parent_attr)
@@ -77,7 +86,7 @@ class Relation:
             assert self.parent_attr is not None
             parent = getattr(self.model, self.parent_attr)
             stmt = select(self.model)
-        stmt = stmt.where(parent.in_(keys))
+        stmt = stmt.where(parent.in_(bindparam(PARENT_KEYS, expanding=True)))
         if self.where is not None:
             stmt = stmt.where(self.where())
         return stmt, parent
@@ -92,11 +101,10 @@ class ChildPages:
     args: PageArgs
 
     async def load(self, db: Database, keys: list[Any]) -> list[Page]:
-        stmt, parent = self.relation.statement(keys)
-        stmt = partitioned_page_statement(stmt, self.relation.model, parent, self.sort, self.args)
         grouped: dict[Any, list[Any]] = defaultdict(list)
         async with db.read() as session:
-            for row, parent_id in (await session.execute(stmt)).all():
+            rows = await session.execute(_pages_statement(self), {PARENT_KEYS: keys})
+            for row, parent_id in rows.all():
                 grouped[parent_id].append(row)
         return [make_page(grouped.get(key, []), self.args, self.sort) for key in keys]
 
@@ -108,10 +116,10 @@ class Counts:
     relation: Relation
 
     async def load(self, db: Database, keys: list[Any]) -> list[int]:
-        stmt, parent = self.relation.statement(keys)
-        stmt = stmt.with_only_columns(parent, func.count()).group_by(parent)
         async with db.read() as session:
-            counts = dict((await session.execute(stmt)).all())
+            counts = dict(
+                (await session.execute(_counts_statement(self), {PARENT_KEYS: keys})).all()
+            )
         return [int(counts.get(key, 0)) for key in keys]
 
 
@@ -124,13 +132,35 @@ class ChildLists:
     order_attr: str = "id"
 
     async def load(self, db: Database, keys: list[Any]) -> list[list[Any]]:
-        stmt, parent = self.relation.statement(keys)
-        stmt = stmt.add_columns(parent).order_by(getattr(self.relation.model, self.order_attr))
         grouped: dict[Any, list[Any]] = defaultdict(list)
         async with db.read() as session:
-            for row, parent_id in (await session.execute(stmt)).all():
+            rows = await session.execute(_lists_statement(self), {PARENT_KEYS: keys})
+            for row, parent_id in rows.all():
                 grouped[parent_id].append(row)
         return [grouped.get(key, []) for key in keys]
+
+
+@lru_cache(maxsize=STATEMENTS_CACHED)
+def _rows_statement(spec: RowsById) -> Select[Any]:
+    return select(spec.model).where(spec.model.id.in_(bindparam(PARENT_KEYS, expanding=True)))
+
+
+@lru_cache(maxsize=STATEMENTS_CACHED)
+def _pages_statement(spec: ChildPages) -> Select[Any]:
+    stmt, parent = spec.relation.statement()
+    return partitioned_page_statement(stmt, spec.relation.model, parent, spec.sort, spec.args)
+
+
+@lru_cache(maxsize=STATEMENTS_CACHED)
+def _counts_statement(spec: Counts) -> Select[Any]:
+    stmt, parent = spec.relation.statement()
+    return stmt.with_only_columns(parent, func.count()).group_by(parent)
+
+
+@lru_cache(maxsize=STATEMENTS_CACHED)
+def _lists_statement(spec: ChildLists) -> Select[Any]:
+    stmt, parent = spec.relation.statement()
+    return stmt.add_columns(parent).order_by(getattr(spec.relation.model, spec.order_attr))
 
 
 @dataclass(frozen=True)
