@@ -65,10 +65,20 @@ class GraphQLApp(GraphQL[Context, None]):
             ]
         return await super().process_result(request, result)
 
-    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
-        context = kwargs["context"] if "context" in kwargs else args[3]
+    async def execute_operation(
+        self,
+        request: Any,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """Strawberry's, then the request's shared read session is given back."""
         try:
-            return await super().execute_operation(*args, **kwargs)
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
         finally:
             await context.db.end_request()
 
