@@ -61,6 +61,7 @@ async def main() -> None:
     from expgraph.app import create_app
     from expgraph.config import Settings
     from expgraph.db.engine import Database
+    from expgraph.runtime import tune_garbage_collector
 
     settings = Settings(
         database_url=url.render_as_string(hide_password=False),
@@ -82,6 +83,7 @@ async def main() -> None:
 
     expgraph_transport = httpx.ASGITransport(app=create_app(settings, db=db))
     baseline_transport = httpx.ASGITransport(app=baseline.app)
+    tune_garbage_collector(settings.gc_threshold)  # as the server's startup does
     async with (
         baseline.lifespan(baseline.app),
         httpx.AsyncClient(transport=expgraph_transport, base_url="http://x") as ours,

@@ -30,6 +30,7 @@ from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
 from expgraph.graphql.context import Context
 from expgraph.graphql.errors import classify
 from expgraph.graphql.schema import build_schema
+from expgraph.runtime import tune_garbage_collector
 
 logger = logging.getLogger("expgraph")
 
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        tune_garbage_collector(settings.gc_threshold)
         if request_log is not None:
             request_log.start()
         yield

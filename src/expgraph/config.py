@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     workers: int = 1
     log_level: str = "info"
 
+    # Garbage collector: freeze what exists at startup (the schema, mappers, caches)
+    # and collect the youngest generation every this many allocations (CPython's
+    # default is 700). 0 leaves the collector as CPython sets it.
+    gc_threshold: int = Field(default=10_000, ge=0)
+
     db_pool_size: int = 10
     db_max_overflow: int = 10
     sqlite_busy_timeout_ms: int = 15_000
