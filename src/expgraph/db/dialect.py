@@ -5,9 +5,51 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Boolean, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+
+
+class InKeys(ColumnElement[bool]):
+    """``column IN <the list passed as parameter name>``.
+
+    PostgreSQL gets one array parameter (``column = ANY($1::BIGINT[])``): the SQL
+    is the same for any number of keys, so nothing is rendered per execution
+    and the driver reuses one prepared statement. Other databases get an
+    expanding ``IN (?, ?, ...)``.
+    """
+
+    type = Boolean()
+    _is_implicitly_boolean = True  # a comparison: no "= 1" where booleans are integers
+    inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("name", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], name: str) -> None:
+        self.column = column
+        self.name = name
+
+
+def in_keys(column: Any, name: str) -> ColumnElement[bool]:
+    """``column`` is one of the keys passed at execution as parameter ``name``."""
+    return InKeys(column, name)
+
+
+@compiles(InKeys)
+def _expanding_in(element: InKeys, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column.in_(bindparam(element.name, expanding=True)), **kw)
+
+
+@compiles(InKeys, "postgresql")
+def _any_of_array(element: InKeys, compiler: SQLCompiler, **kw: Any) -> str:
+    keys = bindparam(element.name, type_=postgresql.ARRAY(element.column.type))
+    return compiler.process(element.column == any_(keys), **kw)
 
 
 def insert_ignoring_conflicts(

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, literal, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from expgraph.db.dialect import in_keys
 from expgraph.db.engine import Database
 from expgraph.graphql.pagination import (
     Page,
@@ -86,7 +87,7 @@ class Relation:
             assert self.parent_attr is not None
             parent = getattr(self.model, self.parent_attr)
             stmt = select(self.model)
-        stmt = stmt.where(parent.in_(bindparam(PARENT_KEYS, expanding=True)))
+        stmt = stmt.where(in_keys(parent, PARENT_KEYS))
         if self.where is not None:
             stmt = stmt.where(self.where())
         return stmt, parent
@@ -142,7 +143,7 @@ class ChildLists:
 
 @lru_cache(maxsize=STATEMENTS_CACHED)
 def _rows_statement(spec: RowsById) -> Select[Any]:
-    return select(spec.model).where(spec.model.id.in_(bindparam(PARENT_KEYS, expanding=True)))
+    return select(spec.model).where(in_keys(spec.model.id, PARENT_KEYS))
 
 
 @lru_cache(maxsize=STATEMENTS_CACHED)
