@@ -27,6 +27,7 @@ from expgraph.graphql.pagination import (
     page_statement,
     with_tiebreak,
 )
+from expgraph.graphql.prefetch import page_node_selections, prefetch
 from expgraph.graphql.relay import to_node
 
 NodeT = TypeVar("NodeT")
@@ -149,6 +150,8 @@ async def connection(
         async with db.read() as session:
             return int((await session.execute(count_stmt)).scalar_one())
 
+    if rows:
+        await prefetch(info, rows, page_node_selections(info))
     return build_connection(make_page(rows, args, keys), count)
 
 
@@ -171,6 +174,8 @@ async def child_connection(
         page = make_page([], args, keys)
     else:
         page = await context.loader(ChildPages(relation, keys, args)).load(parent_id)
+        if page.rows:
+            await prefetch(info, page.rows, page_node_selections(info))
 
     async def count() -> int:
         return int(await context.loader(Counts(relation)).load(parent_id))

@@ -74,6 +74,9 @@ class NodeRegistry:
     def for_record(self, record: Base) -> NodeSpec:
         return self._by_model[type(record)]
 
+    def for_model(self, model: type) -> NodeSpec | None:
+        return self._by_model.get(model)
+
     def specs(self) -> list[NodeSpec]:
         return [self._by_name[name] for name in sorted(self._by_name)]
 

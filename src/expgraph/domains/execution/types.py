@@ -16,8 +16,9 @@ from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.graphql.connections import load_node
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
-from expgraph.graphql.loaders import ChildLists, Relation
+from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.prefetch import list_field, node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 
@@ -153,16 +154,12 @@ class ExperimentRun(Node):
     updated_at: datetime
     record: strawberry.Private[models.ExperimentRun]
 
-    @strawberry.field
-    async def example(self, info: Info) -> ExampleT:
-        return await load_node(info, ExampleRecord, self.record.dataset_example_id)
-
-    @strawberry.field(description="Evaluator results, by evaluator name.")
-    async def annotations(self, info: Info) -> list[ExperimentRunAnnotation]:
-        from expgraph.graphql.relay import to_node
-
-        rows = await info.context.loader(ANNOTATIONS).load(self.record.id)
-        return [to_node(r) for r in rows]
+    example: ExampleT = node_field(
+        RowsById(ExampleRecord), "dataset_example_id", ExampleT, nullable=False
+    )
+    annotations: list[ExperimentRunAnnotation] = list_field(
+        ANNOTATIONS, ExperimentRunAnnotation, description="Evaluator results, by evaluator name."
+    )
 
 
 @strawberry.type(description="A missing or failed example x repetition: what a resume runs.")
