@@ -1,0 +1,84 @@
+"""Relationship fields loaded ahead for a page (graphql/prefetch.py): the same
+answers as loading them field by field, one statement per relationship level
+whatever the page size, and nothing loaded that the document does not ask for."""
+
+from __future__ import annotations
+
+from tests.conftest import GraphQLClient
+from tests.test_execution import CLAIM, RECORD, runs_for, setup_evaluation
+
+ANNOTATE = """mutation($e: ID!, $w: String!, $t: BigInt!, $a: [AnnotationInput!]!) {
+  recordRunAnnotations(input: {experimentId: $e, workerId: $w, fencingToken: $t,
+                               annotations: $a}) { annotations { name } } }"""
+RUN = "id example { id input } annotations { name score }"
+PAGE = f"""query($e: ID!) {{ node(id: $e) {{ ... on EvaluationExperiment {{
+  runs(first: 100) {{ edges {{ node {{ {RUN} }} }} }} }} }} }}"""
+ONE_RUN = f"query($r: ID!) {{ node(id: $r) {{ ... on ExperimentRun {{ {RUN} }} }} }}"
+
+
+async def recorded(gql: GraphQLClient, name: str, examples: int) -> str:
+    """An evaluation with ``examples`` x 2 runs, each with two annotations."""
+    experiment_id, example_ids = await setup_evaluation(gql, name, examples=examples)
+    await gql.data(CLAIM, {"w": "w1", "e": experiment_id})
+    holder = {"e": experiment_id, "w": "w1", "t": "1"}
+    runs = (await gql.data(RECORD, {**holder, "runs": runs_for(example_ids, 2)}))[
+        "recordExperimentRuns"
+    ]["runs"]
+    annotations = [
+        {"experimentRunId": run["id"], "name": name, "score": float(i), "label": "x"}
+        for i, run in enumerate(runs)
+        for name in ("exact", "judge")
+    ]
+    await gql.data(ANNOTATE, {**holder, "a": annotations})
+    return experiment_id
+
+
+async def test_a_page_answers_as_its_runs_do_one_by_one(gql):
+    experiment_id = await recorded(gql, "one-by-one", examples=3)
+    edges = (await gql.data(PAGE, {"e": experiment_id}))["node"]["runs"]["edges"]
+    assert len(edges) == 6
+    for edge in edges:
+        alone = (await gql.data(ONE_RUN, {"r": edge["node"]["id"]}))["node"]
+        assert edge["node"] == alone
+        assert len(alone["annotations"]) == 2 and alone["example"]["input"]
+
+
+async def test_one_statement_per_level_whatever_the_page_size(gql, statements):
+    small = await recorded(gql, "small", examples=1)
+    large = await recorded(gql, "large", examples=5)
+    counts = []
+    for experiment_id in (small, large):
+        statements.reset()
+        await gql.data(PAGE, {"e": experiment_id})
+        counts.append(statements.count)
+    # the experiment, its runs, their examples, their annotations
+    assert counts == [4, 4]
+
+
+async def test_aliases_and_named_fragments_share_one_load(gql, statements):
+    experiment_id = await recorded(gql, "aliases", examples=2)
+    statements.reset()
+    data = await gql.data(
+        """query($e: ID!) { node(id: $e) { ... on EvaluationExperiment {
+          runs { edges { node { ...Parts first: example { id } again: example { input } } } } } } }
+        fragment Parts on ExperimentRun { annotations { name } }""",
+        {"e": experiment_id},
+    )
+    assert statements.count == 4
+    node = data["node"]["runs"]["edges"][0]["node"]
+    assert set(node) == {"annotations", "first", "again"}
+
+
+async def test_skipped_fields_are_not_loaded(gql, statements):
+    experiment_id = await recorded(gql, "skipped", examples=2)
+    document = """query($e: ID!, $with: Boolean!) { node(id: $e) { ... on EvaluationExperiment {
+      runs { edges { node { id example @include(if: $with) { id }
+                            annotations @skip(if: true) { name } } } } } } }"""
+    statements.reset()
+    data = await gql.data(document, {"e": experiment_id, "with": False})
+    assert statements.count == 2  # the experiment and its runs
+    assert set(data["node"]["runs"]["edges"][0]["node"]) == {"id"}
+    statements.reset()
+    data = await gql.data(document, {"e": experiment_id, "with": True})
+    assert statements.count == 3
+    assert set(data["node"]["runs"]["edges"][0]["node"]) == {"id", "example"}
