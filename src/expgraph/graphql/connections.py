@@ -58,8 +58,26 @@ class Connection(Generic[NodeT]):
         return await self._count()
 
 
+class PageEdge(Edge):
+    """An edge of a page read from the database: its cursor is encoded from its
+    row when asked for, not for every edge of every page."""
+
+    _page: Page
+    _row: Any
+
+    @property
+    def cursor(self) -> str:  # type: ignore[override]
+        return self._page.cursor(self._row)
+
+
+def page_edge(page: Page, row: Any) -> PageEdge:
+    edge = object.__new__(PageEdge)
+    edge.__dict__.update(node=to_node(row), _page=page, _row=row)
+    return edge
+
+
 def build_connection(page: Page, count: Callable[[], Awaitable[int]]) -> Connection[Any]:
-    edges = [Edge(cursor=page.cursor(row), node=to_node(row)) for row in page.rows]
+    edges: list[Edge[Any]] = [page_edge(page, row) for row in page.rows]
     return Connection(
         edges=edges,
         page_info=PageInfo(
