@@ -9,8 +9,9 @@ import strawberry
 from expgraph.domains.accounts import models
 from expgraph.domains.experiments.fields import experiments_field
 from expgraph.graphql.auth import Permission
-from expgraph.graphql.connections import load_node
 from expgraph.graphql.context import Info
+from expgraph.graphql.loaders import RowsById
+from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, node_type
 from expgraph.graphql.scalars import JSON
 
@@ -54,9 +55,7 @@ class ApiKey(Node):
     created_at: datetime
     record: strawberry.Private[models.ApiKey]
 
-    @strawberry.field
-    async def user(self, info: Info) -> User:
-        return await load_node(info, models.User, self.record.user_id)
+    user: User = node_field(RowsById(models.User), "user_id", User, nullable=False)
 
 
 @node_type(models.SessionLog)
@@ -91,9 +90,12 @@ class SystemLog(Node):
     created_at: datetime
     record: strawberry.Private[models.SystemLog]
 
-    @strawberry.field(description="Who did it (null: the local admin, or anonymous).")
-    async def user(self, info: Info) -> User | None:
-        return await load_node(info, models.User, self.record.user_id)
+    user: User | None = node_field(
+        RowsById(models.User),
+        "user_id",
+        User,
+        description="Who did it (null: the local admin, or anonymous).",
+    )
 
 
 @node_type(models.ApiMetricsSummary)

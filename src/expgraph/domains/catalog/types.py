@@ -11,11 +11,11 @@ import strawberry
 from expgraph.domains.accounts.models import User as UserRecord
 from expgraph.domains.catalog import models
 from expgraph.domains.experiments.fields import TAGGED, experiments_field
-from expgraph.graphql.connections import connection_field, load_node
-from expgraph.graphql.context import Info
+from expgraph.graphql.connections import connection_field
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
-from expgraph.graphql.loaders import Relation
+from expgraph.graphql.loaders import Relation, RowsById
 from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON
 
@@ -23,16 +23,19 @@ if TYPE_CHECKING:
     from expgraph.domains.accounts.types import User
 
 UserT = Annotated["User", strawberry.lazy("expgraph.domains.accounts.types")]
+# This module's own types, for fields declared before the type they show.
+DatasetT = Annotated["Dataset", strawberry.lazy(__name__)]
+DatasetVersionT = Annotated["DatasetVersion", strawberry.lazy(__name__)]
 META = {"metadata": "metadata_"}
 OLDEST_FIRST = (SortKey("created_at"),)
 
 
-async def _created_by(root: Any, info: Info) -> UserT | None:
-    return await load_node(info, UserRecord, root.record.created_by)
+def _created_by() -> Any:
+    return node_field(RowsById(UserRecord), "created_by", UserT)
 
 
-async def _dataset(root: Any, info: Info) -> Dataset:
-    return await load_node(info, models.Dataset, root.record.dataset_id)
+def _dataset() -> Any:
+    return node_field(RowsById(models.Dataset), "dataset_id", DatasetT, nullable=False)
 
 
 VERSIONS = Relation(models.DatasetVersion, "dataset_id")
@@ -50,11 +53,14 @@ class DatasetExample(Node):
     metadata: JSON
     created_at: datetime
     record: strawberry.Private[models.DatasetExample]
-    dataset: Dataset = strawberry.field(resolver=_dataset)
-
-    @strawberry.field(description="The version that added it.")
-    async def version(self, info: Info) -> DatasetVersion:
-        return await load_node(info, models.DatasetVersion, self.record.dataset_version_id)
+    dataset: DatasetT = _dataset()
+    version: DatasetVersionT = node_field(
+        RowsById(models.DatasetVersion),
+        "dataset_version_id",
+        DatasetVersionT,
+        nullable=False,
+        description="The version that added it.",
+    )
 
 
 @node_type(models.DatasetVersion, renames=META)
@@ -65,7 +71,7 @@ class DatasetVersion(Node):
     metadata: JSON
     created_at: datetime
     record: strawberry.Private[models.DatasetVersion]
-    dataset: Dataset = strawberry.field(resolver=_dataset)
+    dataset: DatasetT = _dataset()
 
     examples = connection_field(
         VERSION_EXAMPLES,
@@ -89,7 +95,7 @@ class Signal(Node):
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[models.Signal]
-    dataset: Dataset = strawberry.field(resolver=_dataset)
+    dataset: DatasetT = _dataset()
 
 
 @node_type(models.Dataset, renames=META)
@@ -106,7 +112,7 @@ class Dataset(Node):
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[models.Dataset]
-    created_by: UserT | None = strawberry.field(resolver=_created_by)
+    created_by: UserT | None = _created_by()
     experiments = experiments_field(
         parent_attr="dataset_id", description="Experiments that use this dataset."
     )
@@ -138,7 +144,7 @@ class Tag(Node):
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[models.Tag]
-    created_by: UserT | None = strawberry.field(resolver=_created_by)
+    created_by: UserT | None = _created_by()
     experiments = experiments_field(through=TAGGED, description="Experiments with this tag.")
 
 

@@ -26,19 +26,24 @@ from expgraph.domains.execution.types import (
     Progress,
     progress_of,
 )
-from expgraph.graphql.connections import Connection, child_connection, load_node
+from expgraph.graphql.connections import Connection, child_connection
 from expgraph.graphql.context import Info
 from expgraph.graphql.errors import BadRequest
 from expgraph.graphql.filters import compile_filter, filter_key
-from expgraph.graphql.loaders import Relation
+from expgraph.graphql.loaders import Relation, RowsById
+from expgraph.graphql.prefetch import node_field
 
 R = models.ExperimentRun
 SCAN_CHUNK = 1000
 
 
-async def execution_config(root: Any, info: Info) -> ExecutionConfig | None:
-    """Null for kinds that do not execute, and before a config is created."""
-    return await load_node(info, models.ExecutionConfig, root.record.id)
+# Null for kinds that do not execute, and before a config is created.
+execution_config = node_field(
+    RowsById(models.ExecutionConfig),
+    "id",
+    ExecutionConfig,
+    description="How it executes (evaluation experiments; null otherwise).",
+)
 
 
 async def runs(

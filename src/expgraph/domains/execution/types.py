@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
 ExampleT = Annotated["DatasetExample", strawberry.lazy("expgraph.domains.catalog.types")]
+# This module's own type, for a field declared before the type it shows.
+PromptVersionT = Annotated["PromptVersion", strawberry.lazy(__name__)]
 
 
 @strawberry.enum(description="Where an execution stands; derived, never stored.")
@@ -104,9 +106,9 @@ class ExecutionConfig(Node):
     def evaluator_configs(self) -> list[JSON]:
         return [JSON(e.model_dump(mode="json")) for e in self.record.evaluator_configs]
 
-    @strawberry.field
-    async def experiment(self, info: Info) -> ExperimentT:
-        return await load_node(info, ExperimentRecord, self.record.id)
+    experiment: ExperimentT = node_field(
+        RowsById(ExperimentRecord), "id", ExperimentT, nullable=False
+    )
 
     @strawberry.field
     async def state(self, info: Info) -> ExecutionState:
@@ -229,6 +231,9 @@ RUN_RULES: dict[str, Rule] = {
 RUN_ORDERING = Ordering({f: f.value for f in ExperimentRunOrderField}, (SortKey("created_at"),))
 
 
+PROMPT_VERSIONS = ChildLists(Relation(models.PromptVersion, "prompt_id"), "version")
+
+
 @node_type(models.Prompt, renames={"metadata": "metadata_"})
 @strawberry.type(description="A named prompt with versions.")
 class Prompt(Node):
@@ -240,12 +245,9 @@ class Prompt(Node):
     updated_at: datetime
     record: strawberry.Private[models.Prompt]
 
-    @strawberry.field(description="Its versions, oldest first.")
-    async def versions(self, info: Info) -> list[PromptVersion]:
-        from expgraph.graphql.relay import to_node
-
-        rows = await info.context.loader(PROMPT_VERSIONS).load(self.record.id)
-        return [to_node(r) for r in rows]
+    versions: list[PromptVersionT] = list_field(
+        PROMPT_VERSIONS, PromptVersionT, description="Its versions, oldest first."
+    )
 
 
 @node_type(models.PromptVersion)
@@ -260,12 +262,7 @@ class PromptVersion(Node):
     created_at: datetime
     record: strawberry.Private[models.PromptVersion]
 
-    @strawberry.field
-    async def prompt(self, info: Info) -> Prompt:
-        return await load_node(info, models.Prompt, self.record.prompt_id)
-
-
-PROMPT_VERSIONS = ChildLists(Relation(models.PromptVersion, "prompt_id"), "version")
+    prompt: Prompt = node_field(RowsById(models.Prompt), "prompt_id", Prompt, nullable=False)
 
 
 @node_type(models.CustomProvider)

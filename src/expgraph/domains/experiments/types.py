@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import and_, exists, select
@@ -21,8 +21,9 @@ from expgraph.domains.simulation import fields as simulation
 from expgraph.graphql.connections import Connection, child_connection, load_node
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
-from expgraph.graphql.loaders import Relation, Through
+from expgraph.graphql.loaders import Relation, RowsById, Through
 from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 
@@ -66,14 +67,11 @@ class Experiment(Node):
     )
     record: strawberry.Private[models.Experiment]
 
-    execution_config = strawberry.field(
-        resolver=execution.execution_config,
-        description="How it executes (evaluation experiments; null otherwise).",
-    )
+    execution_config = execution.execution_config
 
-    @strawberry.field(description="Who created it.")
-    async def created_by(self, info: Info) -> UserT | None:
-        return await load_node(info, UserRecord, self.record.created_by)
+    created_by: UserT | None = node_field(
+        RowsById(UserRecord), "created_by", UserT, description="Who created it."
+    )
 
     @strawberry.field(description="Its tags.")
     async def tags(
@@ -102,15 +100,15 @@ class Experiment(Node):
 EXPERIMENT_RENAMES = {"metadata": "metadata_"}
 
 
-async def _dataset(root: Experiment, info: Info) -> DatasetT | None:
-    return await load_node(info, catalog.Dataset, root.record.dataset_id)
+def _dataset(description: str) -> Any:
+    return node_field(RowsById(catalog.Dataset), "dataset_id", DatasetT, description=description)
 
 
 @node_type(models.EvaluationExperiment, renames=EXPERIMENT_RENAMES)
 @strawberry.type(description="An LLM evaluation over a dataset version (seed 000).")
 class EvaluationExperiment(Experiment):
     repetitions: int | None
-    dataset = strawberry.field(resolver=_dataset, description="The dataset it runs on.")
+    dataset: DatasetT | None = _dataset("The dataset it runs on.")
     runs = strawberry.field(resolver=execution.runs, description="Its recorded runs.")
     progress = strawberry.field(
         resolver=execution.progress, description="Runs recorded against those expected."
@@ -161,7 +159,7 @@ class SimulationExperiment(Experiment):
 @node_type(models.TrainingExperiment, renames=EXPERIMENT_RENAMES)
 @strawberry.type(description="An ML training run over a dataset (seed 003).")
 class TrainingExperiment(Experiment):
-    dataset = strawberry.field(resolver=_dataset, description="The dataset it trains on.")
+    dataset: DatasetT | None = _dataset("The dataset it trains on.")
     model_type: str | None
     hyperparameters: JSON | None
     metrics: JSON | None
@@ -181,11 +179,9 @@ class ResearchExperiment(Experiment):
     scorecard_data: JSON | None
     explorations = explorations.explorations_of
     analysis_run = strawberry.field(resolver=research.analysis_run, description="Its analysis.")
-    interview_guide = strawberry.field(
-        resolver=research.interview_guide, description="How its synths are interviewed."
-    )
+    interview_guide = research.interview_guide
     research_executions = research.research_executions
-    documents = strawberry.field(resolver=research.documents, description="Generated documents.")
+    documents = research.documents
 
 
 @strawberry.input(description="Conditions on experiments; all given conditions must hold.")

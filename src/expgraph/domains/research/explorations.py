@@ -19,15 +19,15 @@ from expgraph.graphql.connections import (
     child_connection,
     connection,
     connection_field,
-    load_node,
 )
 from expgraph.graphql.context import Info
 from expgraph.graphql.errors import BadRequest
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, compile_filter, filter_key
 from expgraph.graphql.inputs import json_object, optional_text, values_given
-from expgraph.graphql.loaders import Ancestors, Descendants, Relation
+from expgraph.graphql.loaders import Ancestors, Descendants, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.permissions import mutation, query_field
+from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, model_pk, node_type, to_node
 from expgraph.graphql.scalars import JSON
 
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
 AnalysisRunT = Annotated["AnalysisRun", strawberry.lazy("expgraph.domains.research.types")]
+# This module's own types, for fields declared before the type they show.
+ExplorationT = Annotated["Exploration", strawberry.lazy(__name__)]
+ScenarioNodeT = Annotated["ScenarioNode", strawberry.lazy(__name__)]
 N = models.ScenarioNode
 MAX_DESCENDANT_DEPTH = 20
 
@@ -98,13 +101,10 @@ class ScenarioNode(Node):
     created_at: datetime
     record: strawberry.Private[models.ScenarioNode]
 
-    @strawberry.field
-    async def exploration(self, info: Info) -> Exploration:
-        return await load_node(info, models.Exploration, self.record.exploration_id)
-
-    @strawberry.field
-    async def parent(self, info: Info) -> ScenarioNode | None:
-        return await load_node(info, N, self.record.parent_id)
+    exploration: ExplorationT = node_field(
+        RowsById(models.Exploration), "exploration_id", ExplorationT, nullable=False
+    )
+    parent: ScenarioNodeT | None = node_field(RowsById(N), "parent_id", ScenarioNodeT)
 
     @strawberry.field(description="Its children, oldest first.")
     async def children(
@@ -154,13 +154,12 @@ class Exploration(Node):
     completed_at: datetime | None
     record: strawberry.Private[models.Exploration]
 
-    @strawberry.field
-    async def experiment(self, info: Info) -> ExperimentT:
-        return await load_node(info, ExperimentRecord, self.record.experiment_id)
-
-    @strawberry.field
-    async def baseline_analysis(self, info: Info) -> AnalysisRunT:
-        return await load_node(info, models.AnalysisRun, self.record.baseline_analysis_id)
+    experiment: ExperimentT = node_field(
+        RowsById(ExperimentRecord), "experiment_id", ExperimentT, nullable=False
+    )
+    baseline_analysis: AnalysisRunT = node_field(
+        RowsById(models.AnalysisRun), "baseline_analysis_id", AnalysisRunT, nullable=False
+    )
 
     @strawberry.field(description="The depth-0 node.")
     async def root(self, info: Info) -> ScenarioNode:

@@ -11,10 +11,11 @@ from expgraph.domains.research.types import (
     InterviewGuide,
     ResearchExecution,
 )
-from expgraph.graphql.connections import connection_field, load_node
+from expgraph.graphql.connections import connection_field
 from expgraph.graphql.context import Info
-from expgraph.graphql.loaders import ChildLists, Relation
+from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.prefetch import list_field, node_field
 from expgraph.graphql.relay import to_node
 
 ANALYSIS = ChildLists(Relation(models.AnalysisRun, "experiment_id"))
@@ -26,12 +27,13 @@ async def analysis_run(root: Any, info: Info) -> AnalysisRun | None:
     return to_node(rows[0]) if rows else None
 
 
-async def interview_guide(root: Any, info: Info) -> InterviewGuide | None:
-    return await load_node(info, models.InterviewGuide, root.record.id)
-
-
-async def documents(root: Any, info: Info) -> list[ExperimentDocument]:
-    return [to_node(r) for r in await info.context.loader(DOCUMENTS).load(root.record.id)]
+interview_guide = node_field(
+    RowsById(models.InterviewGuide),
+    "id",
+    InterviewGuide,
+    description="How its synths are interviewed.",
+)
+documents = list_field(DOCUMENTS, ExperimentDocument, description="Generated documents.")
 
 
 research_executions = connection_field(

@@ -10,11 +10,12 @@ import strawberry
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.research import models
-from expgraph.graphql.connections import connection_field, load_node
+from expgraph.graphql.connections import connection_field
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Rule, escape_like
-from expgraph.graphql.loaders import ChildLists, Relation
+from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from expgraph.domains.experiments.types import Experiment
 
 ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
+# This module's own type, for a field declared before the type it shows.
+SynthGroupT = Annotated["SynthGroup", strawberry.lazy(__name__)]
 
 for _enum, _text in (
     (models.AnalysisStatus, "Where an analysis run stands."),
@@ -37,8 +40,8 @@ DocumentStatus = models.DocumentStatus
 OLDEST = (SortKey("id"),)
 
 
-async def _experiment(root: Any, info: Info) -> ExperimentT | None:
-    return await load_node(info, ExperimentRecord, root.record.experiment_id)
+def _experiment() -> Any:
+    return node_field(RowsById(ExperimentRecord), "experiment_id", ExperimentT)
 
 
 @node_type(models.Synth, renames={"name": "nome", "description": "descricao"})
@@ -54,9 +57,9 @@ class Synth(Node):
     created_at: datetime
     record: strawberry.Private[models.Synth]
 
-    @strawberry.field
-    async def group(self, info: Info) -> SynthGroup | None:
-        return await load_node(info, models.SynthGroup, self.record.synth_group_id)
+    group: SynthGroupT | None = node_field(
+        RowsById(models.SynthGroup), "synth_group_id", SynthGroupT
+    )
 
 
 @node_type(models.SynthGroup)
@@ -81,9 +84,7 @@ class SynthOutcome(Node):
     synth_attributes: JSON | None
     record: strawberry.Private[models.SynthOutcome]
 
-    @strawberry.field
-    async def synth(self, info: Info) -> Synth:
-        return await load_node(info, models.Synth, self.record.synth_id)
+    synth: Synth = node_field(RowsById(models.Synth), "synth_id", Synth, nullable=False)
 
 
 @strawberry.type(description="A cached computation of an analysis.")
@@ -119,7 +120,7 @@ class AnalysisRun(Node):
     aggregated_outcomes: JSON | None
     execution_time_seconds: float | None
     record: strawberry.Private[models.AnalysisRun]
-    experiment: ExperimentT | None = strawberry.field(resolver=_experiment)
+    experiment: ExperimentT | None = _experiment()
 
     outcomes = connection_field(Relation(models.SynthOutcome, "analysis_id"), SynthOutcome)
 
@@ -140,9 +141,7 @@ class Transcript(Node):
     messages: JSON
     record: strawberry.Private[models.Transcript]
 
-    @strawberry.field
-    async def synth(self, info: Info) -> Synth:
-        return await load_node(info, models.Synth, self.record.synth_id)
+    synth: Synth = node_field(RowsById(models.Synth), "synth_id", Synth, nullable=False)
 
 
 @node_type(models.ResearchExecution)
@@ -160,7 +159,7 @@ class ResearchExecution(Node):
     completed_at: datetime | None
     additional_context: str | None
     record: strawberry.Private[models.ResearchExecution]
-    experiment: ExperimentT | None = strawberry.field(resolver=_experiment)
+    experiment: ExperimentT | None = _experiment()
 
     transcripts = connection_field(Relation(models.Transcript, "exec_id"), Transcript)
 

@@ -10,10 +10,10 @@ import strawberry
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.simulation import models
-from expgraph.graphql.connections import load_node
-from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
+from expgraph.graphql.loaders import RowsById
 from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 
@@ -52,9 +52,9 @@ class SimulationRun(Node):
     created_at: datetime
     record: strawberry.Private[models.SimulationRun]
 
-    @strawberry.field
-    async def experiment(self, info: Info) -> ExperimentT | None:
-        return await load_node(info, ExperimentRecord, self.record.experiment_id)
+    experiment: ExperimentT | None = node_field(
+        RowsById(ExperimentRecord), "experiment_id", ExperimentT
+    )
 
 
 @node_type(models.ExperimentIteration)
@@ -74,9 +74,12 @@ class ExperimentIteration(Node):
             for agent, cost in sorted(self.record.costs_per_agent.items())
         ]
 
-    @strawberry.field(description="The simulation run that evaluated this iteration.")
-    async def evaluation_simulation_run(self, info: Info) -> SimulationRun | None:
-        return await load_node(info, models.SimulationRun, self.record.evaluation_simulation_id)
+    evaluation_simulation_run: SimulationRun | None = node_field(
+        RowsById(models.SimulationRun),
+        "evaluation_simulation_id",
+        SimulationRun,
+        description="The simulation run that evaluated this iteration.",
+    )
 
 
 @node_type(models.ExperimentEvent)
