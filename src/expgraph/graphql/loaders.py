@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from expgraph.db.dialect import in_keys
 from expgraph.db.engine import Database
+from expgraph.db.records import read_records
 from expgraph.graphql.pagination import (
     Page,
     PageArgs,
@@ -46,8 +47,10 @@ class RowsById:
 
     async def load(self, db: Database, keys: list[Any]) -> list[Any]:
         async with db.read() as session:
-            rows = (await session.scalars(_rows_statement(self), {PARENT_KEYS: keys})).all()
-        by_id = {row.id: row for row in rows}
+            rows = await read_records(
+                session, _rows_statement(self), {PARENT_KEYS: keys}, self.model
+            )
+        by_id = {row[0].id: row[0] for row in rows}
         return [by_id.get(key) for key in keys]
 
 
@@ -104,9 +107,11 @@ class ChildPages:
     async def load(self, db: Database, keys: list[Any]) -> list[Page]:
         grouped: dict[Any, list[Any]] = defaultdict(list)
         async with db.read() as session:
-            rows = await session.execute(_pages_statement(self), {PARENT_KEYS: keys})
-            for row, parent_id in rows.all():
-                grouped[parent_id].append(row)
+            rows = await read_records(
+                session, _pages_statement(self), {PARENT_KEYS: keys}, self.relation.model
+            )
+        for row, parent_id in rows:
+            grouped[parent_id].append(row)
         return [make_page(grouped.get(key, []), self.args, self.sort) for key in keys]
 
 
@@ -135,9 +140,11 @@ class ChildLists:
     async def load(self, db: Database, keys: list[Any]) -> list[list[Any]]:
         grouped: dict[Any, list[Any]] = defaultdict(list)
         async with db.read() as session:
-            rows = await session.execute(_lists_statement(self), {PARENT_KEYS: keys})
-            for row, parent_id in rows.all():
-                grouped[parent_id].append(row)
+            rows = await read_records(
+                session, _lists_statement(self), {PARENT_KEYS: keys}, self.relation.model
+            )
+        for row, parent_id in rows:
+            grouped[parent_id].append(row)
         return [grouped.get(key, []) for key in keys]
 
 
@@ -161,7 +168,9 @@ def _counts_statement(spec: Counts) -> Select[Any]:
 @lru_cache(maxsize=STATEMENTS_CACHED)
 def _lists_statement(spec: ChildLists) -> Select[Any]:
     stmt, parent = spec.relation.statement()
-    return stmt.add_columns(parent).order_by(getattr(spec.relation.model, spec.order_attr))
+    return stmt.add_columns(parent.label("parent_key")).order_by(
+        getattr(spec.relation.model, spec.order_attr)
+    )
 
 
 @dataclass(frozen=True)
@@ -191,7 +200,7 @@ class Ancestors:
             .join(walk, m.id == walk.c.next_id)
             .order_by(walk.c.origin, walk.c.level.desc())
         )
-        return await _grouped(db, stmt, keys)
+        return await _grouped(db, stmt, m, keys)
 
 
 @dataclass(frozen=True)
@@ -222,12 +231,15 @@ class Descendants:
             .where(walk.c.level > 0)
             .order_by(walk.c.origin, walk.c.level, m.id)
         )
-        return await _grouped(db, stmt, keys)
+        return await _grouped(db, stmt, m, keys)
 
 
-async def _grouped(db: Database, stmt: Select[Any], keys: list[Any]) -> list[list[Any]]:
+async def _grouped(
+    db: Database, stmt: Select[Any], model: type[Any], keys: list[Any]
+) -> list[list[Any]]:
     grouped: dict[Any, list[Any]] = defaultdict(list)
     async with db.read() as session:
-        for row, origin in (await session.execute(stmt)).all():
-            grouped[origin].append(row)
+        rows = await read_records(session, stmt, {}, model)
+    for row, origin in rows:
+        grouped[origin].append(row)
     return [grouped.get(key, []) for key in keys]

@@ -1,0 +1,46 @@
+"""Rows read as plain records (db/records.py): the same values as ORM objects,
+no session bookkeeping, and the ORM kept where a model needs it."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, select
+
+from expgraph.db.records import plain_columns, read_records
+from expgraph.domains.catalog.models import DatasetExample
+from expgraph.domains.experiments.models import EvaluationExperiment, Experiment
+from expgraph.graphql.loaders import PARENT_KEYS, RowsById, _rows_statement
+from tests.helpers import create_experiment
+from tests.test_execution import setup_evaluation
+
+
+async def test_records_hold_what_orm_objects_hold(gql, db):
+    await setup_evaluation(gql, "records", examples=3)
+    async with db.read() as session:
+        loaded = (await session.scalars(select(DatasetExample).order_by(DatasetExample.id))).all()
+        expected = [
+            {prop.key: getattr(row, prop.key) for prop in inspect(DatasetExample).column_attrs}
+            for row in loaded
+        ]
+        ids = [row.id for row in loaded]
+    async with db.read() as session:
+        rows = await read_records(
+            session, _rows_statement(RowsById(DatasetExample)), {PARENT_KEYS: ids}, DatasetExample
+        )
+        assert not session.identity_map  # nothing for the session to track
+    records = sorted((row[0] for row in rows), key=lambda record: record.id)
+    assert [type(record) for record in records] == [DatasetExample] * 3
+    assert [{key: getattr(record, key) for key in expected[0]} for record in records] == expected
+    assert expected[0]["metadata_"] is not None  # an attribute named unlike its column
+
+
+async def test_inherited_models_are_loaded_by_the_orm(gql, db):
+    assert plain_columns(DatasetExample) is not None
+    assert plain_columns(Experiment) is None
+    await create_experiment(gql, "polymorphic", "EVALUATION")
+    async with db.read() as session:
+        pk = await session.scalar(select(Experiment.id))
+        rows = await read_records(
+            session, _rows_statement(RowsById(Experiment)), {PARENT_KEYS: [pk]}, Experiment
+        )
+        assert isinstance(rows[0][0], EvaluationExperiment)
+        assert inspect(rows[0][0]).session is session.sync_session
