@@ -28,9 +28,12 @@ from typing import Any, NamedTuple, cast
 
 from graphql import (
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLUnionType,
     is_leaf_type,
     specified_scalar_types,
 )
@@ -49,7 +52,21 @@ class PlainField(NamedTuple):
     nullable: bool
 
 
-def plain_field(field: GraphQLField) -> PlainField | None:
+class ObjectField(NamedTuple):
+    """An object, or a list of objects, read straight off the source."""
+
+    attribute: str
+    return_type: Any  # the field's type
+    nullable: bool
+    listed: bool
+    item_type: Any  # the list's item type (wrapped), or the field's type
+    object_type: GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
+
+
+FieldPlan = PlainField | ObjectField
+
+
+def plain_field(field: GraphQLField) -> FieldPlan | None:
     """How to read ``field`` directly, or None when it needs the full path."""
     strawberry_field = (field.extensions or {}).get(_BACKREF)
     if strawberry_field is None or field.args or field.subscribe is not None:
@@ -62,15 +79,22 @@ def plain_field(field: GraphQLField) -> PlainField | None:
         return None
     field_type = field.type
     nullable = not isinstance(field_type, GraphQLNonNull)
-    leaf = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
-    if not is_leaf_type(leaf):
-        return None
-    return PlainField(strawberry_field.python_name, leaf, nullable)
+    named = _named(field_type)
+    if is_leaf_type(named):
+        return PlainField(strawberry_field.python_name, named, nullable)
+    listed = isinstance(named, GraphQLList)
+    item_type = named.of_type if listed else field_type
+    item = _named(item_type)
+    if isinstance(item, (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)):
+        return ObjectField(
+            strawberry_field.python_name, field_type, nullable, listed, item_type, item
+        )
+    return None
 
 
-def plain_fields(object_type: GraphQLObjectType) -> dict[str, PlainField | None]:
+def plain_fields(object_type: GraphQLObjectType) -> dict[str, FieldPlan | None]:
     """The plain fields of an object type, worked out once and kept on the type."""
-    plan: dict[str, PlainField | None] | None = object_type.__dict__.get(_PLAN)
+    plan: dict[str, FieldPlan | None] | None = object_type.__dict__.get(_PLAN)
     if plan is None:
         plan = {name: plain_field(field) for name, field in object_type.fields.items()}
         setattr(object_type, _PLAN, plan)
@@ -102,22 +126,42 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         plans = plain_fields(parent_type)
         results: dict[str, Any] = {}
         slow: dict[str, Any] = {}
-        for response_name, field_details_list in grouped_field_set.items():
-            name = field_details_list[0].node.name.value
-            plan = plans.get(name)
-            if plan is not None:
-                value = _read(source_value, plan)
-                if value is not Undefined:
-                    results[response_name] = value
+        pending: list[str] = []
+        inline_objects = self.abort_signal is None
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                name = field_details_list[0].node.name.value
+                plan = plans.get(name)
+                if plan is not None:
+                    if isinstance(plan, PlainField):
+                        value = _read(source_value, plan)
+                    elif inline_objects:
+                        value = self._inline(
+                            plan,
+                            parent_type,
+                            source_value,
+                            field_details_list,
+                            Path(path, response_name, parent_type.name),
+                        )
+                    else:
+                        value = Undefined
+                    if value is not Undefined:
+                        results[response_name] = value
+                        if self.is_awaitable(value):
+                            pending.append(response_name)
+                        continue
+                elif name == "__typename":
+                    results[response_name] = parent_type.name
                     continue
-            elif name == "__typename":
-                results[response_name] = parent_type.name
-                continue
-            results[response_name] = None  # keeps the response's field order
-            slow[response_name] = field_details_list
-        if not slow:
+                results[response_name] = None  # keeps the response's field order
+                slow[response_name] = field_details_list
+        except Exception:
+            if pending:
+                self.settle_in_background([results[name] for name in pending])
+            raise
+        if not slow and not pending:
             return results
-        if self.abort_signal is not None:
+        if self.abort_signal is not None:  # (then nothing was inlined: no pending)
             rest = super().execute_fields(parent_type, source_value, path, slow, position_context)
             if self.is_awaitable(rest):
 
@@ -128,7 +172,6 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 return merged()
             results.update(cast("dict[str, Any]", rest))
             return results
-        pending: list[str] = []
         try:
             for response_name, field_details_list in slow.items():
                 field_path = Path(path, response_name, parent_type.name)
@@ -150,6 +193,133 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         if len(pending) == 1 or _in_list_item(path):
             return self._await_in_turn(results, pending)
         return self._gather(results, pending)
+
+    def _inline(
+        self,
+        plan: ObjectField,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+    ) -> Any:
+        """An object field read straight off ``source`` and completed here (its
+        sub-fields through ``execute_fields``), or Undefined when anything about
+        it is unusual: then graphql-core's path completes it (and reports what
+        is wrong, exactly as it would)."""
+        try:
+            value = getattr(source, plan.attribute)
+        except Exception:
+            return Undefined
+        if value is None:
+            return None if plan.nullable else Undefined
+        if not plan.listed:
+            fields = self._object_fields(plan.object_type, value, field_details_list)
+            if fields is None:
+                return Undefined
+            return self._guarded(plan.return_type, field_details_list, path, fields, value)
+        if not isinstance(value, list) or self.get_stream_usage(field_details_list, path):
+            return Undefined
+        item_nullable = not isinstance(plan.item_type, GraphQLNonNull)
+        planned: list[tuple[GraphQLObjectType, Any] | None] = []
+        for item in value:
+            if item is None:
+                if not item_nullable:
+                    return Undefined
+                planned.append(None)
+                continue
+            fields = self._object_fields(plan.object_type, item, field_details_list)
+            if fields is None:
+                return Undefined
+            planned.append(fields)
+        try:
+            completed: list[Any] = []
+            awaiting: list[int] = []
+            for index, (item, fields) in enumerate(zip(value, planned, strict=True)):
+                if fields is None:
+                    completed.append(None)
+                    continue
+                done = self._guarded(
+                    plan.item_type, field_details_list, path.add_key(index, None), fields, item
+                )
+                completed.append(done)
+                if self.is_awaitable(done):
+                    awaiting.append(index)
+        except Exception as error:
+            self.settle_in_background([completed[index] for index in awaiting])
+            self.handle_field_error(error, plan.return_type, field_details_list, path)
+            return None
+        if not awaiting:
+            return completed
+        return self._list_later(plan.return_type, field_details_list, path, completed, awaiting)
+
+    def _object_fields(
+        self, object_type: Any, value: Any, field_details_list: Any
+    ) -> tuple[GraphQLObjectType, Any] | None:
+        """``(runtime type, grouped sub-fields)`` for completing ``value`` here, or
+        None when graphql-core must (a type it cannot tell, a deferred fragment)."""
+        if not isinstance(object_type, GraphQLObjectType):
+            definition = getattr(type(value), "__strawberry_definition__", None)
+            runtime = definition and self.schema.get_type(definition.name)
+            if not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(
+                object_type, runtime
+            ):
+                return None
+            object_type = runtime
+        is_type_of = object_type.is_type_of
+        if is_type_of is not None:
+            matches = is_type_of(value, None)
+            if matches is not True:
+                return None
+        grouped, defer_usages, *_ = self.collect_subfields(object_type, field_details_list)
+        if defer_usages:
+            return None
+        return object_type, grouped
+
+    def _guarded(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        path: Path,
+        fields: tuple[GraphQLObjectType, Any],
+        value: Any,
+    ) -> Any:
+        """``value``'s sub-fields, with a failure handled as graphql-core handles
+        a field's: null and an error where the type allows, else raised on."""
+        object_type, grouped = fields
+        try:
+            done = self.execute_fields(object_type, value, path, grouped, None)
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
+        if self.is_awaitable(done):
+            return self._later(return_type, field_details_list, path, done)
+        return done
+
+    async def _later(self, return_type: Any, field_details_list: Any, path: Path, done: Any) -> Any:
+        try:
+            return await done
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
+
+    async def _list_later(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        path: Path,
+        completed: list[Any],
+        awaiting: list[int],
+    ) -> Any:
+        """A list's items that are still being completed, side by side (their
+        DataLoader keys land in one batch)."""
+        try:
+            values = await gather_with_cancel(*(completed[index] for index in awaiting))
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
+        for index, item in zip(awaiting, values, strict=True):
+            completed[index] = item
+        return completed
 
     @staticmethod
     async def _gather(results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
