@@ -1,6 +1,6 @@
 """Relationship fields that a page loads ahead, so they resolve synchronously.
 
-A relationship field made here (``node_field``, ``list_field``) names the
+A relationship field made here (``node_field``, ``list_field``, ``derived_field``) names the
 DataLoader spec it reads and the record attribute that keys it. When a
 connection has read its page, ``prefetch`` looks at what the document selects
 under ``edges.node`` and loads every such relationship for the whole page at
@@ -28,18 +28,19 @@ from strawberry.utils.str_converters import to_camel_case
 from expgraph.graphql.context import Info, LoaderSpec
 from expgraph.graphql.relay import registry, to_node
 
-Convert = Callable[[Any], Any]
+Show = Callable[[Any, Any, Any], Any]  # (loaded value, record, context) -> field value
 PREFETCH_ATTR = "_expgraph_prefetch"
 
 
 @dataclass(frozen=True, eq=False)  # one per field, hashed by identity
 class Prefetch:
     """How a relationship field loads: ``spec`` keyed by ``key(record)``, the
-    loaded value shown as ``convert(value)``; ``empty`` when the key is None."""
+    field's value ``show(loaded value, record, context)``; ``empty`` when the
+    key is None."""
 
     spec: LoaderSpec
     key: Callable[[Any], Any]
-    convert: Convert
+    show: Show
     empty: Any = None
 
     def resolve(self, info: Info, record: Any) -> Any:
@@ -47,27 +48,27 @@ class Prefetch:
         key = self.key(record)
         if key is None:
             return self.empty
-        loader = info.context.loader(self.spec)
+        context = info.context
+        loader = context.loader(self.spec)
         future = loader.cache_map.get(key)
-        if (
-            future is not None
-            and future.done()
-            and not future.cancelled()
-            and not future.exception()
-        ):
-            return self.convert(future.result())
-        return _converted(loader.load(key), self.convert)
+        if future is not None and _succeeded(future):
+            return self.show(future.result(), record, context)
+        return _shown(loader.load(key), self.show, record, context)
 
 
 def _succeeded(future: asyncio.Future[Any]) -> bool:
     return future.done() and not future.cancelled() and future.exception() is None
 
 
-async def _converted(value: Any, convert: Convert) -> Any:
-    return convert(await value)
+async def _shown(value: Any, show: Show, record: Any, context: Any) -> Any:
+    return show(await value, record, context)
 
 
-def _nodes(rows: Sequence[Any]) -> list[Any]:
+def _node(row: Any, _record: Any, _context: Any) -> Any:
+    return to_node(row)
+
+
+def _nodes(rows: Sequence[Any], _record: Any, _context: Any) -> list[Any]:
     return [to_node(row) for row in rows]
 
 
@@ -90,7 +91,7 @@ def node_field(
 ) -> Any:
     """A field showing the row ``spec`` loads for ``record.<key_attr>`` (e.g.
     ``RowsById(User)`` keyed by ``created_by``); null when the key is."""
-    prefetch = Prefetch(spec, _attribute(key_attr), to_node)
+    prefetch = Prefetch(spec, _attribute(key_attr), _node)
     return _field(prefetch, node_type | None if nullable else node_type, description)
 
 
@@ -99,6 +100,19 @@ def list_field(spec: LoaderSpec, node_type: Any, *, description: str | None = No
     ``ChildLists`` of small, bounded children)."""
     prefetch = Prefetch(spec, _attribute("id"), _nodes, empty=[])
     return _field(prefetch, list[node_type], description)
+
+
+def derived_field(
+    spec: LoaderSpec,
+    key_attr: str,
+    returns: Any,
+    derive: Show,
+    *,
+    description: str | None = None,
+) -> Any:
+    """A field computed by ``derive(loaded value, record, context)`` from what
+    ``spec`` loads for ``record.<key_attr>`` (e.g. a state from run counts)."""
+    return _field(Prefetch(spec, _attribute(key_attr), derive), returns, description)
 
 
 def _attribute(name: str) -> Callable[[Any], Any]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from expgraph.domains.catalog.models import DatasetExample
 from expgraph.domains.execution import models
-from expgraph.domains.execution.loaders import AnnotationSummariesById
+from expgraph.domains.execution.loaders import AnnotationSummariesById, ProgressById
 from expgraph.domains.execution.types import (
     RUN_ORDERING,
     RUN_RULES,
@@ -24,14 +24,14 @@ from expgraph.domains.execution.types import (
     IncompleteRunPage,
     LabelCount,
     Progress,
-    progress_of,
+    progress_shown,
 )
 from expgraph.graphql.connections import Connection, child_connection
 from expgraph.graphql.context import Info
 from expgraph.graphql.errors import BadRequest
 from expgraph.graphql.filters import compile_filter, filter_key
 from expgraph.graphql.loaders import Relation, RowsById
-from expgraph.graphql.prefetch import node_field
+from expgraph.graphql.prefetch import derived_field, node_field
 
 R = models.ExperimentRun
 SCAN_CHUNK = 1000
@@ -75,8 +75,13 @@ async def runs(
     )
 
 
-async def progress(root: Any, info: Info) -> Progress:
-    return Progress.of(await progress_of(info, root.record.id))
+progress = derived_field(
+    ProgressById(),
+    "id",
+    Progress,
+    progress_shown,
+    description="Runs recorded against those expected.",
+)
 
 
 def _encode(example_id: int, repetition: int) -> str:

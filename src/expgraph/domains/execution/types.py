@@ -18,7 +18,7 @@ from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
 from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
-from expgraph.graphql.prefetch import list_field, node_field
+from expgraph.graphql.prefetch import derived_field, list_field, node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 
@@ -79,9 +79,22 @@ def derive_state(
 
 
 async def progress_of(info: Info, experiment_id: int) -> Counts:
-    counts = await info.context.loader(ProgressById()).load(experiment_id)
+    return _present(await info.context.loader(ProgressById()).load(experiment_id))
+
+
+def _present(counts: Counts | None) -> Counts:
     assert counts is not None
     return counts
+
+
+def progress_shown(counts: Counts | None, _record: Any, _context: Any) -> Progress:
+    """A ``progress`` field's value, from ``ProgressById``'s counts."""
+    return Progress.of(_present(counts))
+
+
+def state_shown(counts: Counts | None, config: Any, context: Any) -> ExecutionState:
+    """A ``state`` field's value, from the config row and its counts."""
+    return derive_state(config, _present(counts), context.settings.execution_stale_seconds)
 
 
 @node_type(models.ExecutionConfig)
@@ -110,14 +123,8 @@ class ExecutionConfig(Node):
         RowsById(ExperimentRecord), "id", ExperimentT, nullable=False
     )
 
-    @strawberry.field
-    async def state(self, info: Info) -> ExecutionState:
-        counts = await progress_of(info, self.record.id)
-        return derive_state(self.record, counts, info.context.settings.execution_stale_seconds)
-
-    @strawberry.field
-    async def progress(self, info: Info) -> Progress:
-        return Progress.of(await progress_of(info, self.record.id))
+    state: ExecutionState = derived_field(ProgressById(), "id", ExecutionState, state_shown)
+    progress: Progress = derived_field(ProgressById(), "id", Progress, progress_shown)
 
 
 @node_type(models.ExperimentRunAnnotation, renames={"metadata": "metadata_"})

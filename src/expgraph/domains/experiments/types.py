@@ -110,9 +110,7 @@ class EvaluationExperiment(Experiment):
     repetitions: int | None
     dataset: DatasetT | None = _dataset("The dataset it runs on.")
     runs = strawberry.field(resolver=execution.runs, description="Its recorded runs.")
-    progress = strawberry.field(
-        resolver=execution.progress, description="Runs recorded against those expected."
-    )
+    progress = execution.progress
     incomplete_runs = strawberry.field(
         resolver=execution.incomplete_runs,
         description="Missing and failed example x repetition pairs, in order, paged.",
