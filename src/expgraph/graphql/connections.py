@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 from strawberry.types.nodes import SelectedField
 
 from expgraph.db.base import Base
+from expgraph.db.records import read_records
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Rule, compile_filter
 from expgraph.graphql.loaders import ChildPages, Counts, Relation, RowsById
@@ -159,9 +160,12 @@ async def connection(
     db = info.context.db
     rows: list[Any] = []
     if not asks_only_count(info):
+        page = page_statement(stmt, entity, keys, args)
         async with db.read() as session:
-            page = page_statement(stmt, entity, keys, args)
-            rows = list((await session.scalars(page)).all())
+            if isinstance(entity, type):
+                rows = [row[0] for row in await read_records(session, page, {}, entity)]
+            else:
+                rows = list((await session.scalars(page)).all())
 
     async def count() -> int:
         count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
