@@ -10,6 +10,14 @@ and every plain field whose value is not simply valid (null on a non-null
 field, an attribute error, a value the scalar refuses), to graphql-core's own
 path, so results and errors are exactly graphql-core's.
 
+Objects and lists of objects read straight off the source (a connection's
+``edges``, an edge's ``node``) are completed the same way: their sub-fields go
+through ``execute_fields`` directly, without a resolve info, resolver call or
+completion chain per object; an interface's object type is read off the
+object's strawberry type. So are relationship fields loaded ahead for a page
+(``graphql/prefetch.py``): their value comes from their loader's cache; one
+not loaded ahead takes the ordinary path.
+
 :func:`install_lean_resolvers` does the same for fields with a resolver but
 nothing around it (no permissions, extensions or exception handlers):
 graphql-core calls the resolver directly, without strawberry's wrapper and its
@@ -42,14 +50,18 @@ from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionConte
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 
+from expgraph.graphql.prefetch import PREFETCH_ATTR
+
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 _PLAN = "_expgraph_plain_fields"
+_LEAN = "_expgraph_lean"
 
 
 class PlainField(NamedTuple):
     attribute: str
     leaf: GraphQLLeafType
     nullable: bool
+    prefetch: Any = None  # a field loaded ahead: its value from its loader
 
 
 class ObjectField(NamedTuple):
@@ -61,6 +73,7 @@ class ObjectField(NamedTuple):
     listed: bool
     item_type: Any  # the list's item type (wrapped), or the field's type
     object_type: GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
+    prefetch: Any = None
 
 
 FieldPlan = PlainField | ObjectField
@@ -71,23 +84,31 @@ def plain_field(field: GraphQLField) -> FieldPlan | None:
     strawberry_field = (field.extensions or {}).get(_BACKREF)
     if strawberry_field is None or field.args or field.subscribe is not None:
         return None
+    prefetch = None
+    if getattr(field.resolve, _LEAN, False):
+        # A relationship loaded ahead (graphql/prefetch.py) with nothing around
+        # its resolver: its value is read from its loader.
+        prefetch = getattr(strawberry_field.base_resolver.wrapped_func, PREFETCH_ATTR, None)
+        if prefetch is None:
+            return None
     # strawberry marks the resolver of a field without resolver, permissions,
     # extensions or exception handlers: it only reads the attribute.
-    if not getattr(field.resolve, "_is_default", False):
-        return None
-    if strawberry_field.default_resolver is not getattr:
+    elif (
+        not getattr(field.resolve, "_is_default", False)
+        or strawberry_field.default_resolver is not getattr
+    ):
         return None
     field_type = field.type
     nullable = not isinstance(field_type, GraphQLNonNull)
     named = _named(field_type)
     if is_leaf_type(named):
-        return PlainField(strawberry_field.python_name, named, nullable)
+        return PlainField(strawberry_field.python_name, named, nullable, prefetch)
     listed = isinstance(named, GraphQLList)
     item_type = named.of_type if listed else field_type
     item = _named(item_type)
     if isinstance(item, (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)):
         return ObjectField(
-            strawberry_field.python_name, field_type, nullable, listed, item_type, item
+            strawberry_field.python_name, field_type, nullable, listed, item_type, item, prefetch
         )
     return None
 
@@ -134,7 +155,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 plan = plans.get(name)
                 if plan is not None:
                     if isinstance(plan, PlainField):
-                        value = _read(source_value, plan)
+                        value = self._read(source_value, plan)
                     elif inline_objects:
                         value = self._inline(
                             plan,
@@ -206,12 +227,11 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         sub-fields through ``execute_fields``), or Undefined when anything about
         it is unusual: then graphql-core's path completes it (and reports what
         is wrong, exactly as it would)."""
-        try:
-            value = getattr(source, plan.attribute)
-        except Exception:
-            return Undefined
+        value = self._value(source, plan)
         if value is None:
             return None if plan.nullable else Undefined
+        if value is Undefined:
+            return Undefined
         if not plan.listed:
             fields = self._object_fields(plan.object_type, value, field_details_list)
             if fields is None:
@@ -356,6 +376,35 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             raise failure
         return results
 
+    def _value(self, source: Any, plan: PlainField | ObjectField) -> Any:
+        """The field's raw value, or Undefined to take graphql-core's path."""
+        try:
+            if plan.prefetch is None:
+                return getattr(source, plan.attribute)
+            value = plan.prefetch.value(self.context_value, source.record)
+        except Exception:
+            return Undefined
+        if self.is_awaitable(value):  # not loaded ahead: the ordinary path awaits it
+            getattr(value, "close", lambda: None)()
+            return Undefined
+        return value
+
+    def _read(self, source: Any, plan: PlainField) -> Any:
+        """The completed value of a plain field, or Undefined to take the full path."""
+        value = self._value(source, plan)
+        if value is None:
+            # Null on a non-null field: graphql-core raises the error.
+            return None if plan.nullable else Undefined
+        if value is Undefined:
+            return Undefined
+        try:
+            coerced = plan.leaf.coerce_output_value(value)
+        except Exception:
+            return Undefined  # graphql-core raises it again, located, with its path
+        if coerced is None or coerced is Undefined:
+            return Undefined
+        return coerced
+
 
 def _in_list_item(path: Path | None) -> bool:
     """Whether the object at ``path`` is (inside) an item of a list."""
@@ -364,21 +413,6 @@ def _in_list_item(path: Path | None) -> bool:
             return True
         path = path.prev
     return False
-
-
-def _read(source: Any, plan: PlainField) -> Any:
-    """The completed value of a plain field, or Undefined to take the full path."""
-    try:
-        value = getattr(source, plan.attribute)
-        if value is None:
-            # Null on a non-null field: graphql-core raises the error.
-            return None if plan.nullable else Undefined
-        coerced = plan.leaf.coerce_output_value(value)
-    except Exception:
-        return Undefined  # graphql-core raises it again, located, with its path
-    if coerced is None or coerced is Undefined:
-        return Undefined
-    return coerced
 
 
 def lean_resolver(field: GraphQLField, schema: Schema) -> Any | None:
@@ -398,11 +432,12 @@ def lean_resolver(field: GraphQLField, schema: Schema) -> Any | None:
             return None
         python_names[argument.out_name or name] = definition.python_name
     # Built-in scalars arrive as they are; anything else (input objects, enums,
-    # custom scalars) goes through strawberry's own argument conversion.
-    convert = any(
-        _named(argument.type) not in specified_scalar_types.values()
-        for argument in field.args.values()
-    )
+    # custom scalars) goes through strawberry's own argument conversion, when given.
+    converted = {
+        argument.out_name or name: (name, (argument.extensions or {})[_BACKREF])
+        for name, argument in field.args.items()
+        if _named(argument.type) not in specified_scalar_types.values()
+    }
     call = resolver.wrapped_func
     takes_self = resolver.self_parameter is not None
     source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
@@ -410,24 +445,30 @@ def lean_resolver(field: GraphQLField, schema: Schema) -> Any | None:
 
     def resolve(source: Any, info: Any, **arguments: Any) -> Any:
         strawberry_info = None
-        if info_name is not None or convert:
+        if info_name is not None:
             strawberry_info = info_class(_raw_info=info, _field=strawberry_field)
-        if convert:
-            kwargs = convert_arguments(
-                arguments,
-                strawberry_field.arguments,
-                scalar_registry=schema.schema_converter.scalar_registry,
-                config=schema.config,
-                info=strawberry_info,
-            )
-        else:
-            kwargs = {python_names[name]: value for name, value in arguments.items()}
+        kwargs = {python_names[name]: value for name, value in arguments.items()}
+        for key, (name, definition) in converted.items():
+            value = arguments.get(key)
+            if value is not None:  # null and absent need no conversion
+                if strawberry_info is None:
+                    strawberry_info = info_class(_raw_info=info, _field=strawberry_field)
+                kwargs.update(
+                    convert_arguments(
+                        {name: value},
+                        [definition],
+                        scalar_registry=schema.schema_converter.scalar_registry,
+                        config=schema.config,
+                        info=strawberry_info,
+                    )
+                )
         for name in source_names:
             kwargs[name] = source
         if info_name is not None:
             kwargs[info_name] = strawberry_info
         return call(source, **kwargs) if takes_self else call(**kwargs)
 
+    setattr(resolve, _LEAN, True)
     return resolve
 
 

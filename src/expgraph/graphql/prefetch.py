@@ -45,10 +45,13 @@ class Prefetch:
 
     def resolve(self, info: Info, record: Any) -> Any:
         """The value if the loader has it already, else an awaitable of it."""
+        return self.value(info.context, record)
+
+    def value(self, context: Any, record: Any) -> Any:
+        """``resolve``, given the request's context."""
         key = self.key(record)
         if key is None:
             return self.empty
-        context = info.context
         loader = context.loader(self.spec)
         future = loader.cache_map.get(key)
         if future is not None and _succeeded(future):
