@@ -77,18 +77,29 @@ def page_edge(page: Page, row: Any) -> PageEdge:
     return edge
 
 
-def build_connection(page: Page, count: Callable[[], Awaitable[int]]) -> Connection[Any]:
-    edges: list[Edge[Any]] = [page_edge(page, row) for row in page.rows]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
+class PageConnection(Connection):
+    """A connection over a page read from the database: its ``pageInfo`` (and
+    the two cursors in it) is made when asked for."""
+
+    _page: Page
+
+    @property
+    def page_info(self) -> PageInfo:  # type: ignore[override]
+        page, edges = self._page, self.edges
+        return PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
-        ),
-        _count=count,
+        )
+
+
+def build_connection(page: Page, count: Callable[[], Awaitable[int]]) -> Connection[Any]:
+    connection = object.__new__(PageConnection)
+    connection.__dict__.update(
+        edges=[page_edge(page, row) for row in page.rows], _count=count, _page=page
     )
+    return connection
 
 
 COUNT_ONLY = frozenset({"totalCount", "__typename"})
