@@ -4,7 +4,12 @@ whatever the page size, and nothing loaded that the document does not ask for.""
 
 from __future__ import annotations
 
+from typing import Any
+
+from expgraph.domains.catalog.models import DatasetExample
+from expgraph.graphql.loaders import RowsById
 from tests.conftest import GraphQLClient
+from tests.helpers import create_experiment
 from tests.test_execution import CLAIM, RECORD, runs_for, setup_evaluation
 
 ANNOTATE = """mutation($e: ID!, $w: String!, $t: BigInt!, $a: [AnnotationInput!]!) {
@@ -82,3 +87,40 @@ async def test_skipped_fields_are_not_loaded(gql, statements):
     data = await gql.data(document, {"e": experiment_id, "with": True})
     assert statements.count == 3
     assert set(data["node"]["runs"]["edges"][0]["node"]) == {"id", "example"}
+
+
+async def test_fragments_on_other_kinds_load_nothing(gql, statements):
+    document = """{ experiments { edges { node { name
+      ... on EvaluationExperiment { executionConfig { state } } } } } }"""
+    for n in range(2):
+        await create_experiment(gql, f"simulation {n}", "SIMULATION")
+    statements.reset()
+    await gql.data(document)
+    assert statements.count == 1  # the page: no execution configs for simulations
+    await setup_evaluation(gql, "with-config", examples=1)
+    statements.reset()
+    edges = (await gql.data(document))["experiments"]["edges"]
+    assert statements.count == 3  # the page, the configs, their progress
+    configs = [
+        edge["node"]["executionConfig"] for edge in edges if "executionConfig" in edge["node"]
+    ]
+    assert configs == [{"state": "QUEUED"}]
+
+
+async def test_a_failed_look_ahead_is_reported_by_its_fields(gql, monkeypatch):
+    experiment_id = await recorded(gql, "failing", examples=1)
+    ordinary = RowsById.load
+
+    async def load(self: RowsById, db: Any, keys: list[Any]) -> list[Any]:
+        if self.model is DatasetExample:
+            raise RuntimeError("examples unavailable")
+        return await ordinary(self, db, keys)
+
+    monkeypatch.setattr(RowsById, "load", load)
+    body = await gql.post(PAGE, {"e": experiment_id})
+    # A run's example fails where it is, as it would without the look-ahead
+    # (the page itself was read; the failure is not the connection's).
+    paths = [error["path"] for error in body["errors"]]
+    assert paths and all(path[:3] == ["node", "runs", "edges"] for path in paths)
+    assert all(path[-1] == "example" for path in paths)
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"INTERNAL_SERVER_ERROR"}

@@ -153,35 +153,43 @@ class _Plan:
 
 async def prefetch(info: Info, records: Iterable[Any], selections: Sequence[Any]) -> None:
     """Load ahead the relationship fields ``selections`` asks of ``records`` (and
-    of what they load, recursively), one batch per spec and level."""
+    of what they load, recursively), one batch per spec and level.
+
+    A batch that fails is left to its fields: they find the failure in the
+    loader and report it where they are, as they would without the look-ahead.
+    """
     level: list[tuple[Any, Sequence[Any]]] = [(record, selections) for record in records]
     while level:
-        wanted: dict[Prefetch, list[Any]] = {}
-        beneath: dict[Prefetch, Sequence[Any]] = {}
+        # per field: its keys, and per sub-selection the keys whose values it reads
+        wanted: dict[Prefetch, dict[Any, None]] = {}
+        beneath: dict[Prefetch, dict[int, tuple[Sequence[Any], list[Any]]]] = {}
         for record, selected in level:
             if record is None:
                 continue
             for prefetch_, sub in _plan(info, type(record), selected).loads:
                 key = prefetch_.key(record)
-                if key is not None:
-                    wanted.setdefault(prefetch_, []).append(key)
-                    if sub:
-                        beneath[prefetch_] = sub
+                if key is None:
+                    continue
+                wanted.setdefault(prefetch_, {})[key] = None
+                if sub:
+                    group = beneath.setdefault(prefetch_, {}).setdefault(id(sub), (sub, []))
+                    group[1].append(key)
         if not wanted:
             return
         loaded = await asyncio.gather(
-            *(
-                info.context.loader(p.spec).load_many(list(dict.fromkeys(keys)))
-                for p, keys in wanted.items()
-            )
+            *(info.context.loader(p.spec).load_many(list(keys)) for p, keys in wanted.items()),
+            return_exceptions=True,
         )
         level = []
-        for (prefetch_, _), values in zip(wanted.items(), loaded, strict=True):
-            below = beneath.get(prefetch_)
-            if below:
-                for value in values:
+        for (prefetch_, keys), values in zip(wanted.items(), loaded, strict=True):
+            if isinstance(values, BaseException) or prefetch_ not in beneath:
+                continue
+            by_key = dict(zip(keys, values, strict=True))
+            for selection, selection_keys in beneath[prefetch_].values():
+                for key in selection_keys:
+                    value = by_key[key]
                     for row in value if isinstance(value, list) else [value]:
-                        level.append((row, below))
+                        level.append((row, selection))
 
 
 def _plan(info: Info, model: type, selections: Sequence[Any]) -> _Plan:
