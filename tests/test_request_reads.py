@@ -102,3 +102,20 @@ async def test_concurrent_queries_and_mutations_on_a_one_connection_pool(databas
     assert {r["data"]["createTag"]["tag"]["name"] for r in results[:10]} == {
         f"t{n}" for n in range(10)
     }
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"])
+async def test_reads_hold_no_transaction_open(db):
+    """A read session runs each statement on its own (autocommit): no BEGIN or
+    ROLLBACK round trips, and no transaction held open between statements."""
+    scoped = db.for_request()
+    scoped.share_reads(True)
+    try:
+        async with scoped.read() as session:
+            first = await session.scalar(text("SELECT now()"))
+            await asyncio.sleep(0.01)
+            second = await session.scalar(text("SELECT now()"))
+            assert await session.scalar(text("SELECT txid_current_if_assigned()")) is None
+    finally:
+        await scoped.end_request()
+    assert second > first  # now() is the start of each statement's own transaction
