@@ -51,3 +51,17 @@ async def test_single_table_kinds_become_records_of_their_class(gql, db):
     record = next(row[0] for row in rows if row[0].name == "an evaluation")
     assert record.kind.value == "evaluation" and record.created_at is not None
     assert "search_vector" not in record.__dict__  # deferred: left out
+
+
+async def test_key_lists_of_any_length_are_one_parameter(gql, db, dialect):
+    """Loader keys: one array parameter on PostgreSQL (the same SQL, so one
+    prepared statement, for any batch size), an expanding IN on SQLite."""
+    await setup_evaluation(gql, "keys", examples=3)
+    stmt = _rows_statement(RowsById(DatasetExample))
+    sql = str(stmt.compile(dialect=db.engine.dialect))
+    assert ("= ANY" in sql) == (dialect == "postgresql")
+    async with db.read() as session:
+        ids = list((await session.scalars(select(DatasetExample.id))).all())
+        for keys in ([ids[0]], ids, ids + list(range(10**6, 10**6 + 150))):
+            rows = await read_records(session, stmt, {PARENT_KEYS: keys}, DatasetExample)
+            assert sorted(row[0].id for row in rows) == sorted(set(keys) & set(ids))
