@@ -123,8 +123,9 @@ def plain_fields(object_type: GraphQLObjectType) -> dict[str, FieldPlan | None]:
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's executor with plain fields completed inline and, inside
-    lists, async fields awaited in turn."""
+    """graphql-core's executor with plain fields, object fields read off their
+    source and fields loaded ahead completed inline and, inside lists, async
+    fields awaited in turn."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
