@@ -60,12 +60,6 @@ def record_shape(model: type) -> RecordShape | None:
     return RecordShape(names, frozenset(deferred), discriminator, classes)
 
 
-def plain_columns(model: type) -> Mapping[str, str] | None:
-    """Column name -> attribute name, or None when rows of ``model`` need the ORM."""
-    shape = record_shape(model)
-    return None if shape is None else shape.names
-
-
 async def read_records(
     session: AsyncSession, stmt: Executable, params: Mapping[str, Any], model: type
 ) -> Sequence[Sequence[Any]]:

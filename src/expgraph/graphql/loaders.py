@@ -105,14 +105,9 @@ class ChildPages:
     args: PageArgs
 
     async def load(self, db: Database, keys: list[Any]) -> list[Page]:
-        grouped: dict[Any, list[Any]] = defaultdict(list)
-        async with db.read() as session:
-            rows = await read_records(
-                session, _pages_statement(self), {PARENT_KEYS: keys}, self.relation.model
-            )
-        for row, parent_id in rows:
-            grouped[parent_id].append(row)
-        return [make_page(grouped.get(key, []), self.args, self.sort) for key in keys]
+        stmt = _pages_statement(self)
+        pages = await _grouped(db, stmt, self.relation.model, keys, {PARENT_KEYS: keys})
+        return [make_page(rows, self.args, self.sort) for rows in pages]
 
 
 @dataclass(frozen=True)
@@ -138,14 +133,8 @@ class ChildLists:
     order_attr: str = "id"
 
     async def load(self, db: Database, keys: list[Any]) -> list[list[Any]]:
-        grouped: dict[Any, list[Any]] = defaultdict(list)
-        async with db.read() as session:
-            rows = await read_records(
-                session, _lists_statement(self), {PARENT_KEYS: keys}, self.relation.model
-            )
-        for row, parent_id in rows:
-            grouped[parent_id].append(row)
-        return [grouped.get(key, []) for key in keys]
+        stmt = _lists_statement(self)
+        return await _grouped(db, stmt, self.relation.model, keys, {PARENT_KEYS: keys})
 
 
 @lru_cache(maxsize=STATEMENTS_CACHED)
@@ -235,11 +224,16 @@ class Descendants:
 
 
 async def _grouped(
-    db: Database, stmt: Select[Any], model: type[Any], keys: list[Any]
+    db: Database,
+    stmt: Select[Any],
+    model: type[Any],
+    keys: list[Any],
+    params: dict[str, Any] | None = None,
 ) -> list[list[Any]]:
+    """The rows of ``stmt`` (``select(model, key)``) grouped by key, in key order."""
     grouped: dict[Any, list[Any]] = defaultdict(list)
     async with db.read() as session:
-        rows = await read_records(session, stmt, {}, model)
+        rows = await read_records(session, stmt, params or {}, model)
     for row, origin in rows:
         grouped[origin].append(row)
     return [grouped.get(key, []) for key in keys]
