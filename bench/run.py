@@ -42,6 +42,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from bench.datagen import SIZES, generate
+from expgraph.db import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 BIG_TABLES = {
@@ -363,6 +364,8 @@ async def prepare_postgresql(size: str, server_url: str, args: argparse.Namespac
     generated: dict[str, Any] = {}
     if have != SIZES[size].experiments or args.regenerate:
         generated = await asyncio.to_thread(lambda: asyncio.run(generate(url, size)))
+    else:  # data kept from an earlier run: bring its schema (indexes) up to date
+        await asyncio.to_thread(migrate.upgrade, url)
     conn = await asyncpg.connect(dsn)
     # Fresh queue for the worker loop: the queued experiments lose their runs.
     queued_ids = [
@@ -419,6 +422,8 @@ async def prepare_sqlite(size: str, args: argparse.Namespace) -> Prepared:
     generated: dict[str, Any] = {}
     if have != SIZES[size].experiments or args.regenerate:
         generated = await asyncio.to_thread(lambda: asyncio.run(generate(url, size)))
+    else:
+        await asyncio.to_thread(migrate.upgrade, url)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA busy_timeout=15000")

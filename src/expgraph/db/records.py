@@ -60,6 +60,16 @@ def record_shape(model: type) -> RecordShape | None:
     return RecordShape(names, frozenset(deferred), discriminator, classes)
 
 
+async def read_rows(
+    session: AsyncSession, stmt: Executable, params: Mapping[str, Any] | None = None
+) -> Sequence[Any]:
+    """The rows of a statement that selects columns (not entities), run as Core
+    on the session's connection: without the ORM's execution path, which such
+    a statement does not need."""
+    connection = await session.connection()
+    return (await connection.execute(stmt, params or {})).all()
+
+
 async def read_records(
     session: AsyncSession, stmt: Executable, params: Mapping[str, Any], model: type
 ) -> Sequence[Sequence[Any]]:

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from strawberry.types.nodes import SelectedField
 
 from expgraph.db.base import Base
-from expgraph.db.records import read_records
+from expgraph.db.records import read_records, read_rows
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Rule, compile_filter
 from expgraph.graphql.loaders import ChildPages, Counts, Relation, RowsById
@@ -181,7 +181,7 @@ async def connection(
     async def count() -> int:
         count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
         async with db.read() as session:
-            return int((await session.execute(count_stmt)).scalar_one())
+            return int((await read_rows(session, count_stmt))[0][0])
 
     if rows:
         await prefetch(info, rows, page_node_selections(info))

@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from expgraph.db.dialect import in_keys
 from expgraph.db.engine import Database
-from expgraph.db.records import read_records
+from expgraph.db.records import read_records, read_rows
 from expgraph.graphql.pagination import (
     Page,
     PageArgs,
@@ -118,9 +118,7 @@ class Counts:
 
     async def load(self, db: Database, keys: list[Any]) -> list[int]:
         async with db.read() as session:
-            counts = dict(
-                (await session.execute(_counts_statement(self), {PARENT_KEYS: keys})).all()
-            )
+            counts = dict(await read_rows(session, _counts_statement(self), {PARENT_KEYS: keys}))
         return [int(counts.get(key, 0)) for key in keys]
 
 

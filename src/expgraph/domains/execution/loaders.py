@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
+from expgraph.db.dialect import in_keys
 from expgraph.db.engine import Database
+from expgraph.db.records import read_rows
 from expgraph.db.types import utcnow
 from expgraph.domains.execution import models
 from expgraph.domains.execution.service import E, R, completed_runs, expected_runs
@@ -27,10 +30,20 @@ class Counts:
 
 
 def failed_runs(experiment_id: Any) -> Any:
+    # count(*): the partial index of failed runs answers it alone.
     return (
-        select(func.count(R.id))
+        select(func.count())
+        .select_from(R)
         .where(R.experiment_id == experiment_id, R.error.is_not(None))
         .scalar_subquery()
+    )
+
+
+@cache
+def _progress_statement() -> Select[Any]:
+    """Built once: the experiments come as one ``keys`` parameter."""
+    return select(E.id, expected_runs(), completed_runs(E.id), failed_runs(E.id), utcnow()).where(
+        in_keys(E.id, "keys")
     )
 
 
@@ -39,11 +52,9 @@ class ProgressById:
     """Expected, completed and failed runs of evaluation experiments, one statement."""
 
     async def load(self, db: Database, keys: list[Any]) -> list[Counts | None]:
-        stmt = select(
-            E.id, expected_runs(), completed_runs(E.id), failed_runs(E.id), utcnow()
-        ).where(E.id.in_(keys))
         async with db.read() as session:
-            rows = {row[0]: Counts(*row[1:]) for row in (await session.execute(stmt)).all()}
+            found = await read_rows(session, _progress_statement(), {"keys": keys})
+        rows = {row[0]: Counts(*row[1:]) for row in found}
         return [rows.get(key) for key in keys]
 
 

@@ -84,6 +84,7 @@ class ExecutionConfig(TimestampMixin, Base):
 
 
 SUCCESSFUL = text("error IS NULL")
+FAILED = text("error IS NOT NULL")
 
 
 class ExperimentRun(IdMixin, TimestampMixin, Base):
@@ -101,6 +102,13 @@ class ExperimentRun(IdMixin, TimestampMixin, Base):
             "experiment_id",
             sqlite_where=SUCCESSFUL,
             postgresql_where=SUCCESSFUL,
+        ),
+        # ... and progress counts its failed runs (few): found, not filtered out.
+        Index(
+            "ix_experiment_runs_failed",
+            "experiment_id",
+            sqlite_where=FAILED,
+            postgresql_where=FAILED,
         ),
     )
 
