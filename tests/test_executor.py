@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import specified_scalar_types
 from sqlalchemy import select
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -23,7 +24,13 @@ from expgraph.domains.execution.models import ExperimentRun, ExperimentRunAnnota
 from expgraph.domains.experiments.models import EvaluationExperiment
 from expgraph.graphql.auth import LOCAL_ADMIN
 from expgraph.graphql.context import Context
-from expgraph.graphql.executor import Executor, ObjectField, PlainField, plain_fields
+from expgraph.graphql.executor import (
+    Executor,
+    ObjectField,
+    ReadField,
+    fast_serializer,
+    plain_fields,
+)
 from expgraph.graphql.relay import encode_id
 from expgraph.graphql.schema import build_schema
 
@@ -201,7 +208,7 @@ def test_only_resolver_less_fields_are_read_directly() -> None:
         "must",
         "at",
     }
-    assert all(isinstance(plan, PlainField) for plan in plans.values() if plan)
+    assert all(isinstance(plan, ReadField) for plan in plans.values() if plan)
     box = schema._schema.type_map["Box"]
     objects = plain_fields(box)  # type: ignore[arg-type]
     assert all(isinstance(plan, ObjectField) for plan in objects.values())
@@ -214,6 +221,30 @@ def test_only_resolver_less_fields_are_read_directly() -> None:
     }
     query = plain_fields(schema._schema.type_map["Query"])  # type: ignore[arg-type]
     assert not any(query.values())  # resolvers: graphql-core's path
+
+
+def test_fast_serializers_answer_as_the_types_own_coercion() -> None:
+    schema = strawberry.Schema(Query, types=[Bolt, Nut])
+    item = schema._schema.type_map["Item"]
+    values: list[Any] = [
+        "text", "", 0, 7, -(2**31), 2**31 - 1, 2**31, -(2**31) - 1, True, False,
+        1.0, 1.5, float("inf"), None, [1], {"a": 1}, Color.RED, Color.BLUE, "red", "RED",
+    ]  # fmt: skip
+    types: list[Any] = [*specified_scalar_types.values(), schema._schema.type_map["DateTime"]]
+    types.append(item.fields["color"].type.of_type)  # type: ignore[attr-defined]
+    assert len(types) == 7
+    for leaf in types:
+        fast = fast_serializer(leaf)
+        for value in values:
+            try:
+                expected: Any = ("value", leaf.coerce_output_value(value))
+            except Exception as error:
+                expected = ("error", type(error))
+            try:
+                got: Any = ("value", fast(value))
+            except Exception as error:
+                got = ("error", type(error))
+            assert got == expected, (leaf, value)
 
 
 # --- the real schema, on real data ----------------------------------------------------

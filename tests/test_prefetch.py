@@ -124,3 +124,98 @@ async def test_a_failed_look_ahead_is_reported_by_its_fields(gql, monkeypatch):
     assert paths and all(path[:3] == ["node", "runs", "edges"] for path in paths)
     assert all(path[-1] == "example" for path in paths)
     assert {error["extensions"]["code"] for error in body["errors"]} == {"INTERNAL_SERVER_ERROR"}
+
+
+TAGS = """tags{args} {{ totalCount edges {{ cursor node {{ name }} }}
+  pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }}"""
+
+
+async def tagged(gql: GraphQLClient, experiments: int, tags: int) -> list[str]:
+    """``experiments`` experiments; the i-th has the first i % (tags + 1) of ``tags`` tags."""
+    from tests.helpers import create_tag, tag_experiment
+
+    tag_ids = [(await create_tag(gql, f"tag {t}"))["id"] for t in range(tags)]
+    ids = []
+    for i in range(experiments):
+        experiment = await create_experiment(gql, f"tagged {i}", "TRAINING")
+        for tag_id in tag_ids[: i % (tags + 1)]:
+            await tag_experiment(gql, experiment["id"], tag_id)
+        ids.append(experiment["id"])
+    return ids
+
+
+async def test_connections_in_a_page_answer_as_they_do_one_by_one(gql):
+    await tagged(gql, experiments=5, tags=3)
+    cases = [
+        "",
+        "(first: 2)",
+        "(last: 1)",
+        "(first: 1, after: $after)",
+        "(orderBy: [{field: NAME, direction: DESC}], first: 2)",
+    ]
+    after = None
+    for args in cases:
+        tags = TAGS.format(args=args)
+        uses = "$after" in args
+        variables = {"after": after} if uses else {}
+        declared = "$after: String" if uses else ""
+        page = await gql.data(
+            f"query({declared}) {{ experiments {{ edges {{ node {{ id {tags} }} }} }} }}"
+            if uses
+            else f"{{ experiments {{ edges {{ node {{ id {tags} }} }} }} }}",
+            variables,
+        )
+        nodes = [edge["node"] for edge in page["experiments"]["edges"]]
+        assert len(nodes) == 5 and any(node["tags"]["edges"] for node in nodes)
+        for node in nodes:
+            alone = await gql.data(
+                f"query($id: ID!, {declared}) "
+                f"{{ node(id: $id) {{ ... on Experiment {{ id {tags} }} }} }}",
+                {"id": node["id"], **variables},
+            )
+            assert node == alone["node"], args
+        # the next case pages on from the first tag of the most tagged experiment
+        after = nodes[-1]["tags"]["edges"][0]["cursor"] if nodes[-1]["tags"]["edges"] else after
+    ordered = [edge["node"]["tags"]["edges"] for edge in page["experiments"]["edges"]]
+    assert [e["node"]["name"] for e in max(ordered, key=len)] == ["tag 2", "tag 1"]
+
+
+async def test_connections_in_a_page_are_answered_from_the_look_ahead(gql, statements, monkeypatch):
+    """A page's tag connections come from one batch loaded ahead, without their
+    resolvers; with other than page arguments, or only ``totalCount``, the
+    resolvers answer (still one statement for the whole page)."""
+    from expgraph.graphql import connections
+
+    await tagged(gql, experiments=4, tags=2)
+    calls = []
+    ordinary = connections.child_connection
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1])
+        return await ordinary(*args, **kwargs)
+
+    monkeypatch.setattr(connections, "child_connection", counted)
+    import expgraph.domains.experiments.types as experiment_types
+
+    monkeypatch.setattr(experiment_types, "child_connection", counted)
+    documents = {
+        "{ experiments { edges { node { tags(first: 5) { edges { node { name } } } } } } }": 0,
+        "{ experiments { edges { node { tags(orderBy: [{field: NAME}]) { edges { node { name } } } } } } }": 4,
+        "{ experiments { edges { node { tags { totalCount } } } } }": 4,
+    }
+    for document, resolved in documents.items():
+        calls.clear()
+        statements.reset()
+        await gql.data(document)
+        assert len(calls) == resolved, document
+        assert statements.count == 2, document  # the page, then one for every tag connection
+
+
+async def test_a_bad_page_argument_inside_a_page_is_the_resolvers_error(gql):
+    await tagged(gql, experiments=2, tags=1)
+    body = await gql.post(
+        "{ experiments { edges { node { tags(first: -1) { edges { node { name } } } } } } }"
+    )
+    assert body["errors"], body
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"BAD_REQUEST"}
+    assert body["errors"][0]["path"][-1] == "tags"

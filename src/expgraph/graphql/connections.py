@@ -13,7 +13,6 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 from sqlalchemy import Select, func, select
-from strawberry.types.nodes import SelectedField
 
 from expgraph.db.base import Base
 from expgraph.db.records import read_records, read_rows
@@ -28,7 +27,13 @@ from expgraph.graphql.pagination import (
     page_statement,
     with_tiebreak,
 )
-from expgraph.graphql.prefetch import page_node_selections, prefetch
+from expgraph.graphql.prefetch import (
+    PageAhead,
+    loads_ahead,
+    page_node_selections,
+    prefetch,
+    selects_only_count,
+)
 from expgraph.graphql.relay import to_node
 
 NodeT = TypeVar("NodeT")
@@ -102,9 +107,6 @@ def build_connection(page: Page, count: Callable[[], Awaitable[int]]) -> Connect
     return connection
 
 
-COUNT_ONLY = frozenset({"totalCount", "__typename"})
-
-
 def asks_only_count(info: Info) -> bool:
     """Whether this connection field selects nothing but ``totalCount`` (through
     fragments too): then its page need not be read. Worked out once per place in
@@ -118,20 +120,8 @@ def asks_only_count(info: Info) -> bool:
     key = ("count-only", tuple(position))
     memo = info.context.memo
     if key not in memo:
-        memo[key] = all(
-            _selects_only(field.selections, COUNT_ONLY) for field in info.selected_fields
-        )
+        memo[key] = all(selects_only_count(field) for field in info.selected_fields)
     return bool(memo[key])
-
-
-def _selects_only(selections: Sequence[Any], names: frozenset[str]) -> bool:
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name not in names:
-                return False
-        elif not _selects_only(selection.selections, names):  # a fragment
-            return False
-    return True
 
 
 def page_args(
@@ -209,11 +199,24 @@ async def child_connection(
         page = await context.loader(ChildPages(relation, keys, args)).load(parent_id)
         if page.rows:
             await prefetch(info, page.rows, page_node_selections(info))
+    return build_connection(page, _counter(context, relation, parent_id))
 
+
+def _counter(context: Any, relation: Relation, parent_id: Any) -> Callable[[], Awaitable[int]]:
     async def count() -> int:
         return int(await context.loader(Counts(relation)).load(parent_id))
 
-    return build_connection(page, count)
+    return count
+
+
+def page_ahead(relation: Relation, sort: Callable[[], Sequence[SortKey]]) -> PageAhead:
+    """``child_connection`` over ``relation`` in the order ``sort()`` gives,
+    for a parent's page to load ahead (``prefetch.loads_ahead``)."""
+
+    def show(page: Page, record: Any, context: Any) -> Connection[Any]:
+        return build_connection(page, _counter(context, relation, record.id))
+
+    return PageAhead(relation, sort, show)
 
 
 async def load_node(info: Info, model: type[Base], pk: int | None) -> Any:
@@ -264,6 +267,7 @@ def connection_field(
     ``strawberry.lazy`` annotation); the parent's record id is the key.
     """
 
+    @loads_ahead(page_ahead(relation, lambda: sort))
     async def resolve(
         root: Any,
         info: Info,

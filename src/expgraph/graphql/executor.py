@@ -35,22 +35,28 @@ from __future__ import annotations
 from typing import Any, NamedTuple, cast
 
 from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLInterfaceType,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLString,
     GraphQLUnionType,
     is_leaf_type,
     specified_scalar_types,
 )
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 
-from expgraph.graphql.prefetch import PREFETCH_ATTR
+from expgraph.graphql.prefetch import NOT_LOADED, PREFETCH_ATTR
 
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 _PLAN = "_expgraph_plain_fields"
@@ -62,6 +68,7 @@ class PlainField(NamedTuple):
     leaf: GraphQLLeafType
     nullable: bool
     prefetch: Any = None  # a field loaded ahead: its value from its loader
+    takes_arguments: bool = False  # ... for the arguments it is given
 
 
 class ObjectField(NamedTuple):
@@ -74,26 +81,85 @@ class ObjectField(NamedTuple):
     item_type: Any  # the list's item type (wrapped), or the field's type
     object_type: GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
     prefetch: Any = None
+    takes_arguments: bool = False
 
 
-FieldPlan = PlainField | ObjectField
+class ReadField(NamedTuple):
+    """A plain field read straight off its source's attribute."""
+
+    attribute: str
+    serialize: Any  # the leaf type's output coercion (a faster equivalent)
+    nullable: bool
+
+
+FieldPlan = ReadField | PlainField | ObjectField
+
+_ATTRIBUTE, _PLAIN, _OBJECT, _TYPENAME, _SLOW = "attribute", "plain", "object", "typename", "slow"
+
+
+class _Step(NamedTuple):
+    response_name: str
+    field_details_list: Any
+    kind: str
+    plan: Any
+
+
+def fast_serializer(leaf: GraphQLLeafType) -> Any:
+    """``leaf.coerce_output_value``, with the common values answered directly:
+    a ``str`` for String and ID, an ``int`` in range for Int, a ``bool`` for
+    Boolean, a member of a strawberry enum by a lookup instead of a scan.
+    Anything else goes to the type's own coercion."""
+    coerce = leaf.coerce_output_value
+    if leaf is GraphQLString or leaf is GraphQLID:
+
+        def text(value: Any) -> Any:
+            return value if type(value) is str else coerce(value)
+
+        return text
+    if leaf is GraphQLInt:
+
+        def integer(value: Any) -> Any:
+            if type(value) is int and -(2**31) <= value < 2**31:
+                return value
+            return coerce(value)
+
+        return integer
+    if leaf is GraphQLBoolean:
+
+        def boolean(value: Any) -> Any:
+            return value if type(value) is bool else coerce(value)
+
+        return boolean
+    wrapped = getattr(leaf, "wrapped_cls", None)  # strawberry's enums
+    if isinstance(leaf, GraphQLEnumType) and isinstance(wrapped, type):
+        names = {}
+        for member in cast("Any", wrapped):
+            try:
+                names[member] = coerce(member)
+            except Exception:
+                continue
+
+        def enum(value: Any) -> Any:
+            name = names.get(value) if type(value) is wrapped else None
+            return name if name is not None else coerce(value)
+
+        return enum
+    return coerce
 
 
 def plain_field(field: GraphQLField) -> FieldPlan | None:
     """How to read ``field`` directly, or None when it needs the full path."""
     strawberry_field = (field.extensions or {}).get(_BACKREF)
-    if strawberry_field is None or field.args or field.subscribe is not None:
+    if strawberry_field is None or field.subscribe is not None:
         return None
     prefetch = None
     if getattr(field.resolve, _LEAN, False):
         # A relationship loaded ahead (graphql/prefetch.py) with nothing around
-        # its resolver: its value is read from its loader.
+        # its resolver: its value is read from its loader (for its arguments).
         prefetch = getattr(strawberry_field.base_resolver.wrapped_func, PREFETCH_ATTR, None)
         if prefetch is None:
             return None
-    # strawberry marks the resolver of a field without resolver, permissions,
-    # extensions or exception handlers: it only reads the attribute.
-    elif (
+    elif field.args or (
         not getattr(field.resolve, "_is_default", False)
         or strawberry_field.default_resolver is not getattr
     ):
@@ -102,13 +168,22 @@ def plain_field(field: GraphQLField) -> FieldPlan | None:
     nullable = not isinstance(field_type, GraphQLNonNull)
     named = _named(field_type)
     if is_leaf_type(named):
-        return PlainField(strawberry_field.python_name, named, nullable, prefetch)
+        if prefetch is None:
+            return ReadField(strawberry_field.python_name, fast_serializer(named), nullable)
+        return PlainField(strawberry_field.python_name, named, nullable, prefetch, bool(field.args))
     listed = isinstance(named, GraphQLList)
     item_type = named.of_type if listed else field_type
     item = _named(item_type)
     if isinstance(item, (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)):
         return ObjectField(
-            strawberry_field.python_name, field_type, nullable, listed, item_type, item, prefetch
+            strawberry_field.python_name,
+            field_type,
+            nullable,
+            listed,
+            item_type,
+            item,
+            prefetch,
+            bool(field.args),
         )
     return None
 
@@ -132,6 +207,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         # Field middleware wraps every resolver: then no field is plain.
         self._fast = manager is None or not getattr(manager, "_middleware_resolvers", None)
+        self._bound: dict[int, tuple[Any, Any]] = {}
+        self._step_cache: dict[tuple[int, int], tuple[Any, list[_Step]]] = {}
 
     def execute_fields(
         self,
@@ -145,19 +222,35 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plans = plain_fields(parent_type)
         results: dict[str, Any] = {}
         slow: dict[str, Any] = {}
         pending: list[str] = []
         inline_objects = self.abort_signal is None
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                name = field_details_list[0].node.name.value
-                plan = plans.get(name)
-                if plan is not None:
-                    if isinstance(plan, PlainField):
-                        value = self._read(source_value, plan)
-                    elif inline_objects:
+            for response_name, field_details_list, kind, plan in self._steps(
+                parent_type, grouped_field_set
+            ):
+                if kind is _ATTRIBUTE:  # the bulk of a page: _read, inlined
+                    try:
+                        value = getattr(source_value, plan.attribute)
+                        if value is None:
+                            if plan.nullable:
+                                results[response_name] = None
+                                continue
+                        else:
+                            value = plan.serialize(value)
+                            if value is not None and value is not Undefined:
+                                results[response_name] = value
+                                continue
+                    except Exception:
+                        pass  # graphql-core's path raises it again, located
+                elif kind is _PLAIN:
+                    value = self._read(source_value, plan)
+                    if value is not Undefined:
+                        results[response_name] = value
+                        continue
+                elif kind is _OBJECT:
+                    if inline_objects:
                         value = self._inline(
                             plan,
                             parent_type,
@@ -165,14 +258,12 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                             field_details_list,
                             Path(path, response_name, parent_type.name),
                         )
-                    else:
-                        value = Undefined
-                    if value is not Undefined:
-                        results[response_name] = value
-                        if self.is_awaitable(value):
-                            pending.append(response_name)
-                        continue
-                elif name == "__typename":
+                        if value is not Undefined:
+                            results[response_name] = value
+                            if self.is_awaitable(value):
+                                pending.append(response_name)
+                            continue
+                elif kind is _TYPENAME:
                     results[response_name] = parent_type.name
                     continue
                 results[response_name] = None  # keeps the response's field order
@@ -216,6 +307,31 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             return self._await_in_turn(results, pending)
         return self._gather(results, pending)
 
+    def _steps(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[_Step]:
+        """How to complete each field of ``grouped_field_set`` on ``parent_type``:
+        worked out once per request and selection, not once per object."""
+        key = (id(parent_type), id(grouped_field_set))
+        found = self._step_cache.get(key)
+        if found is None:
+            plans = plain_fields(parent_type)
+            steps = []
+            for response_name, field_details_list in grouped_field_set.items():
+                name = field_details_list[0].node.name.value
+                plan = plans.get(name)
+                kind = _SLOW
+                if isinstance(plan, ReadField):
+                    kind = _ATTRIBUTE
+                elif isinstance(plan, PlainField):
+                    kind = _PLAIN
+                elif isinstance(plan, ObjectField):
+                    kind = _OBJECT
+                elif name == "__typename":
+                    kind = _TYPENAME
+                steps.append(_Step(response_name, field_details_list, kind, plan))
+            # (the grouped set is kept alive with its steps: its id stays its own)
+            found = self._step_cache[key] = (grouped_field_set, steps)
+        return found[1]
+
     def _inline(
         self,
         plan: ObjectField,
@@ -228,7 +344,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         sub-fields through ``execute_fields``), or Undefined when anything about
         it is unusual: then graphql-core's path completes it (and reports what
         is wrong, exactly as it would)."""
-        value = self._value(source, plan)
+        value = self._value(source, plan, field_details_list, parent_type)
         if value is None:
             return None if plan.nullable else Undefined
         if value is Undefined:
@@ -377,18 +493,45 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             raise failure
         return results
 
-    def _value(self, source: Any, plan: PlainField | ObjectField) -> Any:
+    def _value(
+        self,
+        source: Any,
+        plan: PlainField | ObjectField,
+        field_details_list: Any = None,
+        parent_type: GraphQLObjectType | None = None,
+    ) -> Any:
         """The field's raw value, or Undefined to take graphql-core's path."""
         try:
             if plan.prefetch is None:
                 return getattr(source, plan.attribute)
-            value = plan.prefetch.value(self.context_value, source.record)
+            prefetch = plan.prefetch
+            if plan.takes_arguments:
+                if parent_type is None:
+                    return Undefined
+                prefetch = self._bind(prefetch, parent_type, field_details_list)
+                if prefetch is None:
+                    return Undefined
+            value = prefetch.ready(self.context_value, source.record)
         except Exception:
             return Undefined
-        if self.is_awaitable(value):  # not loaded ahead: the ordinary path awaits it
-            getattr(value, "close", lambda: None)()
-            return Undefined
-        return value
+        return Undefined if value is NOT_LOADED else value  # not loaded: the ordinary path
+
+    def _bind(self, ahead: Any, parent_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        """``ahead`` for this selection's arguments (the same for every object
+        completed with ``field_details_list``): worked out once per request."""
+        found = self._bound.get(id(field_details_list))
+        if found is None:
+            node = field_details_list[0].node
+            definition = parent_type.fields[node.name.value]
+            values = get_argument_values(definition, node, self.variable_values)
+            arguments = {
+                name: values[argument.out_name or name]
+                for name, argument in definition.args.items()
+                if (argument.out_name or name) in values
+            }
+            found = (field_details_list, ahead.bind(self.context_value, arguments))
+            self._bound[id(field_details_list)] = found  # (the list kept alive with it)
+        return found[1]
 
     def _read(self, source: Any, plan: PlainField) -> Any:
         """The completed value of a plain field, or Undefined to take the full path."""

@@ -10,12 +10,17 @@ value already in the loader and return it directly: no coroutine, no task, no
 future per row. A value not loaded ahead (a field outside a page, a key seen
 for the first time) is loaded the ordinary way, through the same loader and
 batch.
+
+Connection fields over a relationship (``PageAhead``, see
+``connections.connection_field``) are loaded ahead too, a page per parent, when
+the document gives them page arguments at most: in their default order, the
+same page their resolver would read for the same arguments.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -26,10 +31,26 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from strawberry.utils.str_converters import to_camel_case
 
 from expgraph.graphql.context import Info, LoaderSpec
+from expgraph.graphql.loaders import ChildPages, Relation
+from expgraph.graphql.pagination import Page, PageArgs, SortKey, with_tiebreak
 from expgraph.graphql.relay import registry, to_node
 
 Show = Callable[[Any, Any, Any], Any]  # (loaded value, record, context) -> field value
 PREFETCH_ATTR = "_expgraph_prefetch"
+NOT_LOADED: Any = object()
+
+
+def loaded(loader: Any, key: Any) -> Any:
+    """What ``loader`` holds for ``key``, or NOT_LOADED (not yet, or failed: the
+    ordinary path then reports the failure where it is)."""
+    future = loader.cache_map.get(key)
+    if future is None or not future.done() or future.cancelled() or future.exception():
+        return NOT_LOADED
+    return future.result()
+
+
+def _rows_of(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 @dataclass(frozen=True, eq=False)  # one per field, hashed by identity
@@ -42,6 +63,7 @@ class Prefetch:
     key: Callable[[Any], Any]
     show: Show
     empty: Any = None
+    rows: Callable[[Any], list[Any]] = _rows_of  # the records a loaded value holds
 
     def resolve(self, info: Info, record: Any) -> Any:
         """The value if the loader has it already, else an awaitable of it."""
@@ -49,18 +71,70 @@ class Prefetch:
 
     def value(self, context: Any, record: Any) -> Any:
         """``resolve``, given the request's context."""
+        found = self.ready(context, record)
+        if found is not NOT_LOADED:
+            return found
+        return _shown(context.loader(self.spec).load(self.key(record)), self.show, record, context)
+
+    def ready(self, context: Any, record: Any) -> Any:
+        """The value if the loader has it already, else NOT_LOADED."""
         key = self.key(record)
         if key is None:
             return self.empty
-        loader = context.loader(self.spec)
-        future = loader.cache_map.get(key)
-        if future is not None and _succeeded(future):
-            return self.show(future.result(), record, context)
-        return _shown(loader.load(key), self.show, record, context)
+        value = loaded(context.loader(self.spec), key)
+        return value if value is NOT_LOADED else self.show(value, record, context)
+
+    def bind(self, _context: Any, _arguments: Mapping[str, Any]) -> Prefetch | None:
+        """This field as selected with ``arguments`` (it takes none)."""
+        return self
 
 
-def _succeeded(future: asyncio.Future[Any]) -> bool:
-    return future.done() and not future.cancelled() and future.exception() is None
+PAGE_ARGUMENTS = frozenset({"first", "after", "last", "before"})
+
+
+@dataclass(frozen=True, eq=False)
+class PageAhead:
+    """A connection over ``relation`` that a parent's page loads ahead: in its
+    default order (``sort()``), when it is given page arguments at most. Its
+    value is ``show(page, parent record, context)``."""
+
+    relation: Relation
+    sort: Callable[[], Sequence[SortKey]]
+    show: Callable[[Page, Any, Any], Any]
+
+    def bind(self, context: Any, arguments: Mapping[str, Any]) -> Prefetch | None:
+        """The page load for one selection of the connection (``arguments`` by
+        GraphQL name: coerced, or as strawberry's selections give them, with Int
+        literals as strings), or None when it is not loaded ahead: other
+        arguments given, or page arguments its resolver will refuse."""
+        if any(
+            value is not None for name, value in arguments.items() if name not in PAGE_ARGUMENTS
+        ):
+            return None
+        page: dict[str, Any] = {name: arguments.get(name) for name in PAGE_ARGUMENTS}
+        try:
+            for name in ("first", "last"):
+                if isinstance(page[name], str):
+                    page[name] = int(page[name])
+            keys = with_tiebreak(self.sort())
+            settings = context.settings
+            args = PageArgs.parse(
+                keys,
+                first=page["first"],
+                after=page["after"],
+                last=page["last"],
+                before=page["before"],
+                default=settings.page_size_default,
+                maximum=settings.page_size_max,
+            )
+        except Exception:  # the resolver reports it
+            return None
+        spec = ChildPages(self.relation, keys, args)
+        return Prefetch(spec, _attribute("id"), self.show, rows=_page_rows)
+
+
+def _page_rows(page: Page) -> list[Any]:
+    return list(page.rows)
 
 
 async def _shown(value: Any, show: Show, record: Any, context: Any) -> Any:
@@ -125,8 +199,22 @@ def _attribute(name: str) -> Callable[[Any], Any]:
     return key
 
 
+Ahead = Prefetch | PageAhead
+
+
+def loads_ahead(ahead: PageAhead) -> Callable[[Any], Any]:
+    """Mark a connection resolver as one a parent's page may load ahead (its
+    value for the arguments ``ahead`` takes must be ``ahead``'s)."""
+
+    def mark(resolver: Any) -> Any:
+        setattr(resolver, PREFETCH_ATTR, ahead)
+        return resolver
+
+    return mark
+
+
 @cache
-def _node_type_of(model: type) -> tuple[dict[str, Prefetch], frozenset[str]]:
+def _node_type_of(model: type) -> tuple[dict[str, Ahead], frozenset[str]]:
     """The relationship fields of ``model``'s node type that can be loaded ahead
     (by GraphQL name), and the names a fragment may use for that type (its own
     and its interfaces')."""
@@ -176,19 +264,18 @@ async def prefetch(info: Info, records: Iterable[Any], selections: Sequence[Any]
                     group[1].append(key)
         if not wanted:
             return
-        loaded = await asyncio.gather(
+        results = await asyncio.gather(
             *(info.context.loader(p.spec).load_many(list(keys)) for p, keys in wanted.items()),
             return_exceptions=True,
         )
         level = []
-        for (prefetch_, keys), values in zip(wanted.items(), loaded, strict=True):
+        for (prefetch_, keys), values in zip(wanted.items(), results, strict=True):
             if isinstance(values, BaseException) or prefetch_ not in beneath:
                 continue
             by_key = dict(zip(keys, values, strict=True))
             for selection, selection_keys in beneath[prefetch_].values():
                 for key in selection_keys:
-                    value = by_key[key]
-                    for row in value if isinstance(value, list) else [value]:
+                    for row in prefetch_.rows(by_key[key]):
                         level.append((row, selection))
 
 
@@ -197,20 +284,43 @@ def _plan(info: Info, model: type, selections: Sequence[Any]) -> _Plan:
     memo_key = ("prefetch", model, id(selections))
     plan = memo.get(memo_key)
     if plan is None:
-        plan = memo[memo_key] = _make_plan(model, selections)
+        plan = memo[memo_key] = _make_plan(info.context, model, selections)
     return plan
 
 
-def _make_plan(model: type, selections: Sequence[Any]) -> _Plan:
-    prefetches, names = _node_type_of(model)
-    if not prefetches:
+def _make_plan(context: Any, model: type, selections: Sequence[Any]) -> _Plan:
+    aheads, names = _node_type_of(model)
+    if not aheads:
         return _Plan(())
     by_field: dict[Prefetch, list[Any]] = {}
     for field in _fields(selections, names):
-        prefetch_ = prefetches.get(field.name)
-        if prefetch_ is not None:
-            by_field.setdefault(prefetch_, []).extend(field.selections)
+        ahead = aheads.get(field.name)
+        if isinstance(ahead, Prefetch):
+            by_field.setdefault(ahead, []).extend(field.selections)
+        elif ahead is not None and not selects_only_count(field):
+            bound = ahead.bind(context, field.arguments)
+            if bound is not None:
+                by_field.setdefault(bound, []).extend(_page_nodes([field]))
     return _Plan(tuple((p, tuple(sub)) for p, sub in by_field.items()))
+
+
+COUNT_ONLY = frozenset({"totalCount", "__typename"})
+
+
+def selects_only_count(field: Any) -> bool:
+    """Whether a connection field selects nothing but ``totalCount`` (through
+    fragments too): then its page need not be read."""
+    return _selects_only(field.selections, COUNT_ONLY)
+
+
+def _selects_only(selections: Sequence[Any], names: frozenset[str]) -> bool:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name not in names:
+                return False
+        elif not _selects_only(selection.selections, names):  # a fragment
+            return False
+    return True
 
 
 def _fields(selections: Sequence[Any], type_names: frozenset[str]) -> Iterable[SelectedField]:
@@ -240,13 +350,18 @@ def page_node_selections(info: Info) -> list[Any]:
     key = ("page-nodes", id(info._raw_info.field_nodes[0]))
     found = memo.get(key)
     if found is None:
-        found = []
-        this = [s for field in info.selected_fields for s in field.selections]
-        for edges in _named(this, "edges"):
-            for node in _named(edges.selections, "node"):
-                found.extend(node.selections)
-        memo[key] = found
+        found = memo[key] = _page_nodes(info.selected_fields)
     return found
+
+
+def _page_nodes(connection_fields: Sequence[Any]) -> list[Any]:
+    this = [s for field in connection_fields for s in field.selections]
+    return [
+        s
+        for edges in _named(this, "edges")
+        for node in _named(edges.selections, "node")
+        for s in node.selections
+    ]
 
 
 def _named(selections: Sequence[Any], name: str) -> Iterable[SelectedField]:

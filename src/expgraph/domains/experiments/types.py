@@ -18,12 +18,12 @@ from expgraph.domains.experiments import models
 from expgraph.domains.research import explorations
 from expgraph.domains.research import fields as research
 from expgraph.domains.simulation import fields as simulation
-from expgraph.graphql.connections import Connection, child_connection, load_node
+from expgraph.graphql.connections import Connection, child_connection, load_node, page_ahead
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
 from expgraph.graphql.loaders import Relation, RowsById, Through
 from expgraph.graphql.pagination import SortKey
-from expgraph.graphql.prefetch import node_field
+from expgraph.graphql.prefetch import loads_ahead, node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 
@@ -47,6 +47,13 @@ UnitType = models.UnitType
 strawberry.enum(UnitType, description="What an A/B test assigns to variants.")
 
 TAGS_OF_EXPERIMENT = Through(catalog.ExperimentTag, "experiment_id", "tag_id")
+TAGS = Relation(catalog.Tag, through=TAGS_OF_EXPERIMENT)
+
+
+def _tag_order(order_by: list[Any] | None = None) -> Any:
+    from expgraph.domains.catalog.types import TAG_ORDERING  # catalog imports this module
+
+    return TAG_ORDERING.keys(order_by)
 
 
 @strawberry.interface(
@@ -74,6 +81,7 @@ class Experiment(Node):
     )
 
     @strawberry.field(description="Its tags.")
+    @loads_ahead(page_ahead(TAGS, _tag_order))
     async def tags(
         self,
         info: Info,
@@ -83,13 +91,11 @@ class Experiment(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[TagT]:
-        from expgraph.domains.catalog.types import TAG_ORDERING
-
         return await child_connection(
             info,
-            Relation(catalog.Tag, through=TAGS_OF_EXPERIMENT),
+            TAGS,
             self.record.id,
-            TAG_ORDERING.keys(order_by),
+            _tag_order(order_by),
             first=first,
             after=after,
             last=last,

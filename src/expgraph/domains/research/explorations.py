@@ -106,25 +106,9 @@ class ScenarioNode(Node):
     )
     parent: ScenarioNodeT | None = node_field(RowsById(N), "parent_id", ScenarioNodeT)
 
-    @strawberry.field(description="Its children, oldest first.")
-    async def children(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[ScenarioNode]:
-        return await child_connection(
-            info,
-            CHILDREN,
-            self.record.id,
-            (SortKey("created_at"),),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    children = connection_field(
+        CHILDREN, ScenarioNodeT, (SortKey("created_at"),), description="Its children, oldest first."
+    )
 
     @strawberry.field(description="The path from the root down to its parent.")
     async def ancestors(self, info: Info) -> list[ScenarioNode]:
