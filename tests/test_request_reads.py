@@ -119,3 +119,30 @@ async def test_reads_hold_no_transaction_open(db):
     finally:
         await scoped.end_request()
     assert second > first  # now() is the start of each statement's own transaction
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"])
+async def test_pooled_connections_the_server_closed_are_replaced(db, gql):
+    """Without a pre-ping round trip, a request after the server has closed every
+    pooled connection (as a restart does) still succeeds, on new connections."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    assert not db.settings.db_pre_ping
+    await create_experiment(gql, "before")
+    first = await gql.data(LIST)
+    assert db.engine.sync_engine.pool.checkedin() >= 1
+    url = make_url(db.settings.database_url).set(drivername="postgresql")
+    outsider = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        closed = await outsider.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await outsider.close()
+    assert closed and all(row[0] for row in closed)
+    await asyncio.sleep(0.1)  # the close reaches the pooled connections' sockets
+    assert await gql.data(LIST) == first
+    await create_experiment(gql, "after")  # writes too
+    assert (await gql.data(LIST))["experiments"]["totalCount"] == 2

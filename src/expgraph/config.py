@@ -35,6 +35,10 @@ class Settings(BaseSettings):
 
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # A round trip to the server at every checkout (SQLAlchemy's pre-ping). Off,
+    # a connection the server has closed (a restart, a terminated backend) is
+    # still found and replaced at checkout, from its socket, without a round trip.
+    db_pre_ping: bool = False
     sqlite_busy_timeout_ms: int = 15_000
     echo_sql: bool = False
 

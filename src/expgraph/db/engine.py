@@ -10,8 +10,9 @@
 
 SQLite runs with WAL, foreign keys on and a busy timeout; its write transactions
 start with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of
-failing when a read lock cannot be upgraded. PostgreSQL runs on asyncpg with
-pre-ping.
+failing when a read lock cannot be upgraded. PostgreSQL runs on asyncpg; a pooled
+connection the server has closed is replaced at checkout (``_replace_closed``),
+or, with ``db_pre_ping``, every checkout pings the server first.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -95,14 +96,29 @@ def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
             engine, settings.sqlite_busy_timeout_ms, "BEGIN IMMEDIATE" if writer else "BEGIN"
         )
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=settings.echo_sql,
         json_deserializer=load_json,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pre_ping,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
+    _replace_closed(engine)
+    return engine
+
+
+def _replace_closed(engine: AsyncEngine) -> None:
+    """A pooled connection whose socket the server has closed (a restart, a
+    terminated backend) is discarded at checkout and the pool connects anew:
+    asyncpg knows it locally, so this costs no round trip (a pre-ping costs
+    one per request). What only a round trip finds (a silent network
+    partition) needs ``db_pre_ping``."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this pooled connection")
 
 
 class SharedReads:
