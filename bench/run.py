@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -117,6 +118,7 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    balance: list[int] = field(default_factory=list)  # connections per server process
 
     def row(self) -> dict[str, float]:
         lat = sorted(self.latencies) or [0.0]
@@ -134,28 +136,142 @@ class Stats:
             "p99": pct(99),
             "errors": self.errors,
             "mean": statistics.fmean(lat) * 1000,
+            "balance": "/".join(map(str, self.balance)),
         }
 
 
-async def drive(send: Any, concurrency: int, duration: float) -> Stats:
-    """``send(client)`` repeatedly from ``concurrency`` tasks for ``duration`` seconds."""
-    stats = Stats()
-    deadline = time.perf_counter() + duration
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        await send(client)  # warm up caches and connections
+async def drive(
+    send: Any, concurrency: int, duration: float, server: subprocess.Popen[bytes] | None = None
+) -> Stats:
+    """``send(client)`` repeatedly from ``concurrency`` clients, one keep-alive
+    connection each, for ``duration`` seconds.
 
-        async def loop() -> None:
+    With ``server``, the connections are spread evenly over its worker
+    processes first (``balanced_clients``): the kernel hands each new
+    connection to whichever worker accepts first, and 8 connections opened at
+    once can land 6 on one worker and 2 on the other, which then decides the
+    latency percentiles more than the server's own speed does.
+    """
+    stats = Stats()
+    clients = await balanced_clients(send, concurrency, server)
+    stats.balance = sorted(Counter(owner for owner, _ in clients).values())
+    try:
+
+        async def loop(client: httpx.AsyncClient) -> None:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 ok = await send(client)
                 stats.latencies.append(time.perf_counter() - started)
                 stats.errors += 0 if ok else 1
 
+        deadline = time.perf_counter() + duration
         started = time.perf_counter()
-        await asyncio.gather(*(loop() for _ in range(concurrency)))
+        await asyncio.gather(*(loop(client) for _, client in clients))
         stats.seconds = time.perf_counter() - started
+    finally:
+        for _, client in clients:
+            await client.aclose()
     return stats
+
+
+async def balanced_clients(
+    send: Any, concurrency: int, server: subprocess.Popen[bytes] | None
+) -> list[tuple[int | None, httpx.AsyncClient]]:
+    """``concurrency`` clients, each with one warmed-up keep-alive connection
+    and the pid of the server process serving it; as evenly spread over the
+    server's workers as 20 tries per client allow."""
+    workers = worker_pids(server) if server is not None else set()
+    share = math.ceil(concurrency / max(1, len(workers)))
+    kept: list[tuple[int | None, httpx.AsyncClient]] = []
+    per_worker: Counter[int | None] = Counter()
+    for _ in range(concurrency * 20):
+        if len(kept) == concurrency:
+            break
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        client = httpx.AsyncClient(timeout=60, limits=limits)
+        hooks: list[Any] = []
+        client.event_hooks["response"] = [_remember_port(hooks)]
+        await send(client)  # warms up caches and opens the connection
+        owner = connection_owner(hooks[-1], workers) if workers and hooks else None
+        if owner is not None and per_worker[owner] >= share:
+            await client.aclose()
+            continue
+        per_worker[owner] += 1
+        kept.append((owner, client))
+    while len(kept) < concurrency:  # could not balance: take what comes
+        client = httpx.AsyncClient(timeout=60)
+        await send(client)
+        kept.append((None, client))
+    return kept
+
+
+def _remember_port(ports: list[Any]) -> Any:
+    async def hook(response: httpx.Response) -> None:
+        stream = response.extensions.get("network_stream")
+        address = stream.get_extra_info("client_addr") if stream is not None else None
+        if address:
+            ports.append(address[1])
+
+    return hook
+
+
+def worker_pids(server: subprocess.Popen[bytes]) -> set[int]:
+    """The processes that accept ``server``'s connections: those of its children
+    that hold a listening TCP socket (uvicorn's workers, not multiprocessing's
+    resource tracker), or itself when none do."""
+    listening = {
+        f"socket:[{fields[9]}]"
+        for fields in _tcp_table()
+        if fields[3] == "0A"  # LISTEN
+    }
+    workers = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == server.pid and _holds(
+            int(entry.name), listening
+        ):
+            workers.add(int(entry.name))
+    return workers or {server.pid}
+
+
+def _tcp_table() -> list[list[str]]:
+    rows = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows += [line.split() for line in Path(table).read_text().splitlines()[1:]]
+        except OSError:
+            continue
+    return rows
+
+
+def _holds(pid: int, sockets: set[str]) -> bool:
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) in sockets:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def connection_owner(client_port: int, pids: set[int]) -> int | None:
+    """Which of ``pids`` holds the server end of the loopback connection from
+    ``client_port`` (Linux: /proc/net/tcp and each process's open sockets)."""
+    ends = {
+        f"socket:[{fields[9]}]"
+        for fields in _tcp_table()
+        if int(fields[2].rsplit(":", 1)[1], 16) == client_port  # remote end: the client
+    }
+    return next((pid for pid in pids if _holds(pid, ends)), None)
 
 
 def graphql_sender(url: str, query: str, variables: dict[str, Any]) -> Any:
@@ -552,12 +668,17 @@ async def measure(target: Prepared, args: argparse.Namespace, logs: Path) -> dic
         for name, (query, variables) in operations.items():
             ops[name] = (
                 await drive(
-                    graphql_sender(graphql, query, variables), args.concurrency, args.duration
+                    graphql_sender(graphql, query, variables),
+                    args.concurrency,
+                    args.duration,
+                    server,
                 )
             ).row()
             if name in raw:
                 ops[name + "_baseline"] = (
-                    await drive(get_sender(raw[name]), args.concurrency, args.duration)
+                    await drive(
+                        get_sender(raw[name]), args.concurrency, args.duration, processes[1]
+                    )
                 ).row()
         results["operations"] = ops
         results["claims"] = await claim_race(graphql, 32, args.duration)
@@ -606,7 +727,9 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"--workers {args.sqlite_workers}, on a SQLite file (WAL) holding the same seeded data.",
         ]
     lines += [
-        f"Load: {args.concurrency} concurrent clients for {args.duration:.0f}s per operation.",
+        f"Load: {args.concurrency} concurrent clients for {args.duration:.0f}s per operation,",
+        "one keep-alive connection each, spread evenly over the server's worker processes",
+        "before the clock starts (the connections column: how many each worker serves).",
         "",
         f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
@@ -621,8 +744,9 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             "",
             f"Generated: {result['generated'] or 'reused from an earlier run'}",
             "",
-            "| operation | req/s | p50 ms | p95 ms | p99 ms | errors | SQL statements | vs baseline (p50) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| operation | req/s | p50 ms | p95 ms | p99 ms | errors | SQL statements "
+            "| connections | vs baseline (p50) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for name, row in ops.items():
             if name.endswith("_baseline"):
@@ -632,12 +756,14 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             statements = result["statements"].get(name, "")
             lines.append(
                 f"| {name} | {row['rps']:.1f} | {row['p50']:.1f} | {row['p95']:.1f} | "
-                f"{row['p99']:.1f} | {row['errors']} | {statements} | {ratio} |"
+                f"{row['p99']:.1f} | {row['errors']} | {statements} | {row.get('balance', '')} "
+                f"| {ratio} |"
             )
             if base:
                 lines.append(
                     f"| {name} (raw baseline) | {base['rps']:.1f} | {base['p50']:.1f} | "
-                    f"{base['p95']:.1f} | {base['p99']:.1f} | {base['errors']} | | |"
+                    f"{base['p95']:.1f} | {base['p99']:.1f} | {base['errors']} | "
+                    f"| {base.get('balance', '')} | |"
                 )
         scans = {k: v for k, v in result["statements"].items() if k.endswith("_seqscans")}
         explain = (
