@@ -41,6 +41,11 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.driver == "asyncpg":
+            return None  # asyncpg gives timestamptz values as aware UTC datetimes already
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None

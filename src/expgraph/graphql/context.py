@@ -37,6 +37,7 @@ class Context:
     broker: Broker | None = None
     memo: dict[Hashable, Any] = field(default_factory=dict)  # per-request answers
     _loaders: dict[Hashable, DataLoader[Any, Any]] = field(default_factory=dict)
+    _by_identity: dict[int, tuple[Any, DataLoader[Any, Any]]] = field(default_factory=dict)
 
     async def notify(self, experiment_id: int) -> None:
         """Tell subscribers (in every process) that an execution changed."""
@@ -55,6 +56,11 @@ class Context:
         )
 
     def loader(self, spec: LoaderSpec) -> DataLoader[Any, Any]:
+        # Most specs are constants (a field's), asked for once per row of a
+        # page: found by identity first, without hashing a nested dataclass.
+        known = self._by_identity.get(id(spec))
+        if known is not None and known[0] is spec:
+            return known[1]
         loader = self._loaders.get(spec)
         if loader is None:
             db = self.db
@@ -64,6 +70,7 @@ class Context:
 
             loader = DataLoader(load_fn=batch, max_batch_size=MAX_BATCH)
             self._loaders[spec] = loader
+        self._by_identity[id(spec)] = (spec, loader)  # (the spec kept alive with it)
         return loader
 
 
