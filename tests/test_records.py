@@ -3,6 +3,8 @@ no session bookkeeping, each kind of a single-table hierarchy as its class."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import inspect, select
 
 from expgraph.db.records import read_records
@@ -65,3 +67,59 @@ async def test_key_lists_of_any_length_are_one_parameter(gql, db, dialect):
         for keys in ([ids[0]], ids, ids + list(range(10**6, 10**6 + 150))):
             rows = await read_records(session, stmt, {PARENT_KEYS: keys}, DatasetExample)
             assert sorted(row[0].id for row in rows) == sorted(set(keys) & set(ids))
+
+
+async def test_reusable_statements_read_directly_give_the_orms_values(settings, db, dialect):
+    """Every node type's rows by id, read directly on asyncpg (PostgreSQL) or
+    through SQLAlchemy (SQLite), hold exactly what ORM objects hold: JSON,
+    enums, timestamps, numerics, nulls. The statements are counted as sent."""
+    from sqlalchemy import event
+
+    from expgraph.db import direct
+    from expgraph.demo import load_demo
+    from expgraph.graphql.relay import registry
+    from tests.test_executor import _add_runs
+
+    await load_demo(settings, seed=3, experiments=40, progress=False)
+    await _add_runs(db)  # runs: numerics, JSON, errors; their annotations
+    sent: list[str] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT"):
+            sent.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", on_execute)
+    checked = 0
+    for spec in registry.specs():
+        model = spec.model
+        attributes = [prop.key for prop in inspect(model).column_attrs if not prop.deferred]
+        async with db.read() as session:
+            orm = (await session.scalars(select(model).order_by(model.id).limit(50))).all()
+            expected = {row.id: {key: getattr(row, key) for key in attributes} for row in orm}
+        if not expected:
+            continue
+        statement = _rows_statement(RowsById(model))
+        sent.clear()
+        async with db.read() as session:
+            rows = await read_records(session, statement, {PARENT_KEYS: list(expected)}, model)
+        assert len(sent) == 1, model  # counted, whichever way it ran
+        got = {row[0].id: {key: getattr(row[0], key) for key in attributes} for row in rows}
+        assert got == expected, model
+        assert [type(row[0]) for row in rows] == [type(row) for row in orm]
+        compiled = direct._REUSABLE[statement]
+        if dialect == "postgresql":  # it ran directly
+            assert compiled.get("postgresql") is not None, model
+        else:
+            assert "sqlite" not in compiled, model
+        checked += 1
+    assert checked >= 15
+    async with db.read() as session:  # a kind's statement keeps other kinds out
+        every = list((await session.scalars(select(Experiment.id))).all())
+        rows = await read_records(
+            session,
+            _rows_statement(RowsById(SimulationExperiment)),
+            {PARENT_KEYS: every},
+            Experiment,
+        )
+    assert rows and {type(row[0]) for row in rows} == {SimulationExperiment}
+    assert len(rows) < len(every)

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from expgraph.config import Settings
+from expgraph.db.direct import DIRECT_READS
 from expgraph.db.errors import integrity_error_to_graphql
 from expgraph.graphql.errors import BadRequest
 
@@ -177,7 +178,11 @@ class Database:
             create_engine(settings, writer=True) if self.dialect == "sqlite" else self.engine
         )
         self._reader = async_sessionmaker(
-            self._read_engine(), expire_on_commit=False, autoflush=False
+            self._read_engine(),
+            expire_on_commit=False,
+            autoflush=False,
+            # autocommit reads on asyncpg: reusable statements may run directly
+            info={DIRECT_READS: self.dialect == "postgresql"},
         )
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._shared: SharedReads | None = None

@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy import Executable, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from expgraph.db import direct
+
 
 @dataclass(frozen=True)
 class RecordShape:
@@ -64,10 +66,9 @@ async def read_rows(
     session: AsyncSession, stmt: Executable, params: Mapping[str, Any] | None = None
 ) -> Sequence[Any]:
     """The rows of a statement that selects columns (not entities), run as Core
-    on the session's connection: without the ORM's execution path, which such
-    a statement does not need."""
-    connection = await session.connection()
-    return (await connection.execute(stmt, params or {})).all()
+    on the session's connection (or straight on asyncpg, see ``db.direct``):
+    without the ORM's execution path, which such a statement does not need."""
+    return (await direct.execute(session, stmt, params or {}))[1]
 
 
 async def read_records(
@@ -77,9 +78,7 @@ async def read_records(
     shape = record_shape(model)
     if shape is None:
         return (await session.execute(stmt, params)).all()
-    connection = await session.connection()
-    result = await connection.execute(stmt, params)
-    keys = list(result.keys())
+    keys, rows = await direct.execute(session, stmt, params)
     names, deferred = shape.names, shape.deferred
     width = 0
     while width < len(keys) and (keys[width] in names or keys[width] in deferred):
@@ -94,7 +93,7 @@ async def read_records(
     classes = shape.classes
     new = object.__new__
     records = []
-    for row in result.all():
+    for row in rows:
         record: Any = new(model if kind is None else classes[row[kind]])
         values = row if contiguous else [row[index] for index in positions]
         record.__dict__.update(zip(attributes, values, strict=False))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from expgraph.db.dialect import in_keys
+from expgraph.db.direct import reusable
 from expgraph.db.engine import Database
 from expgraph.db.records import read_records, read_rows
 from expgraph.graphql.pagination import (
@@ -137,26 +138,30 @@ class ChildLists:
 
 @lru_cache(maxsize=STATEMENTS_CACHED)
 def _rows_statement(spec: RowsById) -> Select[Any]:
-    return select(spec.model).where(in_keys(spec.model.id, PARENT_KEYS))
+    return reusable(select(spec.model).where(in_keys(spec.model.id, PARENT_KEYS)))
 
 
 @lru_cache(maxsize=STATEMENTS_CACHED)
 def _pages_statement(spec: ChildPages) -> Select[Any]:
     stmt, parent = spec.relation.statement()
-    return partitioned_page_statement(stmt, spec.relation.model, parent, spec.sort, spec.args)
+    return reusable(
+        partitioned_page_statement(stmt, spec.relation.model, parent, spec.sort, spec.args)
+    )
 
 
 @lru_cache(maxsize=STATEMENTS_CACHED)
 def _counts_statement(spec: Counts) -> Select[Any]:
     stmt, parent = spec.relation.statement()
-    return stmt.with_only_columns(parent, func.count()).group_by(parent)
+    return reusable(stmt.with_only_columns(parent, func.count()).group_by(parent))
 
 
 @lru_cache(maxsize=STATEMENTS_CACHED)
 def _lists_statement(spec: ChildLists) -> Select[Any]:
     stmt, parent = spec.relation.statement()
-    return stmt.add_columns(parent.label("parent_key")).order_by(
-        getattr(spec.relation.model, spec.order_attr)
+    return reusable(
+        stmt.add_columns(parent.label("parent_key")).order_by(
+            getattr(spec.relation.model, spec.order_attr)
+        )
     )
 
 

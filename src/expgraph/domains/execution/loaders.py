@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from expgraph.db.dialect import in_keys
+from expgraph.db.direct import reusable
 from expgraph.db.engine import Database
 from expgraph.db.records import read_rows
 from expgraph.db.types import utcnow
@@ -42,9 +43,8 @@ def failed_runs(experiment_id: Any) -> Any:
 @cache
 def _progress_statement() -> Select[Any]:
     """Built once: the experiments come as one ``keys`` parameter."""
-    return select(E.id, expected_runs(), completed_runs(E.id), failed_runs(E.id), utcnow()).where(
-        in_keys(E.id, "keys")
-    )
+    counts = select(E.id, expected_runs(), completed_runs(E.id), failed_runs(E.id), utcnow())
+    return reusable(counts.where(in_keys(E.id, "keys")))
 
 
 @dataclass(frozen=True)
