@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
+import asyncpg
 from sqlalchemy import Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -149,8 +150,6 @@ async def execute(
 async def _direct(
     connection: AsyncConnection, plan: _Compiled, params: Mapping[str, Any]
 ) -> Sequence[Sequence[Any]] | None:
-    import asyncpg
-
     arguments = plan.arguments(params)
     if arguments is None:
         return None
@@ -166,7 +165,9 @@ async def _direct(
             await plan.describe(driver, connection.sync_engine.dialect)
         records = await driver.fetch(sql, *arguments)
     except asyncpg.PostgresError:
-        return None  # SQLAlchemy runs it again and reports it as it would
+        # SQLAlchemy runs it again (the listeners see it again: it is sent
+        # again) and reports the error as it would
+        return None
     for listener in sync.dispatch.after_cursor_execute:
         listener(sync, None, sql, arguments, None, False)
     processors = plan.processors
