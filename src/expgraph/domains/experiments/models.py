@@ -61,6 +61,9 @@ class Experiment(IdMixin, TimestampMixin, Base):
         Index(None, "updated_at", "id"),
         Index(None, "name", "id"),
         Index(None, "kind", "created_at", "id"),
+        # The live experiments' ids: totalCount of a list counts them with an
+        # index-only scan instead of reading the whole table.
+        Index("ix_experiments_live", "id", sqlite_where=NOT_DELETED, postgresql_where=NOT_DELETED),
     )
     __mapper_args__ = {
         "polymorphic_on": "kind",
