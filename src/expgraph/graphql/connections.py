@@ -124,26 +124,6 @@ def asks_only_count(info: Info) -> bool:
     return bool(memo[key])
 
 
-def page_args(
-    info: Info,
-    sort: Sequence[SortKey],
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
-) -> PageArgs:
-    settings = info.context.settings
-    return PageArgs.parse(
-        sort,
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        default=settings.page_size_default,
-        maximum=settings.page_size_max,
-    )
-
-
 async def connection(
     info: Info,
     stmt: Select[Any],
@@ -157,7 +137,9 @@ async def connection(
 ) -> Connection[Any]:
     """A top-level connection over ``stmt`` (a ``select(entity)`` with its filters)."""
     keys = with_tiebreak(sort)
-    args = page_args(info, keys, first, after, last, before)
+    args = PageArgs.within(
+        info.context.settings, keys, first=first, after=after, last=last, before=before
+    )
     db = info.context.db
     rows: list[Any] = []
     if not asks_only_count(info):
@@ -191,7 +173,9 @@ async def child_connection(
 ) -> Connection[Any]:
     """A relationship's connection for one parent, batched with its siblings."""
     keys = with_tiebreak(sort)
-    args = page_args(info, keys, first, after, last, before)
+    args = PageArgs.within(
+        info.context.settings, keys, first=first, after=after, last=last, before=before
+    )
     context = info.context
     if asks_only_count(info):
         page = make_page([], args, keys)

@@ -65,6 +65,28 @@ class PageArgs:
         raw = after if forward else before
         return cls(limit=limit, forward=forward, cursor=decode_cursor(raw, sort) if raw else None)
 
+    @classmethod
+    def within(
+        cls,
+        settings: Any,
+        sort: Sequence[SortKey],
+        *,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+    ) -> PageArgs:
+        """``parse`` with the server's default and maximum page sizes (``settings``)."""
+        return cls.parse(
+            sort,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            default=settings.page_size_default,
+            maximum=settings.page_size_max,
+        )
+
 
 def sort_signature(sort: Sequence[SortKey]) -> str:
     return ",".join(f"{k.attr}:{'d' if k.descending else 'a'}" for k in sort)

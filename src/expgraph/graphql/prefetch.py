@@ -117,16 +117,7 @@ class PageAhead:
                 if isinstance(page[name], str):
                     page[name] = int(page[name])
             keys = with_tiebreak(self.sort())
-            settings = context.settings
-            args = PageArgs.parse(
-                keys,
-                first=page["first"],
-                after=page["after"],
-                last=page["last"],
-                before=page["before"],
-                default=settings.page_size_default,
-                maximum=settings.page_size_max,
-            )
+            args = PageArgs.within(context.settings, keys, **page)
         except Exception:  # the resolver reports it
             return None
         spec = ChildPages(self.relation, keys, args)
