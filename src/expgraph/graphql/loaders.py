@@ -6,9 +6,11 @@ Each spec is a frozen dataclass: equal specs within a request share one
 DataLoader, so every parent's request for the same relationship page lands in
 one batch and one SQL statement. Results come back in key order.
 
-Statements take their keys as one expanding parameter (``parent_keys``), so
-a spec's statement is built once and reused by every request (building a
-windowed page statement costs more than running it).
+Statements take their keys as one parameter (``parent_keys``: an array on
+PostgreSQL, an expanding ``IN`` elsewhere, see ``db.dialect.in_keys``), so a
+spec's statement is built once and reused by every request (building a
+windowed page statement costs more than running it), and on PostgreSQL runs
+straight on asyncpg (``db.direct.reusable``).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from expgraph.domains.experiments import models
 from expgraph.domains.research import explorations
 from expgraph.domains.research import fields as research
 from expgraph.domains.simulation import fields as simulation
-from expgraph.graphql.connections import Connection, child_connection, load_node, page_ahead
+from expgraph.graphql.connections import Connection, child_connection, page_ahead
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
 from expgraph.graphql.loaders import Relation, RowsById, Through
@@ -126,11 +126,12 @@ class EvaluationExperiment(Experiment):
         description="Per evaluator: count, errors, mean score, label counts.",
     )
 
-    @strawberry.field(description="The dataset version whose examples it runs.")
-    async def dataset_version(self, info: Info) -> DatasetVersionT | None:
-        record = self.record
-        assert isinstance(record, models.EvaluationExperiment)
-        return await load_node(info, catalog.DatasetVersion, record.dataset_version_id)
+    dataset_version: DatasetVersionT | None = node_field(
+        RowsById(catalog.DatasetVersion),
+        "dataset_version_id",
+        DatasetVersionT,
+        description="The dataset version whose examples it runs.",
+    )
 
 
 @node_type(models.AbTestExperiment, renames=EXPERIMENT_RENAMES)
