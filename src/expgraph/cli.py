@@ -234,7 +234,7 @@ def create_admin(
     """Create an admin user (the first one, to bootstrap a server with auth on)."""
     from expgraph.db.engine import Database
     from expgraph.domains.accounts import models, service
-    from expgraph.graphql.errors import ExpgraphError
+    from expgraph.graphql.errors import as_expected
 
     settings = _settings()
 
@@ -255,8 +255,11 @@ def create_admin(
 
     try:
         user_id = asyncio.run(run())
-    except ExpgraphError as exc:
-        typer.secho(f"not created: {exc.message}", fg="red", err=True)
+    except Exception as exc:
+        expected = as_expected(exc)
+        if expected is None:
+            raise
+        typer.secho(f"not created: {expected.message}", fg="red", err=True)
         raise typer.Exit(code=1) from exc
     typer.echo(f"created admin {username} (id {user_id})")
 

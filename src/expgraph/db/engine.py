@@ -5,8 +5,8 @@
 - ``read()``: a short session for loaders and queries; within one GraphQL
   request on PostgreSQL (``for_request()``), every ``read()`` shares one session
   and connection instead of checking one out per loader batch;
-- ``transaction()``: a unit of work that commits on success, rolls back on any
-  error, and turns integrity errors into GraphQL errors (see ``db.errors``).
+- ``transaction()``: a unit of work that commits on success and rolls back on
+  any error (``db.errors`` says what a database error means for the caller).
 
 SQLite runs with WAL, foreign keys on and a busy timeout; its write transactions
 start with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of
@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -38,8 +38,6 @@ from sqlalchemy.ext.asyncio import (
 
 from expgraph.config import Settings
 from expgraph.db.direct import DIRECT_READS
-from expgraph.db.errors import integrity_error_to_graphql
-from expgraph.graphql.errors import BadRequest
 
 
 def is_sqlite_url(url: str) -> bool:
@@ -234,15 +232,8 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self._writer() as session:
-            try:
-                async with session.begin():
-                    yield session
-            except IntegrityError as exc:
-                raise integrity_error_to_graphql(exc) from exc
-            except DataError as exc:
-                # A value the column type refuses (too long, bad encoding, NUL in JSON).
-                raise BadRequest("a value does not fit its field") from exc
+        async with self._writer() as session, session.begin():
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -1,55 +1,89 @@
-"""Integrity errors from either driver, classified once.
+"""Database failures from either driver, classified once.
 
-Services check what they can before writing; this is the net for races
-(two requests creating the same name at once), so a violated constraint is a
-CONFLICT or BAD_REQUEST, never an internal error.
+Services check what they can before writing; this is the net for everything
+else: a race on a unique name, a value the column refuses, a statement that ran
+past its time limit, a server that is down. ``classify_database_error`` names
+what happened in the database's terms; the GraphQL layer turns that name into
+an error code (``graphql.errors``), so no caller ever sees a driver's message.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 
-from sqlalchemy.exc import IntegrityError
-
-from expgraph.graphql.errors import BadRequest, Conflict, ExpgraphError
-
-_PG_UNIQUE, _PG_FOREIGN_KEY, _PG_NOT_NULL, _PG_CHECK = "23505", "23503", "23502", "23514"
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
-def classify_integrity_error(exc: IntegrityError) -> str:
-    """One of ``unique``, ``foreign_key``, ``not_null``, ``check`` or ``other``."""
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(
-        getattr(orig, "__cause__", None), "sqlstate", None
-    )
-    by_state = {
-        _PG_UNIQUE: "unique",
-        _PG_FOREIGN_KEY: "foreign_key",
-        _PG_NOT_NULL: "not_null",
-        _PG_CHECK: "check",
-    }
-    if sqlstate in by_state:
-        return by_state[sqlstate]
-    message = str(orig)
-    for pattern, kind in (
-        (r"UNIQUE constraint failed", "unique"),
-        (r"FOREIGN KEY constraint failed", "foreign_key"),
-        (r"NOT NULL constraint failed", "not_null"),
-        (r"CHECK constraint failed", "check"),
-    ):
-        if re.search(pattern, message):
-            return kind
-    return "other"
+class Failure(enum.Enum):
+    """What went wrong in the database, as far as the caller is concerned."""
+
+    UNIQUE = "unique"  # a row with the same unique value exists
+    FOREIGN_KEY = "foreign_key"  # a referenced row is missing, or a row is still referenced
+    NOT_NULL = "not_null"  # a required value is missing
+    CHECK = "check"  # a value is outside its allowed range
+    INTEGRITY = "integrity"  # another constraint
+    DATA = "data"  # a value the column type refuses: too long, NUL, out of range
+    TIMEOUT = "timeout"  # the statement ran past the statement timeout
+    UNAVAILABLE = "unavailable"  # the server is down, restarting or out of connections
 
 
-def integrity_error_to_graphql(exc: IntegrityError) -> ExpgraphError:
-    kind = classify_integrity_error(exc)
-    if kind == "unique":
-        return Conflict("a record with the same unique value already exists")
-    if kind == "foreign_key":
-        return BadRequest("a referenced record does not exist or is still referenced")
-    if kind == "not_null":
-        return BadRequest("a required value is missing")
-    if kind == "check":
-        return BadRequest("a value is out of its allowed range")
-    return BadRequest("the write violates a database constraint")
+_BY_SQLSTATE = {
+    "23505": Failure.UNIQUE,
+    "23503": Failure.FOREIGN_KEY,
+    "23502": Failure.NOT_NULL,
+    "23514": Failure.CHECK,
+    "57014": Failure.TIMEOUT,  # query_canceled: statement_timeout
+    "55P03": Failure.TIMEOUT,  # lock_not_available: lock_timeout
+    "57P01": Failure.UNAVAILABLE,  # admin_shutdown
+    "57P02": Failure.UNAVAILABLE,  # crash_shutdown
+    "57P03": Failure.UNAVAILABLE,  # cannot_connect_now
+    "53300": Failure.UNAVAILABLE,  # too_many_connections
+}
+_BY_SQLSTATE_CLASS = {"22": Failure.DATA, "23": Failure.INTEGRITY, "08": Failure.UNAVAILABLE}
+_SQLITE_MESSAGES = (
+    (r"UNIQUE constraint failed", Failure.UNIQUE),
+    (r"FOREIGN KEY constraint failed", Failure.FOREIGN_KEY),
+    (r"NOT NULL constraint failed", Failure.NOT_NULL),
+    (r"CHECK constraint failed", Failure.CHECK),
+    (r"too large|too big|string or blob too big", Failure.DATA),
+    (r"database is locked", Failure.TIMEOUT),
+    (r"unable to open database", Failure.UNAVAILABLE),
+)
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, through SQLAlchemy's wrapper if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state:
+            return state
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
+
+
+def classify_database_error(exc: BaseException) -> Failure | None:
+    """What ``exc`` says about the database, or None when it is not a database error."""
+    state = _sqlstate(exc)
+    if state is not None:
+        return _BY_SQLSTATE.get(state) or _BY_SQLSTATE_CLASS.get(state[:2])
+    if isinstance(exc, PoolTimeout | DisconnectionError):
+        return Failure.UNAVAILABLE
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return Failure.UNAVAILABLE
+        message = str(exc.orig)
+        for pattern, failure in _SQLITE_MESSAGES:
+            if re.search(pattern, message, re.IGNORECASE):
+                return failure
+        if isinstance(exc, IntegrityError):
+            return Failure.INTEGRITY
+        return None
+    if isinstance(exc, ConnectionError | OSError) and not isinstance(exc, FileNotFoundError):
+        # asyncpg raises these when it cannot reach the server at all
+        return Failure.UNAVAILABLE
+    return None

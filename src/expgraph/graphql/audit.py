@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from strawberry.extensions import FieldExtension
 
 from expgraph.graphql.auth import Principal
-from expgraph.graphql.errors import ExpgraphError
+from expgraph.graphql.errors import as_expected
 from expgraph.graphql.redact import redact
 
 logger = logging.getLogger("expgraph.audit")
@@ -63,12 +63,14 @@ class Audited(FieldExtension):
         details = redact(plain(kwargs))
         try:
             result = await next_(source, info, **kwargs)
-        except ExpgraphError as exc:
-            status = "denied" if exc.code in REFUSED else "failure"
-            await _report(sink, info, action, status, details, f"{exc.code}: {exc.message}")
-            raise
-        except Exception:
-            await _report(sink, info, action, "failure", details, "INTERNAL_SERVER_ERROR")
+        except Exception as exc:
+            expected = as_expected(exc)
+            if expected is None:
+                await _report(sink, info, action, "failure", details, "INTERNAL_SERVER_ERROR")
+                raise
+            status = "denied" if expected.code in REFUSED else "failure"
+            error = f"{expected.code}: {expected.message}"
+            await _report(sink, info, action, status, details, error)
             raise
         await _report(sink, info, action, "success", details, None)
         return result
