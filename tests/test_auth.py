@@ -709,81 +709,196 @@ def _shape(body: dict[str, Any]) -> Any:
     )
 
 
+def _without_wait(shapes: list[Any]) -> list[Any]:
+    return [
+        (data, [(m, {k: v for k, v in (x or {}).items() if k != "retryAfter"}) for m, x in errs])
+        for data, errs in shapes
+    ]
+
+
+@pytest.fixture
+def slow_app(make_app: AppFactory) -> Any:
+    """Throttling with a delay long enough that no test outruns it by accident."""
+    return make_app(login_delay_base_seconds=60, login_delay_max_seconds=3600)
+
+
+async def _age_login_history(db: Database, seconds: float) -> None:
+    """Move every recorded attempt back in time, as if ``seconds`` had passed."""
+    L = models.LoginHistory
+    async with db.transaction() as session:
+        for pk, stamp in (await session.execute(select(L.id, L.timestamp))).all():
+            await session.execute(
+                update(L).where(L.id == pk).values(timestamp=stamp - timedelta(seconds=seconds))
+            )
+
+
 async def test_failures_are_recorded_and_throttled_alike_for_unknown_users(
-    auth_app, db, settings, callers, user_ids
+    slow_app, db, settings, callers, user_ids
 ):
     limit = settings.login_max_failures
     assert limit >= 2
-    # Each account tried from its own address, so only per-account throttling applies.
-    known, unknown = callers(auth_app, "10.0.0.1"), callers(auth_app, "10.0.0.2")
+    known, unknown = callers(slow_app, "10.0.0.1"), callers(slow_app, "10.0.0.2")
     seen: dict[str, list[Any]] = {"member": [], "ghost": []}
     for name, caller in (("member", known), ("ghost", unknown)):
         for _ in range(limit):
             seen[name].append(_shape(await caller.gql.post(LOGIN, {"u": name, "p": WRONG})))
-        # Throttled now, even with the right password.
+        # That (account, address) pair is delayed now, even with the right password.
         seen[name].append(_shape(await caller.gql.post(LOGIN, {"u": name, "p": WRONG})))
         seen[name].append(_shape(await caller.gql.post(LOGIN, {"u": name, "p": PASSWORD})))
-    assert seen["member"] == seen["ghost"]  # nothing tells them apart
+    # Nothing tells them apart (but the clock: retryAfter counts down).
+    assert _without_wait(seen["member"]) == _without_wait(seen["ghost"])
     codes = [errors[0][1]["code"] for _, errors in seen["member"]]
     assert codes == [UNAUTHENTICATED] * limit + [RATE_LIMITED] * 2
     assert seen["member"][0][1][0][0] == "invalid credentials"
-    assert seen["member"][-1][0] is None and seen["member"][-1][1][0][1]["retryAfter"] > 0
+    assert seen["member"][-1][0] is None
+    assert 0 < seen["member"][-1][1][0][1]["retryAfter"] <= 60
 
-    # The account is throttled from any address; other accounts are not.
-    elsewhere = callers(auth_app, "10.0.0.3")
-    assert await elsewhere.code(LOGIN, {"u": "member", "p": PASSWORD}) == RATE_LIMITED
+    # The owner, from their own address, is not locked out by someone else's failures;
+    # other accounts from the delayed address are not delayed either.
+    await callers(slow_app, "10.0.0.3").login("member")
     await known.login("viewer")
-    assert await count(db, "session_logs") == 1
+    assert await count(db, "session_logs") == 2
 
-    # Every attempt is in login_history, with its reason.
+    # Every attempt is in login_history, with its reason and the client's address.
     history = await rows(db, "login_history")
     by_identifier: dict[str, list[dict[str, Any]]] = {}
     for row in history:
         by_identifier.setdefault(row["identifier_hash"], []).append(row)
     member_rows = by_identifier[sha256("member")]
     ghost_rows = by_identifier[sha256("ghost")]
-    expected = ["invalid_credentials"] * limit + ["throttled"] * 3
-    assert [r["failure_reason"] for r in member_rows] == expected
-    assert [r["failure_reason"] for r in ghost_rows] == expected[:-1]
-    assert not any(r["success"] for r in member_rows + ghost_rows)
-    assert {r["user_id"] for r in member_rows[:limit]} == {user_ids["member"]}
+    expected = ["invalid_credentials"] * limit + ["throttled"] * 2
+    assert [r["failure_reason"] for r in member_rows] == [*expected, None]
+    assert [r["failure_reason"] for r in ghost_rows] == expected
+    assert not any(r["success"] for r in member_rows[:-1] + ghost_rows)
+    assert {r["user_id"] for r in member_rows} == {user_ids["member"], None}
     assert {r["user_id"] for r in ghost_rows} == {None}
     assert {r["ip_address"] for r in ghost_rows} == {"10.0.0.2"}
-    viewer_rows = by_identifier[sha256("viewer")]
-    assert [(r["success"], r["failure_reason"]) for r in viewer_rows] == [(True, None)]
+    assert member_rows[-1]["ip_address"] == "10.0.0.3"
 
-    # Once the window has passed (failures moved back in time), the account signs in.
-    window = timedelta(minutes=settings.login_failure_window_minutes + 1)
-    async with db.transaction() as session:
-        await session.execute(
-            update(models.LoginHistory).values(timestamp=datetime.now(UTC) - window)
-        )
+    # Once the delay has passed, the pair is checked again.
+    await _age_login_history(db, 61)
     await known.login("member")
 
 
-async def test_many_failures_from_one_address_throttle_that_address(auth_app, settings, callers):
-    crowd = callers(auth_app, "10.9.9.9")
+async def test_the_delay_doubles_with_each_failure_up_to_its_cap(make_app, db, settings, callers):
+    """base * 2^(failures - max) seconds after the pair's last failure, at most the cap;
+    refused attempts do not extend it."""
+    app = make_app(login_delay_base_seconds=10, login_delay_max_seconds=75)
+    limit = settings.login_max_failures
+    attacker = callers(app, "10.2.0.1")
+    for _ in range(limit):
+        assert await attacker.code(LOGIN, {"u": "member", "p": WRONG}) == UNAUTHENTICATED
+    for expected in (10, 20, 40, 75, 75):
+        waits = []
+        for _ in range(3):  # refused attempts do not make the wait longer
+            error = await attacker.error(LOGIN, {"u": "member", "p": WRONG})
+            assert error["extensions"]["code"] == RATE_LIMITED
+            waits.append(error["extensions"]["retryAfter"])
+        assert all(expected - 5 <= w <= expected for w in waits), (expected, waits)
+        await _age_login_history(db, expected - 3)  # not quite yet
+        assert await attacker.code(LOGIN, {"u": "member", "p": PASSWORD}) == RATE_LIMITED
+        await _age_login_history(db, 4)
+        assert await attacker.code(LOGIN, {"u": "member", "p": WRONG}) == UNAUTHENTICATED
+    # The owner signs in from elsewhere throughout.
+    await callers(app, "10.2.0.2").login("member")
+
+
+async def test_many_failures_from_one_address_delay_that_address(slow_app, settings, callers):
+    crowd = callers(slow_app, "10.9.9.9")
     budget = settings.login_max_failures * 4
     for i in range(budget):
         assert await crowd.code(LOGIN, {"u": f"nobody{i}", "p": WRONG}) == UNAUTHENTICATED
+    # Password spraying: the address is delayed across accounts.
     assert await crowd.code(LOGIN, {"u": "viewer", "p": PASSWORD}) == RATE_LIMITED
-    await callers(auth_app, "10.9.9.10").login("viewer")
+    await callers(slow_app, "10.9.9.10").login("viewer")
 
 
-async def test_concurrent_failures_cannot_outrun_the_throttle(auth_app, db, settings, callers):
-    """Many wrong passwords at once for one account: no more of them are checked
-    than the limit allows one after another."""
+async def test_concurrent_failures_cannot_outrun_the_throttle(slow_app, settings, callers):
+    """Many wrong passwords at once for one account from one address: no more of
+    them are checked than the limit allows one after another."""
     limit = settings.login_max_failures
+    attacker = callers(slow_app, "10.1.0.1")
     attempts = await asyncio.gather(
-        *(
-            callers(auth_app, f"10.1.0.{i}").gql.post(LOGIN, {"u": "member", "p": WRONG})
-            for i in range(limit * 4)
-        )
+        *(attacker.gql.post(LOGIN, {"u": "member", "p": WRONG}) for _ in range(limit * 4))
     )
     codes = [a["errors"][0]["extensions"]["code"] for a in attempts]
     assert set(codes) <= {UNAUTHENTICATED, RATE_LIMITED}
-    assert codes.count(UNAUTHENTICATED) <= limit, codes
-    assert await callers(auth_app).code(LOGIN, {"u": "member", "p": PASSWORD}) == RATE_LIMITED
+    checked = codes.count(UNAUTHENTICATED)
+    assert checked <= limit, codes
+    # Refused attempts are not guesses: what is left of the budget can still be used,
+    # one after another, and no more.
+    while checked < limit:
+        assert await attacker.code(LOGIN, {"u": "member", "p": WRONG}) == UNAUTHENTICATED
+        checked += 1
+    assert await attacker.code(LOGIN, {"u": "member", "p": PASSWORD}) == RATE_LIMITED
+    await callers(slow_app, "10.1.0.2").login("member")
+
+
+async def test_a_valid_second_factor_passes_a_delayed_pair(
+    slow_app, db, settings, callers, user_ids
+):
+    """Behind the attacker's address (one NAT, one proxy), the owner still signs in
+    with the right password and a valid second factor; nothing less gets through,
+    and what was wrong is not told."""
+    member = await signed_in(callers, slow_app, "member")
+    totp = await _enroll(member, db, user_ids["member"])
+    await member.gql.data(CONFIRM_TOTP, {"c": totp.at(time.time() - 30)})
+    backup = (await member.gql.data(BACKUP_CODES))["generateBackupCodes"]["codes"]
+    shared = callers(slow_app, "10.3.0.1")
+    for _ in range(settings.login_max_failures):
+        assert await shared.code(LOGIN, {"u": "member", "p": WRONG}) == UNAUTHENTICATED
+    for _ in range(settings.login_max_failures):
+        assert await shared.code(LOGIN, {"u": "admin", "p": WRONG}) == UNAUTHENTICATED
+
+    delayed = [
+        {"u": "member", "p": PASSWORD},  # the right password alone
+        {"u": "member", "p": PASSWORD, "t": _not_a_current_code(totp)},
+        {"u": "member", "p": WRONG, "t": totp.now()},
+        {"u": "member", "p": WRONG, "b": backup[0]},
+        {"u": "admin", "p": PASSWORD, "t": totp.now()},  # no second factor on this account
+    ]
+    shapes = [_shape(await shared.gql.post(LOGIN, v)) for v in delayed]
+    for data, errors in shapes:
+        assert data is None and [e[1]["code"] for e in errors] == [RATE_LIMITED]
+    assert len({e[0][0] for _, e in shapes}) == 1  # one message whatever was wrong
+
+    signed = await shared.gql.data(LOGIN, {"u": "member", "p": PASSWORD, "t": totp.now()})
+    assert signed["login"]["user"]["username"] == "member"
+    signed = await shared.gql.data(LOGIN, {"u": "member", "p": PASSWORD, "b": backup[1]})
+    assert signed["login"]["user"]["username"] == "member"
+    # The account without a second factor signs in from the owner's own address.
+    await callers(slow_app, "10.3.0.2").login("admin")
+
+
+async def test_second_factor_failures_delay_the_accounts_second_factor(
+    slow_app, db, settings, callers, user_ids
+):
+    """Wrong codes with the right password (only someone who knows the password)
+    delay the account's second factor from any address; wrong passwords with
+    codes, from anyone, do not."""
+    member = await signed_in(callers, slow_app, "member")
+    totp = await _enroll(member, db, user_ids["member"])
+    await member.gql.data(CONFIRM_TOTP, {"c": totp.at(time.time() - 30)})
+    limit = settings.login_max_failures
+    for i in range(limit * 2):
+        stranger = callers(slow_app, f"10.4.0.{i}")
+        assert await stranger.code(LOGIN, {"u": "member", "p": WRONG, "t": "000000"}) == (
+            UNAUTHENTICATED
+        )
+    owner = callers(slow_app, "10.4.1.1")
+    assert "errors" not in await owner.gql.post(
+        LOGIN, {"u": "member", "p": PASSWORD, "t": totp.now()}
+    )
+    wrong = _not_a_current_code(totp)
+    for i in range(limit):
+        knows = callers(slow_app, f"10.4.2.{i}")
+        assert await knows.code(LOGIN, {"u": "member", "p": PASSWORD, "t": wrong}) == (
+            UNAUTHENTICATED
+        )
+    fresh = callers(slow_app, "10.4.3.1")
+    refused = await fresh.error(LOGIN, {"u": "member", "p": PASSWORD, "t": totp.now()})
+    assert refused["extensions"]["code"] == RATE_LIMITED
+    assert 0 < refused["extensions"]["retryAfter"] <= 60
 
 
 # --- TOTP ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -75,7 +76,18 @@ def serve(
         port=bind_port,
         workers=workers or settings.workers,
         log_level=settings.log_level,
+        **proxy_options(settings),
     )
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's forwarded-header options: X-Forwarded-For/-Proto are believed only
+    from the proxies in ``EXPGRAPH_FORWARDED_ALLOW_IPS``; with none configured they
+    are ignored (uvicorn would otherwise trust them from loopback, and anyone on the
+    machine, or a proxy passing the header through, could pick the client address)."""
+    if not settings.forwarded_allow_ips.strip():
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
 @db_app.command("upgrade")

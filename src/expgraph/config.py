@@ -54,8 +54,19 @@ class Settings(BaseSettings):
     session_ttl_hours: int = 24 * 7
     session_cookie_name: str = "expgraph_session"
     cookie_secure: bool = Field(default=False, description="Mark the session cookie Secure.")
-    login_max_failures: int = 5
-    login_failure_window_minutes: int = 15
+    # Sign-in throttling (see domains/accounts/sessions.py): failures per (account,
+    # client address) pair within the window; from this many on, the pair waits
+    # base * 2^(failures - max) seconds after its last failure, at most the cap.
+    # One address gets the same treatment across accounts at 4x as many failures.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_minutes: int = Field(default=15, ge=1)
+    login_delay_base_seconds: int = Field(default=1, ge=1)
+    login_delay_max_seconds: int = Field(default=900, ge=1)
+    # Proxies trusted to say who the client is (comma-separated addresses or
+    # networks, or "*"): uvicorn then takes the client address and scheme from their
+    # X-Forwarded-For / X-Forwarded-Proto. Empty: forwarded headers are ignored and
+    # the client is the connection's peer (what sign-in throttling and logs use).
+    forwarded_allow_ips: str = ""
     totp_issuer: str = "expgraph"
     # Execution claims (seed 000): a claim older than this is orphaned.
     execution_stale_seconds: int = 600

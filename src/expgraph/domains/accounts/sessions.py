@@ -1,15 +1,46 @@
 """Signing in and out: password check, second factor, throttling, sessions.
 
 Every attempt, good or bad, is written to ``login_history`` (in its own
-transaction, so a refused attempt is still recorded). Repeated failures for one
-identifier or one address are throttled the same way whether or not the account
-exists; an unknown user costs the same password-hash time as a known one.
+transaction, so a refused attempt is still recorded). An unknown user costs the
+same password-hash time as a known one, and is throttled the same way.
+
+Throttling is built so that an attacker cannot lock the owner out:
+
+- Failures are counted per (account, client address) pair over the last
+  ``EXPGRAPH_LOGIN_FAILURE_WINDOW_MINUTES``. Once a pair has
+  ``EXPGRAPH_LOGIN_MAX_FAILURES`` of them, its next attempt is refused
+  (RATE_LIMITED, ``retryAfter`` seconds) until ``base * 2^(failures - max)``
+  seconds (``EXPGRAPH_LOGIN_DELAY_BASE_SECONDS``, at most
+  ``EXPGRAPH_LOGIN_DELAY_MAX_SECONDS``) have passed since the pair's last failure.
+- One address gets the same delay across all accounts once it has
+  ``ADDRESS_FACTOR`` times as many failures (password spraying).
+- Failures from other addresses never slow an account down: the right password
+  from the owner's own address passes, with or without a second factor.
+- While a pair or its address is delayed, an attempt that carries a second
+  factor is still checked in full: the right password with a valid TOTP or backup
+  code signs in (the owner behind the attacker's NAT or proxy). Anything short of
+  that is answered RATE_LIMITED, whatever was wrong, and counts as a failure. The
+  right password alone, without a second factor, never passes a delayed pair.
+- Second-factor failures with the right password are counted per account, from
+  any address: once there are ``EXPGRAPH_LOGIN_MAX_FAILURES`` of them, second
+  factors for that account are delayed the same way (only someone who knows the
+  password can cause this; the cure is a new password).
+
+A failure is any unsuccessful attempt except one refused for its delay (those
+are recorded as ``throttled`` and do not extend it) and one that gave the right
+password and was asked for its second factor (``second_factor_required``).
+Attempts still in flight count as failures, so concurrent guesses cannot outrun
+the limit. The client address is the ASGI scope's client: uvicorn puts the
+forwarded address there only for proxies listed in
+``EXPGRAPH_FORWARDED_ALLOW_IPS``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Update, func, or_, select, update
 
@@ -97,22 +128,73 @@ async def _record(
         )
 
 
-async def _throttled(
-    db: Database, settings: Settings, identifier_hash: str, ip: str | None
-) -> bool:
+# Refusals that are not guesses: they never extend a delay.
+NOT_COUNTED = ("throttled", "second_factor_required")
+SECOND_FACTOR_FAILURE = "invalid_second_factor"
+
+
+def _delay(failures: int, threshold: int, settings: Settings) -> float:
+    """Seconds a key must wait after its last failure (0 below the threshold)."""
+    if failures < threshold:
+        return 0.0
+    doublings = min(failures - threshold, 40)  # the cap is reached long before
+    return float(
+        min(settings.login_delay_max_seconds, settings.login_delay_base_seconds * 2**doublings)
+    )
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Seconds left before an attempt may be checked normally (0: not delayed)."""
+
+    wait: int  # the (account, address) pair or the address
+    second_factor_wait: int  # the account's second factors
+
+
+async def _throttle(
+    db: Database, settings: Settings, identifier_hash: str, ip: str | None, attempt_id: int
+) -> Throttle:
+    """One statement: failures and last failure time of the pair, the address and
+    the account's second factors in the window, and the database clock."""
     L = models.LoginHistory
-    since = utc_before(settings.login_failure_window_minutes * 60)
-    failures = func.count().filter(L.identifier_hash == identifier_hash)
-    stmt = select(failures, func.count().filter(L.ip_address == ip) if ip else func.count()).where(
+    same_address = L.ip_address == ip if ip is not None else L.ip_address.is_(None)
+    pair = (L.identifier_hash == identifier_hash) & same_address
+    factor = (L.identifier_hash == identifier_hash) & (L.failure_reason == SECOND_FACTOR_FAILURE)
+    stmt = select(
+        func.count().filter(pair),
+        func.max(L.timestamp).filter(pair),
+        func.count().filter(same_address),
+        func.max(L.timestamp).filter(same_address),
+        func.count().filter(factor),
+        func.max(L.timestamp).filter(factor),
+        utcnow(),
+    ).where(
         L.success.is_(False),
-        L.timestamp > since,
-        or_(L.identifier_hash == identifier_hash, L.ip_address == ip),
+        L.failure_reason.not_in(NOT_COUNTED),
+        L.id != attempt_id,  # this attempt is recorded first, as pending
+        L.timestamp > utc_before(settings.login_failure_window_minutes * 60),
+        or_(L.identifier_hash == identifier_hash, same_address),
     )
     async with db.read() as session:
-        by_identifier, by_address = (await session.execute(stmt)).one()
-    # Both counts include this attempt itself (recorded first, as a failure).
+        row = (await session.execute(stmt)).one()
+    pairs, pair_last, addresses, address_last, factors, factor_last, now = row
     limit = settings.login_max_failures
-    return by_identifier > limit or (ip is not None and by_address > limit * ADDRESS_FACTOR)
+
+    def left(failures: int, threshold: int, last: datetime | None) -> int:
+        delay = _delay(failures, threshold, settings)
+        if not delay or last is None:
+            return 0
+        remaining = delay - (now - last).total_seconds()
+        return max(0, math.ceil(remaining))
+
+    wait = left(pairs, limit, pair_last)
+    if ip is not None:
+        wait = max(wait, left(addresses, limit * ADDRESS_FACTOR, address_last))
+    return Throttle(wait=wait, second_factor_wait=left(factors, limit, factor_last))
+
+
+def _rate_limited(wait: int) -> RateLimited:
+    return RateLimited("too many failed sign-ins; try again later", retryAfter=wait)
 
 
 async def _use_second_factor(
@@ -171,12 +253,12 @@ async def login(
             "invalid credentials" if not extra else "a second factor is needed", **extra
         )
 
-    if await _throttled(db, settings, identifier_hash, client.ip_address):
+    throttle = await _throttle(db, settings, identifier_hash, client.ip_address, attempt_id)
+    second_factor_given = bool(totp_code or backup_code)
+    if throttle.wait and not second_factor_given:
+        # Refused before any password is checked: a delayed pair learns nothing.
         await _record(db, attempt_id, user_id=None, method="password", failure="throttled")
-        raise RateLimited(
-            "too many failed sign-ins; try again later",
-            retryAfter=settings.login_failure_window_minutes * 60,
-        )
+        raise _rate_limited(throttle.wait)
     U = models.User
     async with db.read() as session:
         user = (
@@ -187,20 +269,52 @@ async def login(
     password_ok = await asyncio.to_thread(
         security.verify_password, user.password_hash if user else None, password
     )
-    if user is None or not password_ok:
-        raise await fail("invalid_credentials", user.id if user else None)
-    if not user.is_active:
-        raise await fail("inactive", user.id)
-    method = "password"
-    if user.totp_enabled:
-        if not totp_code and not backup_code:
-            raise await fail("second_factor_required", user.id, secondFactorRequired=True)
+    if throttle.wait:
+        # Delayed, with a second factor: checked in full, but short of the right
+        # password and a valid second factor the answer is the delay, whatever
+        # was wrong, and the attempt counts as a failure.
+        async def delayed(reason: str) -> RateLimited:
+            await _record(
+                db, attempt_id, user_id=user.id if user else None, method="password", failure=reason
+            )
+            return _rate_limited(throttle.wait)
+
+        if user is None or not password_ok:
+            raise await delayed("invalid_credentials")
+        if not user.is_active:
+            raise await delayed("inactive")
+        if not user.totp_enabled:
+            raise await delayed("throttled_without_second_factor")
+        if throttle.second_factor_wait:
+            raise await delayed("second_factor_throttled")
         second = await _use_second_factor(db, user, totp_code, backup_code, client.ip_address)
         if second is None:
-            raise await fail(
-                "invalid_second_factor", user.id, "backup_code" if backup_code else "totp"
-            )
+            raise await delayed(SECOND_FACTOR_FAILURE)
         method = second
+    else:
+        if user is None or not password_ok:
+            raise await fail("invalid_credentials", user.id if user else None)
+        if not user.is_active:
+            raise await fail("inactive", user.id)
+        method = "password"
+        if user.totp_enabled:
+            if not second_factor_given:
+                raise await fail("second_factor_required", user.id, secondFactorRequired=True)
+            if throttle.second_factor_wait:
+                await _record(
+                    db,
+                    attempt_id,
+                    user_id=user.id,
+                    method="password",
+                    failure="second_factor_throttled",
+                )
+                raise _rate_limited(throttle.second_factor_wait)
+            second = await _use_second_factor(db, user, totp_code, backup_code, client.ip_address)
+            if second is None:
+                raise await fail(
+                    SECOND_FACTOR_FAILURE, user.id, "backup_code" if backup_code else "totp"
+                )
+            method = second
     token = security.new_session_token()
     device, browser = _device(client.user_agent)
     async with db.transaction() as session:
