@@ -1232,3 +1232,40 @@ async def test_nested_catalog_query_statement_count_is_flat(gql, statements):
                 for version in versions:
                     assert len(version["node"]["examples"]["edges"]) == 3
         assert counts[2] == counts[20], (document, counts)
+
+
+async def test_usage_count_counts_live_experiments_only(gql):
+    tag = (await gql.data(CREATE_TAG, {"input": {"name": "live"}}))["createTag"]["tag"]
+    made = []
+    for name in ("a", "b"):
+        payload = {"kind": "TRAINING", "name": name, "tagIds": [tag["id"]]}
+        made.append((await gql.data(CREATE_EXPERIMENT, {"input": payload}))["createExperiment"])
+    a, b = (m["experiment"]["id"] for m in made)
+    delete = "mutation($id: ID!) { deleteExperiment(input: {id: $id}) { experiment { id } } }"
+    restore = delete.replace("deleteExperiment", "restoreExperiment")
+
+    async def usage() -> tuple[int, int]:
+        listed = await gql.data(TAGS_PAGE, {})
+        (edge,) = listed["tags"]["edges"]
+        return (await tag_state(gql, tag["id"]))["usageCount"], edge["node"]["usageCount"]
+
+    assert await usage() == (2, 2)
+    await gql.data(delete, {"id": a})
+    assert await usage() == (1, 1)
+    await gql.data(delete, {"id": a})  # twice changes nothing
+    assert await usage() == (1, 1)
+    # Links of a deleted experiment come and go without counting.
+    untagged = await gql.data(UNTAG_EXPERIMENT, {"e": a, "t": tag["id"]})
+    assert untagged["untagExperiment"]["changed"] is True
+    assert untagged["untagExperiment"]["tag"]["usageCount"] == 1
+    retagged = await gql.data(TAG_EXPERIMENT, {"e": a, "t": tag["id"]})
+    assert retagged["tagExperiment"]["tag"]["usageCount"] == 1
+    await gql.data(restore, {"id": a})
+    assert await usage() == (2, 2)
+    await gql.data(restore, {"id": a})
+    assert await usage() == (2, 2)
+    await gql.data(delete, {"id": a})
+    await gql.data(delete, {"id": b})
+    assert await usage() == (0, 0)
+    await gql.data(restore, {"id": b})
+    assert await usage() == (1, 1)

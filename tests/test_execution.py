@@ -233,6 +233,23 @@ async def test_bad_run_writes_change_nothing(gql, db):
     assert other_id != experiment_id
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("costMicros", "-1"), ("promptTokens", -1), ("completionTokens", -3), ("latencyMs", -0.5)],
+)
+async def test_negative_costs_and_measures_of_a_run_are_refused(gql, db, field, value):
+    experiment_id, example_ids = await setup_evaluation(gql, examples=2, repetitions=1)
+    await gql.data(CLAIM, {"w": "w1", "e": experiment_id})
+    runs = runs_for(example_ids, 1)
+    runs[1][field] = value
+    body = await gql.post(RECORD, {"e": experiment_id, "w": "w1", "t": "1", "runs": runs})
+    assert body["errors"][0]["extensions"] == {"code": "BAD_REQUEST", "field": field}, body
+    async with db.read() as session:
+        assert await session.scalar(select(func.count(models.ExperimentRun.id))) == 0
+    runs[1][field] = 0
+    await gql.data(RECORD, {"e": experiment_id, "w": "w1", "t": "1", "runs": runs})
+
+
 async def test_failed_runs_count_and_are_retried(gql):
     experiment_id, example_ids = await setup_evaluation(gql, examples=3, repetitions=1)
     await gql.data(CLAIM, {"w": "w1", "e": experiment_id})

@@ -280,3 +280,66 @@ async def test_concurrent_creates_of_one_name_leave_one_experiment(gql):
     )
     assert codes == ["CONFLICT"] * 7 + ["OK"]
     assert await count_experiments(gql) == 1
+
+
+# --- domain rules: an A/B test's window, costs ------------------------------------------
+
+AB_FIELDS = """mutation($input: UpdateExperimentInput!) { updateExperiment(input: $input) {
+    experiment { ... on AbTestExperiment { startAt endAt } } } }"""
+JAN, FEB, MAR = ("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z")
+
+
+async def _bad_request(gql, query, variables):
+    body = await gql.post(query, variables)
+    assert body.get("errors") and body.get("data") is None, body
+    extensions = body["errors"][0]["extensions"]
+    assert extensions["code"] == "BAD_REQUEST", body
+    return body["errors"][0]["message"], extensions
+
+
+async def test_an_ab_test_cannot_end_before_it_starts(gql):
+    early = {"kind": "AB_TEST", "name": "ab", "abTest": {"startAt": FEB, "endAt": JAN}}
+    message, extensions = await _bad_request(gql, CREATE_EXPERIMENT, {"input": early})
+    assert "endAt" in message and "startAt" in message
+    assert extensions["fields"] == ["startAt", "endAt"]
+    assert await count_experiments(gql) == 0
+
+    same = {"kind": "AB_TEST", "name": "ab", "abTest": {"startAt": FEB, "endAt": FEB}}
+    experiment = (await gql.data(CREATE_EXPERIMENT, {"input": same}))["createExperiment"]
+    pk = experiment["experiment"]["id"]
+    # An update that moves one end is checked against the stored other.
+    for block, field in (({"endAt": JAN}, "endAt"), ({"startAt": MAR}, "startAt")):
+        _, extensions = await _bad_request(gql, AB_FIELDS, {"input": {"id": pk, "abTest": block}})
+        assert extensions["field"] == field
+    both = {"startAt": MAR, "endAt": FEB}
+    await _bad_request(gql, AB_FIELDS, {"input": {"id": pk, "abTest": both}})
+    stored = await gql.data(
+        "query($id: ID!) { node(id: $id) { ... on AbTestExperiment { startAt endAt } } }",
+        {"id": pk},
+    )
+    assert stored["node"] == {"startAt": FEB, "endAt": FEB}
+    moved = await gql.data(AB_FIELDS, {"input": {"id": pk, "abTest": {"endAt": MAR}}})
+    assert moved["updateExperiment"]["experiment"] == {"startAt": FEB, "endAt": MAR}
+    # Clearing one end lifts the check.
+    cleared = {"startAt": None}
+    await gql.data(AB_FIELDS, {"input": {"id": pk, "abTest": cleared}})
+    later = await gql.data(AB_FIELDS, {"input": {"id": pk, "abTest": {"endAt": JAN}}})
+    assert later["updateExperiment"]["experiment"] == {"startAt": None, "endAt": JAN}
+
+
+@pytest.mark.parametrize("field", ["finalCost", "bestCost"])
+async def test_a_simulation_cost_cannot_be_negative(gql, field):
+    negative = {"kind": "SIMULATION", "name": "s", "simulation": {"masterSeed": "1", field: "-1"}}
+    _, extensions = await _bad_request(gql, CREATE_EXPERIMENT, {"input": negative})
+    assert extensions["field"] == field
+    assert await count_experiments(gql) == 0
+    zero = {"kind": "SIMULATION", "name": "s", "simulation": {"masterSeed": "1", field: "0"}}
+    created = (await gql.data(CREATE_EXPERIMENT, {"input": zero}))["createExperiment"]
+    update = {"id": created["experiment"]["id"], "simulation": {field: -5}}
+    _, extensions = await _bad_request(
+        gql,
+        "mutation($input: UpdateExperimentInput!) { updateExperiment(input: $input) {"
+        " experiment { id } } }",
+        {"input": update},
+    )
+    assert extensions["field"] == field

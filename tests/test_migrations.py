@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from expgraph.db import migrate
 from expgraph.models import Base
@@ -46,3 +46,30 @@ async def test_partial_unique_index_exists_on_both_dialects(db):
     async with db.engine.connect() as connection:
         found = await connection.run_sync(indexes)
     assert found["uq_experiments_name_not_deleted"]["unique"]
+
+
+async def test_0008_recounts_tag_usage_over_live_experiments(db):
+    """Counts written before 0008 included soft-deleted experiments; 0008 recounts."""
+    from datetime import UTC, datetime
+
+    from expgraph.domains.catalog.models import ExperimentTag, Tag
+    from expgraph.domains.experiments.models import TrainingExperiment
+
+    async with db.transaction() as session:
+        tag = Tag(name="t", slug="t", usage_count=0)
+        live = TrainingExperiment(name="live")
+        gone = TrainingExperiment(name="gone", deleted_at=datetime.now(UTC))
+        session.add_all([tag, live, gone])
+        await session.flush()
+        session.add_all([ExperimentTag(experiment_id=e.id, tag_id=tag.id) for e in (live, gone)])
+        tag_id = tag.id
+
+    async def usage() -> int:
+        async with db.read() as session:
+            return int(await session.scalar(select(Tag.usage_count).where(Tag.id == tag_id)))
+
+    url = db.settings.database_url
+    migrate.downgrade(url, "0007")
+    assert await usage() == 2  # every link, as counted before 0008
+    migrate.upgrade(url)
+    assert await usage() == 1

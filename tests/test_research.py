@@ -223,12 +223,27 @@ async def test_guides_documents_and_insights_are_one_per_key(gql, db):
     from expgraph.graphql.relay import encode_id
 
     run_gid = encode_id("SimulationRun", run_id)
-    insight = (
-        "mutation($r: JSON!) { upsertChartInsight(input: {simulationId: " + str(run_id) + ","
-        ' insightType: "trend", responseJson: $r}) { chartInsight { responseJson } } }'
-    )
-    await gql.data(insight, {"r": {"v": 1}})
-    await gql.data(insight, {"r": {"v": 2}})
+    insight = """mutation($s: ID!, $r: JSON!) { upsertChartInsight(input: {simulationRunId: $s,
+      insightType: "trend", responseJson: $r}) { chartInsight {
+      responseJson simulationRun { id } } } }"""
+    await gql.data(insight, {"s": run_gid, "r": {"v": 1}})
+    stored = await gql.data(insight, {"s": run_gid, "r": {"v": 2}})
+    assert stored["upsertChartInsight"]["chartInsight"] == {
+        "responseJson": {"v": 2},
+        "simulationRun": {"id": run_gid},
+    }
+    assert await count(db, models.ChartInsight) == 1
+    # The run must exist, and the id must be a SimulationRun's.
+    for bad_id, code in (
+        (encode_id("SimulationRun", run_id + 1000), "NOT_FOUND"),
+        (experiment["id"], "BAD_REQUEST"),
+    ):
+        body = await gql.post(insight, {"s": bad_id, "r": {"v": 3}})
+        error = body["errors"][0]
+        assert (error["extensions"]["code"], error["extensions"]["field"]) == (
+            code,
+            "simulationRunId",
+        ), body
     assert await count(db, models.ChartInsight) == 1
     region = """mutation($r: ID!, $s: Float!) { createRegionAnalysis(input: {simulationRunId: $r,
       rules: [{age: ">30"}], ruleText: "age > 30", synthCount: 10, synthPercentage: 12.5,

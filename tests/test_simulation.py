@@ -189,3 +189,27 @@ async def test_simulation_connections_do_not_grow_statements(gql, statements):
     # experiments, iterations, their runs by id, simulationRuns' count (no page:
     # only totalCount is asked for).
     assert counts[2] == counts[12] == 4, counts
+
+
+async def test_negative_costs_are_refused_and_nothing_is_written(gql):
+    experiment = await create_experiment(gql, "costs", "SIMULATION")
+    iteration = {"experimentId": experiment["id"], "iteration": 0, "costsPerAgent": {"a": -1}}
+    body = await gql.post(ITERATION, {"input": iteration})
+    assert body["errors"][0]["extensions"] == {"code": "BAD_REQUEST", "field": "costsPerAgent.a"}
+    run = (await gql.data(RUN, {"input": {"experimentId": experiment["id"]}}))[
+        "createSimulationRun"
+    ]["simulationRun"]
+    body = await gql.post(COMPLETE, {"input": {"id": run["id"], "totalCost": "-100"}})
+    assert body["errors"][0]["extensions"] == {"code": "BAD_REQUEST", "field": "totalCost"}
+    data = await gql.data(
+        "query($id: ID!, $run: ID!) { node(id: $id) { ... on SimulationExperiment {"
+        " iterations { totalCount } } } run: node(id: $run) { ... on SimulationRun {"
+        " status totalCost } } }",
+        {"id": experiment["id"], "run": run["id"]},
+    )
+    assert data["node"]["iterations"]["totalCount"] == 0
+    assert data["run"] == {"status": "running", "totalCost": None}
+    # Zero is a cost.
+    iteration["costsPerAgent"] = {"a": 0}
+    await gql.data(ITERATION, {"input": iteration})
+    await gql.data(COMPLETE, {"input": {"id": run["id"], "totalCost": "0"}})

@@ -535,3 +535,54 @@ async def test_no_response_contains_a_password_hash(gql, http, db):
     )
     assert_no_secret(text)
     assert '"CONFLICT"' in text
+
+
+# --- the last active admin ------------------------------------------------------------
+
+UPDATE_USER = """mutation($id: ID!, $role: UserRole, $active: Boolean) {
+  updateUser(input: {id: $id, role: $role, isActive: $active}) { user { role isActive } } }"""
+
+
+async def roles(gql: GraphQLClient) -> dict[str, tuple[str, bool]]:
+    page = (await gql.data(USERS_PAGE, {"first": 50}))["users"]
+    return {
+        e["node"]["username"]: (e["node"]["role"], e["node"]["isActive"]) for e in page["edges"]
+    }
+
+
+async def test_the_last_active_admin_cannot_be_demoted_or_deactivated(gql):
+    first = await create_user(gql, "first", role="ADMIN")
+    for change in ({"role": "MEMBER"}, {"role": "VIEWER"}, {"active": False}):
+        body = await gql.post(UPDATE_USER, {"id": first["id"], **change})
+        assert body["errors"][0]["extensions"]["code"] == "CONFLICT", body
+        assert "last active admin" in body["errors"][0]["message"]
+    assert await roles(gql) == {"first": ("ADMIN", True)}
+    # Changes that keep them an active admin are fine.
+    await gql.data(UPDATE_USER, {"id": first["id"], "role": "ADMIN", "active": True})
+
+    second = await create_user(gql, "second", role="ADMIN")
+    await gql.data(UPDATE_USER, {"id": first["id"], "role": "MEMBER"})
+    assert await gql.error_code(UPDATE_USER, {"id": second["id"], "active": False}) == "CONFLICT"
+    # An inactive admin is no admin: it does not count as the one left.
+    await gql.data(UPDATE_USER, {"id": first["id"], "role": "ADMIN", "active": False})
+    assert await gql.error_code(UPDATE_USER, {"id": second["id"], "role": "VIEWER"}) == "CONFLICT"
+    assert await roles(gql) == {"first": ("ADMIN", False), "second": ("ADMIN", True)}
+    # Reactivated, the first one lets the second go.
+    await gql.data(UPDATE_USER, {"id": first["id"], "active": True})
+    await gql.data(UPDATE_USER, {"id": second["id"], "active": False})
+    assert await roles(gql) == {"first": ("ADMIN", True), "second": ("ADMIN", False)}
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one(gql):
+    a = await create_user(gql, "admin_a", role="ADMIN")
+    b = await create_user(gql, "admin_b", role="ADMIN")
+    bodies = await asyncio.gather(
+        gql.post(UPDATE_USER, {"id": a["id"], "role": "MEMBER"}),
+        gql.post(UPDATE_USER, {"id": b["id"], "active": False}),
+    )
+    codes = sorted(body["errors"][0]["extensions"]["code"] for body in bodies if body.get("errors"))
+    assert codes == ["CONFLICT"], bodies
+    left = [
+        name for name, (role, active) in (await roles(gql)).items() if role == "ADMIN" and active
+    ]
+    assert len(left) == 1

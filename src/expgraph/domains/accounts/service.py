@@ -52,13 +52,36 @@ async def create_user(
 
 
 async def update_user(session: AsyncSession, pk: int, values: dict[str, object]) -> models.User:
-    user = await session.get(models.User, pk, with_for_update=True)
+    """Change a user's role or active flag. CONFLICT when it would leave no active
+    admin: the active admins' rows are locked first, in id order, so two admins
+    demoting each other at once cannot both succeed."""
+    for field in ("role", "is_active"):
+        if field in values and values[field] is None:
+            raise BadRequest(f"{field} cannot be null", field=field)
+    U = models.User
+    removes_admin = values.get("role", models.UserRole.ADMIN) != models.UserRole.ADMIN or (
+        values.get("is_active", True) is False
+    )
+    admins: list[int] = []
+    if removes_admin:
+        admins = list(
+            await session.scalars(
+                select(U.id)
+                .where(U.role == models.UserRole.ADMIN, U.is_active.is_(True))
+                .order_by(U.id)
+                .with_for_update()
+            )
+        )
+    user = await session.get(U, pk, with_for_update=True, populate_existing=True)
     if user is None:
         raise NotFound("no user with that id")
+    if removes_admin and admins == [user.id]:
+        raise Conflict(
+            "this is the last active admin: make another user an admin first",
+            field="role" if "role" in values else "isActive",
+        )
     for field in ("role", "is_active"):
         if field in values:
-            if values[field] is None:
-                raise BadRequest(f"{field} cannot be null", field=field)
             setattr(user, field, values[field])
     await session.flush()
     return user

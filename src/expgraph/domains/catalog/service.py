@@ -1,9 +1,12 @@
 """Catalog writes: tags and their links to experiments, datasets, versions, examples.
 
-A tag's ``usage_count`` is kept equal to its number of links: each link or
-unlink moves it by one in the same transaction, and only when the link really
-appeared or disappeared (``ON CONFLICT DO NOTHING`` / ``DELETE ... RETURNING``),
-so concurrent and repeated calls cannot drift it.
+A tag's ``usage_count`` is kept equal to its number of links to experiments
+that are not deleted: each link or unlink of a live experiment moves it by one in
+the same transaction, and only when the link really appeared or disappeared
+(``ON CONFLICT DO NOTHING`` / ``DELETE ... RETURNING``), so concurrent and
+repeated calls cannot drift it; soft-deleting an experiment takes one off each of
+its tags and restoring it puts it back (one statement, ``count_experiment_tags``).
+Callers lock the experiment's row first, so a link and a delete cannot cross.
 """
 
 from __future__ import annotations
@@ -89,9 +92,16 @@ async def delete_tag(session: AsyncSession, pk: int) -> models.Tag:
 
 
 async def link_tag(
-    session: AsyncSession, dialect: str, experiment_id: int, tag_id: int, added_by: int | None
+    session: AsyncSession,
+    dialect: str,
+    experiment_id: int,
+    tag_id: int,
+    added_by: int | None,
+    *,
+    counted: bool = True,
 ) -> bool:
-    """Link; True when the link is new (and the tag's count went up)."""
+    """Link; True when the link is new (and, when ``counted``, i.e. the experiment
+    is not deleted, the tag's count went up)."""
     await get_tag(session, tag_id)
     stmt = insert_ignoring_conflicts(
         dialect,
@@ -100,13 +110,16 @@ async def link_tag(
         ("experiment_id", "tag_id"),
     ).returning(models.ExperimentTag.id)
     inserted = (await session.execute(stmt)).first() is not None
-    if inserted:
+    if inserted and counted:
         await _bump(session, tag_id, +1)
     return inserted
 
 
-async def unlink_tag(session: AsyncSession, experiment_id: int, tag_id: int) -> bool:
-    """Unlink; True when a link was removed (and the tag's count went down)."""
+async def unlink_tag(
+    session: AsyncSession, experiment_id: int, tag_id: int, *, counted: bool = True
+) -> bool:
+    """Unlink; True when a link was removed (and, when ``counted``, the tag's count
+    went down)."""
     await get_tag(session, tag_id)
     link = models.ExperimentTag
     stmt = (
@@ -115,9 +128,21 @@ async def unlink_tag(session: AsyncSession, experiment_id: int, tag_id: int) -> 
         .returning(link.id)
     )
     removed = (await session.execute(stmt)).first() is not None
-    if removed:
+    if removed and counted:
         await _bump(session, tag_id, -1)
     return removed
+
+
+async def count_experiment_tags(session: AsyncSession, experiment_id: int, step: int) -> None:
+    """Move the count of every tag of an experiment by ``step`` (-1 when it is
+    soft-deleted, +1 when it is restored), in one statement."""
+    link = models.ExperimentTag
+    await session.execute(
+        update(models.Tag)
+        .where(models.Tag.id.in_(select(link.tag_id).where(link.experiment_id == experiment_id)))
+        .values(usage_count=models.Tag.usage_count + step)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def _bump(session: AsyncSession, tag_id: int, step: int) -> None:

@@ -140,7 +140,9 @@ class Tag(Node):
     name: str
     slug: str
     color: str | None
-    usage_count: int = strawberry.field(description="How many experiments carry it.")
+    usage_count: int = strawberry.field(
+        description="How many experiments carry it, deleted experiments not counted."
+    )
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[models.Tag]

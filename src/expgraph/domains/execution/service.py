@@ -257,6 +257,13 @@ RUN_FIELDS = (
     "completion_tokens",
     "cost_micros",
 )
+# Measures of a run that cannot be negative: column -> input field.
+NON_NEGATIVE_RUN_FIELDS = {
+    "latency_ms": "latencyMs",
+    "prompt_tokens": "promptTokens",
+    "completion_tokens": "completionTokens",
+    "cost_micros": "costMicros",
+}
 
 
 async def record_runs(
@@ -271,6 +278,10 @@ async def record_runs(
         raise BadRequest("runs must not be empty", field="runs")
     if len(runs) > MAX_BATCH:
         raise BadRequest(f"at most {MAX_BATCH} runs per call", field="runs")
+    for run in runs:
+        for column, name in NON_NEGATIVE_RUN_FIELDS.items():
+            if (run.get(column) or 0) < 0:
+                raise BadRequest(f"{name} must be >= 0", field=name)
     await _guard(session, experiment_id, holder)
     experiment = await session.get(E, experiment_id)
     assert experiment is not None

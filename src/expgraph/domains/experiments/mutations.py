@@ -105,12 +105,21 @@ async def _set_link(info: Info, input: ExperimentTagInput, *, linked: bool) -> E
     experiment_id = model_pk(input.experiment_id, models.Experiment)
     tag_id = model_pk(input.tag_id, TagRecord)
     async with ctx.db.transaction() as session:
-        experiment = await service.get_live(session, experiment_id)
+        # Locked: a concurrent delete or restore recounts this experiment's tags.
+        experiment = await service.get_live(session, experiment_id, for_update=True)
+        counted = experiment.deleted_at is None  # usageCount counts live experiments
         if linked:
             changed = await catalog_service.link_tag(
-                session, ctx.db.dialect, experiment_id, tag_id, ctx.principal.user_id
+                session,
+                ctx.db.dialect,
+                experiment_id,
+                tag_id,
+                ctx.principal.user_id,
+                counted=counted,
             )
         else:
-            changed = await catalog_service.unlink_tag(session, experiment_id, tag_id)
+            changed = await catalog_service.unlink_tag(
+                session, experiment_id, tag_id, counted=counted
+            )
         tag = await catalog_service.get_tag(session, tag_id)
     return ExperimentTagPayload(experiment=to_node(experiment), tag=to_node(tag), changed=changed)

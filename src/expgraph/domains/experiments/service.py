@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from expgraph.db.search import search_document
 from expgraph.db.types import utcnow
 from expgraph.domains.catalog import models as catalog
+from expgraph.domains.catalog.service import count_experiment_tags
 from expgraph.domains.experiments import models
 from expgraph.graphql.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import (
@@ -56,6 +57,8 @@ TEXT_LIMITS = {
     "notes": 100_000,
 }
 NON_NEGATIVE = ("repetitions", "num_iterations", "best_epoch", "total_epochs")
+# Money (integer cents) is never negative: column -> input field.
+COSTS = {"final_cost": "finalCost", "best_cost": "bestCost"}
 JSON_OBJECTS = ("hyperparameters", "metrics", "scorecard_data")
 NAME_MAX, DESCRIPTION_MAX = 255, 2000
 
@@ -91,12 +94,29 @@ def kind_values(kind: KindKey, blocks: Any, *, creating: bool) -> dict[str, Any]
     for field in NON_NEGATIVE:
         if field in values:
             positive(values[field], field, allow_zero=True)
+    for field, name in COSTS.items():
+        if (values.get(field) or 0) < 0:
+            raise BadRequest(f"{name} must be >= 0 (integer cents)", field=name)
     for field in JSON_OBJECTS:
         if values.get(field) is not None:
             json_object(values[field], field)
     if "master_seed" in values and values["master_seed"] is None and not creating:
         raise BadRequest("master_seed cannot be removed", field="master_seed")
     return values
+
+
+def _check_window(values: Mapping[str, Any], stored: Any = None) -> None:
+    """An A/B test ends no earlier than it starts; a field not given is the
+    stored one (an update may move only one end)."""
+    start, end = (
+        values[f] if f in values else getattr(stored, f, None) for f in ("start_at", "end_at")
+    )
+    if start is not None and end is not None and end < start:
+        raise BadRequest(
+            "endAt must not be before startAt",
+            field="endAt" if "end_at" in values else "startAt",
+            fields=["startAt", "endAt"],
+        )
 
 
 def common_values(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -154,6 +174,7 @@ async def create(
     created_by: int | None,
 ) -> models.Experiment:
     values = {**common_values(common), **kind_values(kind, blocks, creating=True)}
+    _check_window(values)
     await _check_references(session, values)
     await _check_name_free(session, values["name"], None)
     experiment = model_for(kind)(**values, created_by=created_by)
@@ -182,6 +203,7 @@ async def update_experiment(
     if experiment.deleted_at is not None:
         raise NotFound("the experiment is deleted; restore it first")
     values = {**common_values(common), **kind_values(experiment.kind, blocks, creating=False)}
+    _check_window(values, experiment)
     await _check_references(
         session,
         {"dataset_id": getattr(experiment, "dataset_id", None), **values},
@@ -208,5 +230,7 @@ async def set_deleted(session: AsyncSession, pk: int, *, deleted: bool) -> model
         .values(deleted_at=utcnow() if deleted else None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    # Tag.usage_count counts live experiments only.
+    await count_experiment_tags(session, pk, -1 if deleted else +1)
     await session.refresh(experiment)
     return experiment

@@ -140,9 +140,11 @@ class UpsertExperimentDocumentInput:
     error_message: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="One insight per simulation run and insight type.")
 class UpsertChartInsightInput:
-    simulation_id: int
+    simulation_run_id: strawberry.ID = strawberry.field(
+        description="The SimulationRun the insight is about."
+    )
     insight_type: str
     response_json: JSON
 
@@ -236,6 +238,14 @@ def _unit(value: float, field: str) -> float:
     if not 0 <= value <= 1:
         raise BadRequest(f"{field} must be in [0, 1]", field=field)
     return value
+
+
+def _run_pk(global_id: str) -> int:
+    """The SimulationRun a global id names; BAD_REQUEST for an id of anything else."""
+    try:
+        return model_pk(global_id, SimulationRun)
+    except BadRequest as error:
+        raise BadRequest(error.message, field="simulationRunId") from error
 
 
 @strawberry.type
@@ -424,11 +434,13 @@ class Mutation:
     ) -> ChartInsightPayload:
         ctx = info.context
         values = {
-            "simulation_id": input.simulation_id,
+            "simulation_id": _run_pk(input.simulation_run_id),
             "insight_type": text(input.insight_type, "insightType", max_length=100),
             "response_json": json_object(input.response_json, "responseJson"),
         }
         async with ctx.db.transaction() as session:
+            if await session.get(SimulationRun, values["simulation_id"]) is None:
+                raise NotFound("no simulation run with that id", field="simulationRunId")
             insight = await service.upsert_row(
                 session,
                 ctx.db.dialect,

@@ -10,6 +10,7 @@ import strawberry
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.research import models
+from expgraph.domains.simulation.models import SimulationRun as SimulationRunRecord
 from expgraph.graphql.connections import connection_field
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Rule, escape_like
@@ -21,8 +22,10 @@ from expgraph.graphql.scalars import JSON
 
 if TYPE_CHECKING:
     from expgraph.domains.experiments.types import Experiment
+    from expgraph.domains.simulation.types import SimulationRun
 
 ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
+SimulationRunT = Annotated["SimulationRun", strawberry.lazy("expgraph.domains.simulation.types")]
 # This module's own type, for a field declared before the type it shows.
 SynthGroupT = Annotated["SynthGroup", strawberry.lazy(__name__)]
 
@@ -194,12 +197,17 @@ class ExperimentDocument(Node):
 @strawberry.type(description="An LLM insight on a chart (one per simulation and type).")
 class ChartInsight(Node):
     id: strawberry.ID
-    simulation_id: int = strawberry.field(description="The simulation or analysis it is about.")
     insight_type: str
     response_json: JSON
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[models.ChartInsight]
+    simulation_run: SimulationRunT | None = node_field(
+        RowsById(SimulationRunRecord),
+        "simulation_id",
+        SimulationRunT,
+        description="The simulation run the insight is about (null once that run is gone).",
+    )
 
 
 @node_type(models.SensitivityResult)

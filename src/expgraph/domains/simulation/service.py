@@ -19,9 +19,12 @@ MAX_EVENTS = 5000
 
 
 def cents(value: Any, field: str) -> int:
-    """An integer number of cents, or BAD_REQUEST (floats, even 12.0, are refused)."""
+    """A cost: a non-negative integer number of cents, or BAD_REQUEST (floats, even
+    12.0, are refused)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequest(f"{field} must be an integer number of cents", field=field)
+    if value < 0:
+        raise BadRequest(f"{field} must be >= 0 (a cost in cents)", field=field)
     if not -INT64 <= value < INT64:
         raise BadRequest(f"{field} is out of the 64-bit range", field=field)
     return value
