@@ -95,10 +95,10 @@ async def test_claim_heartbeat_record_release_lifecycle(gql):
     before = await state(gql, experiment_id)
     assert before["state"] == "QUEUED"
     assert before["progress"] == {
-        "expected": 8,
+        "expected": "8",
         "completed": 0,
         "failed": 0,
-        "missing": 8,
+        "missing": "8",
         "fraction": 0.0,
     }
     claim = (await gql.data(CLAIM, {"w": "w1", "e": experiment_id}))["claimExecution"]["claim"]
@@ -112,7 +112,7 @@ async def test_claim_heartbeat_record_release_lifecycle(gql):
     # Sending the same runs again updates them, never duplicates them.
     await gql.data(RECORD, {"e": experiment_id, "w": "w1", "t": token, "runs": half})
     mid = await state(gql, experiment_id)
-    assert mid["progress"]["completed"] == 4 and mid["progress"]["missing"] == 4
+    assert mid["progress"]["completed"] == 4 and mid["progress"]["missing"] == "4"
     await gql.data(RELEASE, {"e": experiment_id, "w": "w1", "t": token})
     assert (await state(gql, experiment_id))["state"] == "QUEUED"
     # Resume: the incomplete pairs are exactly the other half.
@@ -258,10 +258,10 @@ async def test_failed_runs_count_and_are_retried(gql):
     await gql.data(RECORD, {**holder, "runs": runs_for(example_ids[2:], 1, error="timeout")})
     progress = (await state(gql, experiment_id))["progress"]
     assert progress == {
-        "expected": 3,
+        "expected": "3",
         "completed": 2,
         "failed": 1,
-        "missing": 0,
+        "missing": "0",
         "fraction": pytest.approx(2 / 3),
     }
     page = await gql.data(

@@ -192,10 +192,10 @@ async def test_two_workers_complete_an_experiment_and_a_subscriber_sees_it(serve
     await watcher
     node = gql(server, PROGRESS, {"e": experiment_id})["node"]
     assert node["progress"] == {
-        "expected": 600,
+        "expected": "600",
         "completed": 600,
         "failed": 0,
-        "missing": 0,
+        "missing": "0",
         "fraction": 1.0,
     }
     assert node["executionConfig"]["state"] == "COMPLETED"

@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     # a connection the server has closed (a restart, a terminated backend) is
     # still found and replaced at checkout, from its socket, without a round trip.
     db_pre_ping: bool = False
+    # PostgreSQL: a statement running longer than this is cancelled by the server
+    # and the request answers TIMEOUT (set on every connection at connect); 0: no limit.
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    # Seconds a request waits for a pooled connection when all are busy before it
+    # answers UNAVAILABLE (SQLAlchemy's pool_timeout), so slow queries cannot queue
+    # every other request behind them.
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     sqlite_busy_timeout_ms: int = 15_000
     echo_sql: bool = False
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Table, any_, bindparam
+from sqlalchemy import Boolean, Integer, Table, any_, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -103,3 +103,13 @@ def _touch(table: Table) -> dict[str, Any]:
     from expgraph.db.types import utcnow
 
     return {"updated_at": utcnow()} if "updated_at" in table.c else {}
+
+
+def integer_series(dialect: str, stop: Any, name: str = "n") -> Any:
+    """The integers 1..``stop`` as a one-column table (column ``name``):
+    ``generate_series`` on PostgreSQL, a recursive CTE on SQLite (which has no
+    table-valued series function built in)."""
+    if dialect == "postgresql":
+        return func.generate_series(1, stop).table_valued(name).render_derived(f"{name}_series")
+    seed = select(literal(1, Integer).label(name)).cte(f"{name}_series", recursive=True)
+    return seed.union_all(select((seed.c[name] + 1).label(name)).where(seed.c[name] < stop))

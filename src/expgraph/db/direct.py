@@ -30,6 +30,8 @@ from sqlalchemy import Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from expgraph.db.errors import Failure, classify_database_error
+
 DIRECT_READS = "expgraph_direct_reads"  # session.info flag: autocommit reads on asyncpg
 
 S = TypeVar("S", bound=Executable)
@@ -132,11 +134,36 @@ def _plan(
     return by_dialect[key]
 
 
+def lost_connection(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection itself is gone (the server closed it:
+    a restart, a terminated backend), rather than that the statement failed."""
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        return True  # a protocol left mid-operation by a connection that died under it
+    return classify_database_error(exc) is Failure.UNAVAILABLE
+
+
 async def execute(
     session: AsyncSession, stmt: Executable, params: Mapping[str, Any]
 ) -> tuple[list[str], Sequence[Sequence[Any]]]:
     """``(column names, rows)`` of ``stmt`` on the session's connection:
-    directly on asyncpg where it can, else through SQLAlchemy's Core."""
+    directly on asyncpg where it can, else through SQLAlchemy's Core.
+
+    In an autocommit read session (PostgreSQL reads), a statement whose pooled
+    connection turns out to be closed by the server (which the pool's checkout
+    cannot see before the close reaches the socket) runs once more on a new
+    connection: a read there holds no transaction, so nothing is lost."""
+    try:
+        return await _execute(session, stmt, params)
+    except Exception as exc:
+        if not (session.info.get(DIRECT_READS) and lost_connection(exc)):
+            raise
+    await session.invalidate()  # the dead connection is discarded, not pooled again
+    return await _execute(session, stmt, params)
+
+
+async def _execute(
+    session: AsyncSession, stmt: Executable, params: Mapping[str, Any]
+) -> tuple[list[str], Sequence[Sequence[Any]]]:
     connection = await session.connection()
     plan = _plan(session, connection, stmt, params)
     if plan is not None:
@@ -164,7 +191,13 @@ async def _direct(
         if plan.processors is None:
             await plan.describe(driver, connection.sync_engine.dialect)
         records = await driver.fetch(sql, *arguments)
-    except asyncpg.PostgresError:
+    except asyncpg.PostgresError as exc:
+        if classify_database_error(exc) in (Failure.TIMEOUT, Failure.UNAVAILABLE):
+            # Not run again: a statement cancelled by the statement timeout would
+            # wait its time out twice, and a connection that is gone is left in a
+            # state where SQLAlchemy's attempt fails with "another operation is in
+            # progress". Raised as it is (``db.errors`` classifies asyncpg's own).
+            raise
         # SQLAlchemy runs it again (the listeners see it again: it is sent
         # again) and reports the error as it would
         return None

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from expgraph.config import Settings
-from expgraph.db.direct import DIRECT_READS
+from expgraph.db.direct import DIRECT_READS, lost_connection
 
 
 def is_sqlite_url(url: str) -> bool:
@@ -85,16 +85,28 @@ def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
         path = sqlite_path(url)
         if path is not None and path.parent != Path(""):
             path.parent.mkdir(parents=True, exist_ok=True)
+        pool: dict[str, Any] = {}
+        if path is not None:  # a file: a queue pool, whose checkout waits are bounded
+            pool = {
+                "pool_size": settings.db_pool_size,
+                "max_overflow": settings.db_max_overflow,
+                "pool_timeout": settings.db_pool_timeout_seconds,
+            }
         engine = create_async_engine(
             url,
             echo=settings.echo_sql,
             json_deserializer=load_json,
             connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+            **pool,
         )
         _configure_sqlite(
             engine, settings.sqlite_busy_timeout_ms, "BEGIN IMMEDIATE" if writer else "BEGIN"
         )
         return engine
+    server_settings = {}
+    if settings.db_statement_timeout_ms > 0:
+        # the server cancels a longer statement (SQLSTATE 57014: TIMEOUT to the client)
+        server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
     engine = create_async_engine(
         url,
         echo=settings.echo_sql,
@@ -102,6 +114,10 @@ def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
         pool_pre_ping=settings.db_pre_ping,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        # a checkout waits this long when every connection is busy, then fails
+        # (UNAVAILABLE) instead of queueing the request behind slow ones
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args={"server_settings": server_settings},
     )
     _replace_closed(engine)
     return engine
@@ -150,8 +166,13 @@ class SharedReads:
             self._holder = task
             try:
                 yield session
-            except BaseException:
-                await session.rollback()  # a failed statement aborts the transaction
+            except BaseException as exc:
+                if lost_connection(exc):
+                    # the server closed the connection: let it go (the pool makes
+                    # a new one), so the request's next read does not reuse it
+                    await session.invalidate()
+                else:
+                    await session.rollback()  # a failed statement aborts the transaction
                 raise
             finally:
                 self._holder = None

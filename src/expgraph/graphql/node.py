@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import strawberry
 
+from expgraph.graphql.bounds import capped_argument
 from expgraph.graphql.context import Info
 from expgraph.graphql.errors import BadRequest
 from expgraph.graphql.loaders import RowsById
@@ -31,8 +33,8 @@ class Query:
         return await _resolve(info, id)
 
     @query_field(description="Objects by global id, in the order asked; null where missing.")
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        if len(ids) > MAX_NODES:
-            raise BadRequest(f"at most {MAX_NODES} ids at once")
+    async def nodes(
+        self, info: Info, ids: Annotated[list[strawberry.ID], capped_argument(MAX_NODES)]
+    ) -> list[Node | None]:
         # Resolved together, so the loaders batch them: one statement per type.
         return list(await asyncio.gather(*(_resolve(info, i) for i in ids)))

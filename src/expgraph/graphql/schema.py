@@ -36,6 +36,7 @@ from expgraph.domains.research import mutations as research_mutations
 from expgraph.domains.research import queries as research_queries
 from expgraph.domains.simulation import mutations as simulation_mutations
 from expgraph.graphql import node
+from expgraph.graphql.bounds import ListCaps, apply_list_caps
 from expgraph.graphql.context import SharedReadsForQueries
 from expgraph.graphql.errors import ErrorCodes
 from expgraph.graphql.executor import Executor, install_lean_resolvers
@@ -93,6 +94,7 @@ def build_schema(settings: Settings | None = None, *, stock: bool = False) -> Sc
     extensions: list[Any] = [
         ErrorCodes,
         SignInRequired,
+        ListCaps,  # list lengths (graphql/bounds.py), before any input is converted
         SharedReadsForQueries,
         lambda: AddValidationRules(limit_rules),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
@@ -111,6 +113,7 @@ def build_schema(settings: Settings | None = None, *, stock: bool = False) -> Sc
         config=StrawberryConfig(scalar_map=scalar_map),
         execution_context_class=StrawberryGraphQLCoreExecutionContext if stock else Executor,
     )
+    apply_list_caps(schema)
     if not stock:
         install_lean_resolvers(schema)
     return schema

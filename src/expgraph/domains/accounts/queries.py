@@ -20,6 +20,7 @@ from expgraph.domains.accounts.types import (
     UserRole,
 )
 from expgraph.graphql.auth import Permission
+from expgraph.graphql.bounds import capped
 from expgraph.graphql.connections import Connection, connection, filtered_connection, load_node
 from expgraph.graphql.context import Info
 from expgraph.graphql.errors import Forbidden
@@ -75,9 +76,9 @@ L = models.SystemLog
 @strawberry.input(description="Conditions on audit records.")
 class SystemLogFilter:
     user_id: strawberry.ID | None = None
-    actions: list[str] | None = None
-    statuses: list[str] | None = strawberry.field(
-        default=None, description="success, failure, denied"
+    actions: list[str] | None = capped(100, default=None)
+    statuses: list[str] | None = capped(
+        100, default=None, description="success, failure, denied"
     )
     created_after: datetime | None = None
     created_before: datetime | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types.unset import UNSET
 
+from expgraph.domains.catalog.service import MAX_EXAMPLES_PER_CALL
+from expgraph.graphql.bounds import capped
 from expgraph.graphql.scalars import JSON
 
 
@@ -55,4 +57,4 @@ class DatasetExampleInput:
 class AddDatasetExamplesInput:
     dataset_id: strawberry.ID
     dataset_version_id: strawberry.ID
-    examples: list[DatasetExampleInput]
+    examples: list[DatasetExampleInput] = capped(MAX_EXAMPLES_PER_CALL)

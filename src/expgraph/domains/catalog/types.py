@@ -11,6 +11,7 @@ import strawberry
 from expgraph.domains.accounts.models import User as UserRecord
 from expgraph.domains.catalog import models
 from expgraph.domains.experiments.fields import TAGGED, experiments_field
+from expgraph.graphql.bounds import capped
 from expgraph.graphql.connections import connection_field
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
 from expgraph.graphql.loaders import Relation, RowsById
@@ -156,7 +157,7 @@ class Tag(Node):
 @strawberry.input(description="Conditions on tags.")
 class TagFilter:
     name_contains: str | None = None
-    slugs: list[str] | None = None
+    slugs: list[str] | None = capped(200, default=None)
     and_: list[TagFilter] | None = strawberry.field(name="and", default=None)
     or_: list[TagFilter] | None = strawberry.field(name="or", default=None)
     not_: TagFilter | None = strawberry.field(name="not", default=None)

@@ -7,8 +7,10 @@ import base64
 import binascii
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, case, func, or_, select, true
+from sqlalchemy.orm import aliased
 
+from expgraph.db.dialect import integer_series
 from expgraph.domains.catalog.models import DatasetExample
 from expgraph.domains.execution import models
 from expgraph.domains.execution.loaders import AnnotationSummariesById, ProgressById
@@ -34,7 +36,6 @@ from expgraph.graphql.loaders import Relation, RowsById
 from expgraph.graphql.prefetch import derived_field, node_field
 
 R = models.ExperimentRun
-SCAN_CHUNK = 1000
 
 
 # Null for kinds that do not execute, and before a config is created.
@@ -97,65 +98,115 @@ def _decode(cursor: str) -> tuple[int, int]:
         raise BadRequest("malformed cursor") from exc
 
 
+def _incomplete_statement(
+    dialect: str, experiment: Any, repetitions: int, position: tuple[int, int], first: int
+) -> Select[Any]:
+    """The first ``first + 1`` missing or failed (example, repetition) pairs after
+    ``position``, in that order, computed by the database.
+
+    1. Candidate examples: from the cursor's example on, those with fewer
+       successful runs after the cursor than pairs after it (an index-only count
+       per example), in id order, at most ``first + 1`` of them (each holds at
+       least one pair).
+    2. Only as many of those as the page needs: a running sum of their missing
+       pairs stops once ``first + 1`` are covered.
+    3. Those examples x repetitions 1..N, minus successful runs, from the cursor.
+    Nothing here grows with the dataset or with the repetitions beyond one page.
+    """
+    example_after, repetition_after = position
+    X = DatasetExample
+    successes = (
+        select(func.count())
+        .select_from(R)
+        .where(
+            R.experiment_id == experiment.id,
+            R.dataset_example_id == X.id,
+            R.error.is_(None),
+            R.repetition_number.between(1, repetitions),
+            or_(X.id > example_after, R.repetition_number > repetition_after),
+        )
+        .scalar_subquery()
+    )
+    pairs_after = case(
+        (X.id == example_after, max(0, repetitions - repetition_after)), else_=repetitions
+    )
+    missing = (pairs_after - successes).label("missing")
+    counted = (
+        select(X.id.label("example_id"), missing)
+        .where(
+            X.dataset_id == experiment.dataset_id,
+            X.dataset_version_id <= experiment.dataset_version_id,
+            X.id >= example_after,
+        )
+        .subquery("counted")
+    )
+    candidates = (
+        select(counted.c.example_id, counted.c.missing)
+        .where(counted.c.missing > 0)
+        .order_by(counted.c.example_id)
+        .limit(first + 1)
+        .subquery("candidates")
+    )
+    covered = (
+        select(
+            candidates.c.example_id,
+            (
+                func.sum(candidates.c.missing).over(order_by=candidates.c.example_id)
+                - candidates.c.missing
+            ).label("before"),
+        )
+    ).subquery("covered")
+    chosen = select(covered.c.example_id).where(covered.c.before <= first).subquery("chosen")
+    series = integer_series(dialect, repetitions, "repetition")
+    run = aliased(R)
+    return (
+        select(chosen.c.example_id, series.c.repetition, run.error.is_not(None))
+        .select_from(chosen)
+        .join(series, true())
+        .outerjoin(
+            run,
+            and_(
+                run.experiment_id == experiment.id,
+                run.dataset_example_id == chosen.c.example_id,
+                run.repetition_number == series.c.repetition,
+            ),
+        )
+        .where(
+            or_(chosen.c.example_id > example_after, series.c.repetition > repetition_after),
+            or_(run.id.is_(None), run.error.is_not(None)),
+        )
+        .order_by(chosen.c.example_id, series.c.repetition)
+        .limit(first + 1)
+    )
+
+
 async def incomplete_runs(
     root: Any, info: Info, first: int = 100, after: str | None = None
 ) -> IncompleteRunPage:
     """Missing and failed example x repetition pairs in (example, repetition)
-    order, paged by a keyset cursor: what a worker resumes with."""
+    order, paged by a keyset cursor: what a worker resumes with. One statement
+    computes the page from the cursor (see ``_incomplete_statement``)."""
     limit = info.context.settings.page_size_max
     if not 0 <= first <= limit:
         raise BadRequest(f"first must be between 0 and {limit}")
     experiment = root.record
     repetitions = experiment.repetitions or 1
-    position = _decode(after) if after else (0, repetitions)
-    found: list[IncompleteRun] = []
-    async with info.context.db.read() as session:
-        while len(found) <= first:
-            examples = list(
-                (
-                    await session.scalars(
-                        select(DatasetExample.id)
-                        .where(
-                            DatasetExample.dataset_id == experiment.dataset_id,
-                            DatasetExample.dataset_version_id <= experiment.dataset_version_id,
-                            DatasetExample.id >= position[0],
-                        )
-                        .order_by(DatasetExample.id)
-                        .limit(SCAN_CHUNK)
-                    )
-                ).all()
-            )
-            if not examples:
-                break
-            done = {
-                (example_id, repetition): error is not None
-                for example_id, repetition, error in (
-                    await session.execute(
-                        select(R.dataset_example_id, R.repetition_number, R.error).where(
-                            R.experiment_id == experiment.id,
-                            R.dataset_example_id.in_(examples),
-                        )
-                    )
-                ).all()
-            }
-            for example_id in examples:
-                for repetition in range(1, repetitions + 1):
-                    if (example_id, repetition) <= position:
-                        continue
-                    failed = done.get((example_id, repetition))
-                    if failed is False:
-                        continue
-                    found.append(
-                        IncompleteRun(
-                            repetition_number=repetition,
-                            status="FAILED" if failed else "MISSING",
-                            cursor=_encode(example_id, repetition),
-                            record=example_id,
-                        )
-                    )
-            position = (examples[-1], repetitions)
-            if len(examples) < SCAN_CHUNK:
-                break
+    position = _decode(after) if after else (0, 0)
+    if first == 0 or experiment.dataset_id is None or experiment.dataset_version_id is None:
+        return IncompleteRunPage(items=[], has_next_page=False, end_cursor=None)
+    db = info.context.db
+    statement = _incomplete_statement(db.dialect, experiment, repetitions, position, first)
+    async with db.read() as session:
+        rows = (await session.execute(statement)).all()
+    found = [
+        IncompleteRun(
+            repetition_number=repetition,
+            status="FAILED" if failed else "MISSING",
+            cursor=_encode(example_id, repetition),
+            record=example_id,
+        )
+        for example_id, repetition, failed in rows
+    ]
     page = found[:first]
     return IncompleteRunPage(
         items=page,

@@ -6,7 +6,11 @@ from datetime import datetime
 
 import strawberry
 
+from expgraph.domains.execution.service import MAX_BATCH
+from expgraph.graphql.bounds import capped
 from expgraph.graphql.scalars import JSON, BigInt
+
+MAX_EVALUATORS = 50
 
 
 @strawberry.input(description="What each run does. Ids are global ids.")
@@ -37,7 +41,7 @@ class EvaluatorConfigInput:
 class CreateExecutionConfigInput:
     experiment_id: strawberry.ID
     task_config: TaskConfigInput
-    evaluator_configs: list[EvaluatorConfigInput] = strawberry.field(default_factory=list)
+    evaluator_configs: list[EvaluatorConfigInput] = capped(MAX_EVALUATORS, default_factory=list)
 
 
 @strawberry.input
@@ -88,7 +92,7 @@ class RunInput:
 
 @strawberry.input
 class RecordExperimentRunsInput(HolderInput):
-    runs: list[RunInput]
+    runs: list[RunInput] = capped(MAX_BATCH)
 
 
 @strawberry.input
@@ -104,7 +108,7 @@ class AnnotationInput:
 
 @strawberry.input
 class RecordRunAnnotationsInput(HolderInput):
-    annotations: list[AnnotationInput]
+    annotations: list[AnnotationInput] = capped(MAX_BATCH)
 
 
 @strawberry.input

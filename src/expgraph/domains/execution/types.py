@@ -44,20 +44,24 @@ class ExecutionState(enum.Enum):
 
 @strawberry.type(description="Runs recorded against dataset examples x repetitions.")
 class Progress:
-    expected: int
+    expected: BigInt = strawberry.field(
+        description="Dataset examples x repetitions (64-bit: it can pass 2^31)."
+    )
     completed: int = strawberry.field(description="Runs recorded without error.")
     failed: int = strawberry.field(description="Runs recorded with an error (to retry).")
-    missing: int = strawberry.field(description="Example x repetition pairs with no run yet.")
+    missing: BigInt = strawberry.field(
+        description="Example x repetition pairs with no run yet (64-bit, like expected)."
+    )
     fraction: float = strawberry.field(description="completed / expected (1.0 when none).")
 
     @classmethod
     def of(cls, counts: Counts) -> Progress:
         fraction = counts.completed / counts.expected if counts.expected else 1.0
         return cls(
-            expected=counts.expected,
+            expected=BigInt(counts.expected),
             completed=counts.completed,
             failed=counts.failed,
-            missing=counts.missing,
+            missing=BigInt(counts.missing),
             fraction=min(1.0, fraction),
         )
 

@@ -7,7 +7,9 @@ from datetime import datetime
 import strawberry
 from strawberry.types.unset import UNSET
 
+from expgraph.domains.experiments.models import MAX_REPETITIONS
 from expgraph.domains.experiments.types import ExperimentKind, ExperimentStatus, UnitType
+from expgraph.graphql.bounds import capped
 from expgraph.graphql.scalars import JSON, BigInt
 
 
@@ -15,7 +17,12 @@ from expgraph.graphql.scalars import JSON, BigInt
 class EvaluationInput:
     dataset_id: strawberry.ID | None = UNSET
     dataset_version_id: strawberry.ID | None = UNSET
-    repetitions: int | None = UNSET
+    repetitions: int | None = strawberry.field(
+        default=UNSET,
+        description=(
+            f"How many times each dataset example runs (1 when null); 0 to {MAX_REPETITIONS:,}."
+        ),
+    )
 
 
 @strawberry.input(description="Fields of an A/B test (seed 001).")
@@ -82,8 +89,8 @@ class CreateExperimentInput(KindBlocks):
     status: ExperimentStatus = ExperimentStatus.DRAFT
     config: JSON | None = None
     metadata: JSON | None = None
-    tag_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Tags to apply at once."
+    tag_ids: list[strawberry.ID] | None = capped(
+        100, default=None, description="Tags to apply at once."
     )
 
 

@@ -89,6 +89,11 @@ class Experiment(IdMixin, TimestampMixin, Base):
     dataset_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("datasets.id"), index=True)
 
 
+# Runs per dataset example, at most: the work of an execution (and of paging
+# its incomplete runs) grows with it.
+MAX_REPETITIONS = 1000
+
+
 class EvaluationExperiment(Experiment):
     """Seed 000: runs over a dataset version, each example ``repetitions`` times."""
 

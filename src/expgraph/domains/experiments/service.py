@@ -94,6 +94,10 @@ def kind_values(kind: KindKey, blocks: Any, *, creating: bool) -> dict[str, Any]
     for field in NON_NEGATIVE:
         if field in values:
             positive(values[field], field, allow_zero=True)
+    if (values.get("repetitions") or 0) > models.MAX_REPETITIONS:
+        raise BadRequest(
+            f"repetitions must be at most {models.MAX_REPETITIONS:,}", field="repetitions"
+        )
     for field, name in COSTS.items():
         if (values.get(field) or 0) < 0:
             raise BadRequest(f"{name} must be >= 0 (integer cents)", field=name)

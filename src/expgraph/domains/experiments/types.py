@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from sqlalchemy import and_, exists, select
+from sqlalchemy import func, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from expgraph.domains.accounts.models import User as UserRecord
@@ -18,6 +18,7 @@ from expgraph.domains.experiments import models
 from expgraph.domains.research import explorations
 from expgraph.domains.research import fields as research
 from expgraph.domains.simulation import fields as simulation
+from expgraph.graphql.bounds import capped
 from expgraph.graphql.connections import Connection, child_connection, page_ahead
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
@@ -45,6 +46,8 @@ ExperimentStatus = models.ExperimentStatus
 strawberry.enum(ExperimentStatus, description="Lifecycle state, shared by every kind.")
 UnitType = models.UnitType
 strawberry.enum(UnitType, description="What an A/B test assigns to variants.")
+
+MAX_TAG_SLUGS = 200
 
 TAGS_OF_EXPERIMENT = Through(catalog.ExperimentTag, "experiment_id", "tag_id")
 TAGS = Relation(catalog.Tag, through=TAGS_OF_EXPERIMENT)
@@ -196,8 +199,8 @@ class ExperimentFilter:
     name_contains: str | None = strawberry.field(
         default=None, description="Case-insensitive substring of the name."
     )
-    tag_slugs: list[str] | None = strawberry.field(
-        default=None, description="Has every one of these tags."
+    tag_slugs: list[str] | None = capped(
+        MAX_TAG_SLUGS, default=None, description="Has every one of these tags."
     )
     created_after: datetime | None = None
     created_before: datetime | None = None
@@ -224,20 +227,29 @@ class ExperimentOrder:
 E = models.Experiment
 
 
-def _has_tag(slug: str) -> ColumnElement[bool]:
+def _has_tags(slugs: list[str]) -> ColumnElement[bool]:
+    """Has every one of the tags: one grouped statement for any number of slugs
+    (the experiments whose links to those tags number as many as the distinct
+    slugs asked; slugs are unique), not one correlated EXISTS per slug."""
+    wanted = sorted(set(slugs))
+    if not wanted:
+        return true()
     link, tag = catalog.ExperimentTag, catalog.Tag
-    return exists(
-        select(link.id)
+    tagged = (
+        select(link.experiment_id)
         .join(tag, tag.id == link.tag_id)
-        .where(link.experiment_id == E.id, tag.slug == slug)
+        .where(tag.slug.in_(wanted))
+        .group_by(link.experiment_id)
+        .having(func.count(func.distinct(link.tag_id)) == len(wanted))
     )
+    return E.id.in_(tagged)
 
 
 EXPERIMENT_RULES: dict[str, Rule] = {
     "kinds": lambda v: E.kind.in_(v),
     "statuses": lambda v: E.status.in_(v),
     "name_contains": lambda v: E.name.ilike(f"%{escape_like(v)}%", escape="\\"),
-    "tag_slugs": lambda v: and_(*(_has_tag(s) for s in v)),
+    "tag_slugs": _has_tags,
     "created_after": lambda v: E.created_at >= v,
     "created_before": lambda v: E.created_at < v,
     "created_by_id": lambda v: E.created_by == model_pk(v, UserRecord),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.research import models, trees
 from expgraph.graphql.auth import Permission
+from expgraph.graphql.bounds import capped
 from expgraph.graphql.connections import (
     Connection,
     child_connection,
@@ -235,7 +236,7 @@ class CreateExplorationInput:
 @strawberry.input
 class ExpandNodeInput:
     parent_id: strawberry.ID
-    children: list[ScenarioInput]
+    children: list[ScenarioInput] = capped(trees.MAX_CHILDREN)
 
 
 @strawberry.input

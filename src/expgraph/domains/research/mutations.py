@@ -26,6 +26,7 @@ from expgraph.domains.research.types import (
 )
 from expgraph.domains.simulation.models import SimulationRun
 from expgraph.graphql.auth import Permission
+from expgraph.graphql.bounds import capped
 from expgraph.graphql.context import Info
 from expgraph.graphql.errors import BadRequest, NotFound
 from expgraph.graphql.inputs import json_object, optional_text, text, values_given
@@ -53,7 +54,7 @@ class SynthInput:
 @strawberry.input
 class ImportSynthsInput:
     synth_group_id: strawberry.ID | None = None
-    synths: list[SynthInput]
+    synths: list[SynthInput] = capped(service.MAX_BATCH)
 
 
 @strawberry.input
@@ -80,7 +81,7 @@ class SynthOutcomeInput:
 @strawberry.input
 class RecordSynthOutcomesInput:
     analysis_id: strawberry.ID
-    outcomes: list[SynthOutcomeInput]
+    outcomes: list[SynthOutcomeInput] = capped(service.MAX_BATCH)
 
 
 @strawberry.input
@@ -111,7 +112,7 @@ class SetResearchExecutionStatusInput:
 class AppendTranscriptMessagesInput:
     execution_id: strawberry.ID
     synth_id: strawberry.ID
-    messages: list[JSON]
+    messages: list[JSON] = capped(service.MAX_MESSAGES)
 
 
 @strawberry.input

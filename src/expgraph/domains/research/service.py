@@ -20,6 +20,7 @@ A, Out, X, T = models.AnalysisRun, models.SynthOutcome, models.ResearchExecution
 S = models.AnalysisStatus
 RS = models.ResearchStatus
 MAX_BATCH = 5000
+MAX_MESSAGES = 1000  # transcript messages appended per call
 RATE_TOLERANCE = 1e-6
 # Research execution lifecycle: allowed next states.
 NEXT: dict[RS, set[RS]] = {

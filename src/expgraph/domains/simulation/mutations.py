@@ -15,6 +15,7 @@ from expgraph.domains.simulation.types import (
     SimulationRun,
 )
 from expgraph.graphql.auth import Permission
+from expgraph.graphql.bounds import capped
 from expgraph.graphql.context import Info
 from expgraph.graphql.inputs import values_given
 from expgraph.graphql.permissions import mutation
@@ -43,7 +44,7 @@ class ExperimentEventInput:
 @strawberry.input
 class RecordExperimentEventsInput:
     experiment_id: strawberry.ID
-    events: list[ExperimentEventInput]
+    events: list[ExperimentEventInput] = capped(service.MAX_EVENTS)
 
 
 @strawberry.input

@@ -10,6 +10,7 @@ import strawberry
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.simulation import models
+from expgraph.graphql.bounds import capped
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
 from expgraph.graphql.loaders import RowsById
 from expgraph.graphql.pagination import SortKey
@@ -95,7 +96,7 @@ class ExperimentEvent(Node):
 
 @strawberry.input
 class ExperimentEventFilter:
-    event_types: list[str] | None = None
+    event_types: list[str] | None = capped(100, default=None)
     iteration: int | None = None
     and_: list[ExperimentEventFilter] | None = strawberry.field(name="and", default=None)
     or_: list[ExperimentEventFilter] | None = strawberry.field(name="or", default=None)
