@@ -4,6 +4,11 @@
 relationship per parent through a DataLoader (one statement for all parents).
 ``totalCount`` is computed only when asked for, and the page only when anything
 but ``totalCount`` is.
+
+Both show only what the caller may read (``visibility``): the statement, or the
+relation, is narrowed by the node type's read rule in SQL, so pages and
+``totalCount`` agree; a row that still reaches a page unreadable (a polymorphic
+list whose types' rules differ) is left out of it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from sqlalchemy import Select, func, select
 
 from expgraph.db.base import Base
 from expgraph.db.records import read_records, read_rows
+from expgraph.graphql.auth import Principal
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Rule, compile_filter
 from expgraph.graphql.loaders import ChildPages, Counts, Relation, RowsById
@@ -34,7 +40,7 @@ from expgraph.graphql.prefetch import (
     prefetch,
     selects_only_count,
 )
-from expgraph.graphql.relay import to_node
+from expgraph.graphql.visibility import node_for, visible_relation, visible_statement
 
 NodeT = TypeVar("NodeT")
 
@@ -76,10 +82,16 @@ class PageEdge(Edge):
         return self._page.cursor(self._row)
 
 
-def page_edge(page: Page, row: Any) -> PageEdge:
-    edge = object.__new__(PageEdge)
-    edge.__dict__.update(node=to_node(row), _page=page, _row=row)
-    return edge
+def page_edges(page: Page, principal: Principal) -> list[PageEdge]:
+    """The edges of ``page``'s rows ``principal`` may read."""
+    edges = []
+    for row in page.rows:
+        node = node_for(principal, row)
+        if node is not None:
+            edge = object.__new__(PageEdge)
+            edge.__dict__.update(node=node, _page=page, _row=row)
+            edges.append(edge)
+    return edges
 
 
 class PageConnection(Connection):
@@ -99,11 +111,11 @@ class PageConnection(Connection):
         )
 
 
-def build_connection(page: Page, count: Callable[[], Awaitable[int]]) -> Connection[Any]:
+def build_connection(
+    page: Page, count: Callable[[], Awaitable[int]], principal: Principal
+) -> Connection[Any]:
     connection = object.__new__(PageConnection)
-    connection.__dict__.update(
-        edges=[page_edge(page, row) for row in page.rows], _count=count, _page=page
-    )
+    connection.__dict__.update(edges=page_edges(page, principal), _count=count, _page=page)
     return connection
 
 
@@ -135,12 +147,15 @@ async def connection(
     last: int | None,
     before: str | None,
 ) -> Connection[Any]:
-    """A top-level connection over ``stmt`` (a ``select(entity)`` with its filters)."""
+    """A top-level connection over ``stmt`` (a ``select(entity)`` with its
+    filters), narrowed to the rows the caller may read."""
     keys = with_tiebreak(sort)
     args = PageArgs.within(
         info.context.settings, keys, first=first, after=after, last=last, before=before
     )
-    db = info.context.db
+    db, principal = info.context.db, info.context.principal
+    if isinstance(entity, type):
+        stmt = visible_statement(stmt, entity, principal)
     rows: list[Any] = []
     if not asks_only_count(info):
         page = page_statement(stmt, entity, keys, args)
@@ -157,7 +172,7 @@ async def connection(
 
     if rows:
         await prefetch(info, rows, page_node_selections(info))
-    return build_connection(make_page(rows, args, keys), count)
+    return build_connection(make_page(rows, args, keys), count, principal)
 
 
 async def child_connection(
@@ -171,19 +186,21 @@ async def child_connection(
     last: int | None,
     before: str | None,
 ) -> Connection[Any]:
-    """A relationship's connection for one parent, batched with its siblings."""
+    """A relationship's connection for one parent, batched with its siblings,
+    narrowed to the children the caller may read."""
     keys = with_tiebreak(sort)
     args = PageArgs.within(
         info.context.settings, keys, first=first, after=after, last=last, before=before
     )
     context = info.context
+    relation = visible_relation(relation, context.principal)
     if asks_only_count(info):
         page = make_page([], args, keys)
     else:
         page = await context.loader(ChildPages(relation, keys, args)).load(parent_id)
         if page.rows:
             await prefetch(info, page.rows, page_node_selections(info))
-    return build_connection(page, _counter(context, relation, parent_id))
+    return build_connection(page, _counter(context, relation, parent_id), context.principal)
 
 
 def _counter(context: Any, relation: Relation, parent_id: Any) -> Callable[[], Awaitable[int]]:
@@ -198,21 +215,27 @@ def page_ahead(relation: Relation, sort: Callable[[], Sequence[SortKey]]) -> Pag
     for a parent's page to load ahead (``prefetch.loads_ahead``)."""
 
     def show(page: Page, record: Any, context: Any) -> Connection[Any]:
-        return build_connection(page, _counter(context, relation, record.id))
+        # ``page`` was read for the relation as narrowed for the caller
+        # (``PageAhead.bind``); so is its count.
+        visible = visible_relation(relation, context.principal)
+        return build_connection(page, _counter(context, visible, record.id), context.principal)
 
     return PageAhead(relation, sort, show)
 
 
 async def load_node(info: Info, model: type[Base], pk: int | None) -> Any:
-    """The GraphQL object for the row ``model(pk)``, batched; None when absent."""
+    """The GraphQL object for the row ``model(pk)``, batched; None when absent
+    or when the caller may not read it."""
     if pk is None:
         return None
-    return to_node(await info.context.loader(RowsById(model)).load(pk))
+    return node_for(info.context.principal, await info.context.loader(RowsById(model)).load(pk))
 
 
 async def load_nodes(info: Info, model: type[Base], pks: Sequence[int]) -> list[Any]:
+    """The GraphQL objects for ``pks``: None where absent or not readable."""
     rows = await info.context.loader(RowsById(model)).load_many(list(pks))
-    return [to_node(row) for row in rows]
+    principal = info.context.principal
+    return [node_for(principal, row) for row in rows]
 
 
 async def filtered_connection(

@@ -1,4 +1,6 @@
-"""``node(id:)`` and ``nodes(ids:)``: any object by its global id."""
+"""``node(id:)`` and ``nodes(ids:)``: any object by its global id, as far as
+the caller may read it (its type's read rule, see ``visibility``): an object
+they may not read is null, exactly like one that does not exist."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from expgraph.graphql.context import Info
 from expgraph.graphql.errors import BadRequest
 from expgraph.graphql.loaders import RowsById
 from expgraph.graphql.permissions import query_field
-from expgraph.graphql.relay import Node, decode_id, registry, to_node
+from expgraph.graphql.relay import Node, decode_id, registry
+from expgraph.graphql.visibility import node_for
 
 MAX_NODES = 500
 
@@ -23,7 +26,7 @@ async def _resolve(info: Info, global_id: str) -> Node | None:
     if spec is None:
         raise BadRequest(f"id {global_id!r} names no known type")
     record = await info.context.loader(RowsById(spec.model)).load(pk)
-    return to_node(record)
+    return node_for(info.context.principal, record)
 
 
 @strawberry.type

@@ -33,7 +33,8 @@ from strawberry.utils.str_converters import to_camel_case
 from expgraph.graphql.context import Info, LoaderSpec
 from expgraph.graphql.loaders import ChildPages, Relation
 from expgraph.graphql.pagination import Page, PageArgs, SortKey, with_tiebreak
-from expgraph.graphql.relay import registry, to_node
+from expgraph.graphql.relay import registry
+from expgraph.graphql.visibility import node_for, nodes_for, visible_relation
 
 Show = Callable[[Any, Any, Any], Any]  # (loaded value, record, context) -> field value
 PREFETCH_ATTR = "_expgraph_prefetch"
@@ -120,7 +121,7 @@ class PageAhead:
             args = PageArgs.within(context.settings, keys, **page)
         except Exception:  # the resolver reports it
             return None
-        spec = ChildPages(self.relation, keys, args)
+        spec = ChildPages(visible_relation(self.relation, context.principal), keys, args)
         return Prefetch(spec, _attribute("id"), self.show, rows=_page_rows)
 
 
@@ -132,12 +133,12 @@ async def _shown(value: Any, show: Show, record: Any, context: Any) -> Any:
     return show(await value, record, context)
 
 
-def _node(row: Any, _record: Any, _context: Any) -> Any:
-    return to_node(row)
+def _node(row: Any, _record: Any, context: Any) -> Any:
+    return node_for(context.principal, row)  # null when the caller may not read it
 
 
-def _nodes(rows: Sequence[Any], _record: Any, _context: Any) -> list[Any]:
-    return [to_node(row) for row in rows]
+def _nodes(rows: list[Any], _record: Any, context: Any) -> list[Any]:
+    return nodes_for(context.principal, rows)  # what the caller may not read left out
 
 
 def _field(prefetch: Prefetch, returns: Any, description: str | None) -> Any:
@@ -158,14 +159,16 @@ def node_field(
     description: str | None = None,
 ) -> Any:
     """A field showing the row ``spec`` loads for ``record.<key_attr>`` (e.g.
-    ``RowsById(User)`` keyed by ``created_by``); null when the key is."""
+    ``RowsById(User)`` keyed by ``created_by``); null when the key is, or when
+    the caller may not read the row (its type's read rule)."""
     prefetch = Prefetch(spec, _attribute(key_attr), _node)
     return _field(prefetch, node_type | None if nullable else node_type, description)
 
 
 def list_field(spec: LoaderSpec, node_type: Any, *, description: str | None = None) -> Any:
     """A field showing the rows ``spec`` loads for the record's id (e.g. a
-    ``ChildLists`` of small, bounded children)."""
+    ``ChildLists`` of small, bounded children), without those the caller may
+    not read (their type's read rule)."""
     prefetch = Prefetch(spec, _attribute("id"), _nodes, empty=[])
     return _field(prefetch, list[node_type], description)
 

@@ -1,8 +1,9 @@
 """Relay: the ``Node`` interface, opaque global ids, and the node registry.
 
 A global id is ``base64url("TypeName:pk")``. Each node type registers the ORM
-model it mirrors with ``@node_type(Model)``; the registry then answers "which
-GraphQL type shows this row" and "which model does this id name", so no code
+model it mirrors, and who may read it, with ``@node_type(Model, read=...)``; the
+registry then answers "which GraphQL type shows this row", "which model does
+this id name" and "who may see this row" (see ``visibility``), so no code
 branches on type names.
 """
 
@@ -13,13 +14,16 @@ import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 from strawberry.types.base import get_object_definition
 
 from expgraph.db.base import Base
 from expgraph.graphql.errors import BadRequest
+
+if TYPE_CHECKING:
+    from expgraph.graphql.visibility import ReadRule
 
 T = TypeVar("T")
 
@@ -59,6 +63,7 @@ class NodeSpec:
     model: type[Base]
     fields: tuple[tuple[str, str], ...]  # (python field name, record attribute)
     view: type  # what ``to_node`` makes: ``gql_type`` reading its fields off the record
+    read: ReadRule  # who may read its records (``visibility``)
 
 
 def record_view(cls: type, type_name: str, fields: tuple[tuple[str, str], ...]) -> type:
@@ -107,9 +112,11 @@ registry = NodeRegistry()
 
 
 def node_type(
-    model: type[Base], *, renames: dict[str, str] | None = None
+    model: type[Base], *, read: ReadRule, renames: dict[str, str] | None = None
 ) -> Callable[[type[T]], type[T]]:
-    """Register a strawberry type as the GraphQL face of ``model``.
+    """Register a strawberry type as the GraphQL face of ``model``, readable by
+    whom ``read`` says (``visibility.Public``, ``OwnerOrAdmin(...)``,
+    ``AdminOnly``: required, so no type can forget it).
 
     Plain (resolver-less) fields are copied from the record's attribute of the
     same name, or the one ``renames`` gives; ``id`` becomes the global id. The
@@ -125,17 +132,24 @@ def node_type(
             if f.base_resolver is None and f.python_name not in ("id", "record")
         )
         view = record_view(cls, definition.name, fields)
-        registry.register(NodeSpec(definition.name, cls, model, fields, view))
+        registry.register(NodeSpec(definition.name, cls, model, fields, view, read))
         return cls
 
     return wrap
 
 
 def to_node(record: Any) -> Any:
-    """The GraphQL object for an ORM row (None stays None)."""
+    """The GraphQL object for an ORM row (None stays None), whoever asks: for
+    mutation payloads. Read paths make nodes with ``visibility.node_for``,
+    which applies the type's read rule."""
     if record is None:
         return None
-    obj: Any = object.__new__(registry.for_record(record).view)
+    return make_view(registry.for_record(record), record)
+
+
+def make_view(spec: NodeSpec, record: Any) -> Any:
+    """The GraphQL object of node type ``spec`` for ``record``."""
+    obj: Any = object.__new__(spec.view)
     obj.__dict__["record"] = record
     return obj
 

@@ -14,12 +14,13 @@ from expgraph.graphql.loaders import RowsById
 from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, node_type
 from expgraph.graphql.scalars import JSON
+from expgraph.graphql.visibility import AdminOnly, OwnerOrAdmin, Public
 
 UserRole = models.UserRole
 strawberry.enum(UserRole, description="What a user may do.")
 
 
-@node_type(models.User)
+@node_type(models.User, read=Public)
 @strawberry.type(description="A person or service account.")
 class User(Node):
     id: strawberry.ID
@@ -41,7 +42,7 @@ Scope = Permission
 strawberry.enum(Scope, name="Scope", description="What an API key (or a role) allows.")
 
 
-@node_type(models.ApiKey)
+@node_type(models.ApiKey, read=OwnerOrAdmin("user_id"))
 @strawberry.type(description="An API key, without its secret (shown once, at creation).")
 class ApiKey(Node):
     id: strawberry.ID
@@ -58,7 +59,7 @@ class ApiKey(Node):
     user: User = node_field(RowsById(models.User), "user_id", User, nullable=False)
 
 
-@node_type(models.SessionLog)
+@node_type(models.SessionLog, read=OwnerOrAdmin("user_id"))
 @strawberry.type(description="A sign-in session (its token is never shown again).")
 class Session(Node):
     id: strawberry.ID
@@ -79,7 +80,7 @@ class Session(Node):
         return bool(info.context.principal.session_id == self.record.id)
 
 
-@node_type(models.SystemLog)
+@node_type(models.SystemLog, read=AdminOnly)
 @strawberry.type(description="An audit record: one mutation, allowed or refused.")
 class SystemLog(Node):
     id: strawberry.ID
@@ -98,7 +99,7 @@ class SystemLog(Node):
     )
 
 
-@node_type(models.ApiMetricsSummary)
+@node_type(models.ApiMetricsSummary, read=AdminOnly)
 @strawberry.type(description="Request metrics of one hour or day (expgraph rollup-api-metrics).")
 class ApiMetricsSummary(Node):
     id: strawberry.ID

@@ -19,6 +19,7 @@ from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON
+from expgraph.graphql.visibility import Public
 
 if TYPE_CHECKING:
     from expgraph.domains.accounts.types import User
@@ -45,7 +46,7 @@ VERSION_EXAMPLES = Relation(models.DatasetExample, "dataset_version_id")
 SIGNALS = Relation(models.Signal, "dataset_id")
 
 
-@node_type(models.DatasetExample, renames=META)
+@node_type(models.DatasetExample, read=Public, renames=META)
 @strawberry.type(description="One example of a dataset: input, expected output, metadata.")
 class DatasetExample(Node):
     id: strawberry.ID
@@ -64,7 +65,7 @@ class DatasetExample(Node):
     )
 
 
-@node_type(models.DatasetVersion, renames=META)
+@node_type(models.DatasetVersion, read=Public, renames=META)
 @strawberry.type(description="A version of a dataset; examples are added in a version.")
 class DatasetVersion(Node):
     id: strawberry.ID
@@ -82,7 +83,7 @@ class DatasetVersion(Node):
     )
 
 
-@node_type(models.Signal)
+@node_type(models.Signal, read=Public)
 @strawberry.type(description="A recorded signal of a dataset (seed 003).")
 class Signal(Node):
     id: strawberry.ID
@@ -99,7 +100,7 @@ class Signal(Node):
     dataset: DatasetT = _dataset()
 
 
-@node_type(models.Dataset, renames=META)
+@node_type(models.Dataset, read=Public, renames=META)
 @strawberry.type(description="A dataset: versions of examples (seed 000) and signals (seed 003).")
 class Dataset(Node):
     id: strawberry.ID
@@ -134,7 +135,7 @@ class Dataset(Node):
     )
 
 
-@node_type(models.Tag)
+@node_type(models.Tag, read=Public)
 @strawberry.type(description="A label for experiments.")
 class Tag(Node):
     id: strawberry.ID

@@ -21,6 +21,7 @@ from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.prefetch import derived_field, list_field, node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
+from expgraph.graphql.visibility import AdminOnly, Public
 
 if TYPE_CHECKING:
     from expgraph.domains.catalog.types import DatasetExample
@@ -101,7 +102,7 @@ def state_shown(counts: Counts | None, config: Any, context: Any) -> ExecutionSt
     return derive_state(config, _present(counts), context.settings.execution_stale_seconds)
 
 
-@node_type(models.ExecutionConfig)
+@node_type(models.ExecutionConfig, read=Public)
 @strawberry.type(description="How an evaluation experiment executes, and who holds it.")
 class ExecutionConfig(Node):
     id: strawberry.ID
@@ -131,7 +132,7 @@ class ExecutionConfig(Node):
     progress: Progress = derived_field(ProgressById(), "id", Progress, progress_shown)
 
 
-@node_type(models.ExperimentRunAnnotation, renames={"metadata": "metadata_"})
+@node_type(models.ExperimentRunAnnotation, read=Public, renames={"metadata": "metadata_"})
 @strawberry.type(description="One evaluator's result on one run.")
 class ExperimentRunAnnotation(Node):
     id: strawberry.ID
@@ -149,7 +150,7 @@ class ExperimentRunAnnotation(Node):
 ANNOTATIONS = ChildLists(Relation(models.ExperimentRunAnnotation, "experiment_run_id"), "name")
 
 
-@node_type(models.ExperimentRun)
+@node_type(models.ExperimentRun, read=Public)
 @strawberry.type(description="One dataset example x repetition of an evaluation experiment.")
 class ExperimentRun(Node):
     id: strawberry.ID
@@ -245,7 +246,7 @@ RUN_ORDERING = Ordering({f: f.value for f in ExperimentRunOrderField}, (SortKey(
 PROMPT_VERSIONS = ChildLists(Relation(models.PromptVersion, "prompt_id"), "version")
 
 
-@node_type(models.Prompt, renames={"metadata": "metadata_"})
+@node_type(models.Prompt, read=Public, renames={"metadata": "metadata_"})
 @strawberry.type(description="A named prompt with versions.")
 class Prompt(Node):
     id: strawberry.ID
@@ -261,7 +262,7 @@ class Prompt(Node):
     )
 
 
-@node_type(models.PromptVersion)
+@node_type(models.PromptVersion, read=Public)
 @strawberry.type(description="One version of a prompt: template and model.")
 class PromptVersion(Node):
     id: strawberry.ID
@@ -276,7 +277,7 @@ class PromptVersion(Node):
     prompt: Prompt = node_field(RowsById(models.Prompt), "prompt_id", Prompt, nullable=False)
 
 
-@node_type(models.CustomProvider)
+@node_type(models.CustomProvider, read=AdminOnly)
 @strawberry.type(description="A model provider endpoint. Its credentials are write-only.")
 class CustomProvider(Node):
     id: strawberry.ID

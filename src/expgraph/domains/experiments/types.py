@@ -27,6 +27,7 @@ from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.prefetch import loads_ahead, node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
+from expgraph.graphql.visibility import Public
 
 if TYPE_CHECKING:
     from expgraph.domains.accounts.types import User
@@ -113,7 +114,7 @@ def _dataset(description: str) -> Any:
     return node_field(RowsById(catalog.Dataset), "dataset_id", DatasetT, description=description)
 
 
-@node_type(models.EvaluationExperiment, renames=EXPERIMENT_RENAMES)
+@node_type(models.EvaluationExperiment, read=Public, renames=EXPERIMENT_RENAMES)
 @strawberry.type(description="An LLM evaluation over a dataset version (seed 000).")
 class EvaluationExperiment(Experiment):
     repetitions: int | None
@@ -137,7 +138,7 @@ class EvaluationExperiment(Experiment):
     )
 
 
-@node_type(models.AbTestExperiment, renames=EXPERIMENT_RENAMES)
+@node_type(models.AbTestExperiment, read=Public, renames=EXPERIMENT_RENAMES)
 @strawberry.type(description="An A/B test assigning units to variants (seed 001).")
 class AbTestExperiment(Experiment):
     unit_type: UnitType | None
@@ -145,7 +146,7 @@ class AbTestExperiment(Experiment):
     end_at: datetime | None
 
 
-@node_type(models.SimulationExperiment, renames=EXPERIMENT_RENAMES)
+@node_type(models.SimulationExperiment, read=Public, renames=EXPERIMENT_RENAMES)
 @strawberry.type(description="Iterated simulations; money in integer cents (seed 002).")
 class SimulationExperiment(Experiment):
     simulation_type: str | None
@@ -164,7 +165,7 @@ class SimulationExperiment(Experiment):
     )
 
 
-@node_type(models.TrainingExperiment, renames=EXPERIMENT_RENAMES)
+@node_type(models.TrainingExperiment, read=Public, renames=EXPERIMENT_RENAMES)
 @strawberry.type(description="An ML training run over a dataset (seed 003).")
 class TrainingExperiment(Experiment):
     dataset: DatasetT | None = _dataset("The dataset it trains on.")
@@ -180,7 +181,7 @@ class TrainingExperiment(Experiment):
     notes: str | None
 
 
-@node_type(models.ResearchExperiment, renames=EXPERIMENT_RENAMES)
+@node_type(models.ResearchExperiment, read=Public, renames=EXPERIMENT_RENAMES)
 @strawberry.type(description="A hypothesis tested on synthetic users (seed 004).")
 class ResearchExperiment(Experiment):
     hypothesis: str | None

@@ -31,6 +31,7 @@ from expgraph.graphql.permissions import mutation, query_field
 from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, model_pk, node_type, to_node
 from expgraph.graphql.scalars import JSON
+from expgraph.graphql.visibility import Public
 
 if TYPE_CHECKING:
     from expgraph.domains.experiments.types import Experiment
@@ -85,7 +86,7 @@ NODE_ORDERING = Ordering(
 CHILDREN = Relation(N, "parent_id")
 
 
-@node_type(models.ScenarioNode)
+@node_type(models.ScenarioNode, read=Public)
 @strawberry.type(description="One scenario in an exploration tree.")
 class ScenarioNode(Node):
     id: strawberry.ID
@@ -124,7 +125,7 @@ class ScenarioNode(Node):
         return [to_node(r) for r in rows]
 
 
-@node_type(models.Exploration)
+@node_type(models.Exploration, read=Public)
 @strawberry.type(description="A search over scenarios, as a tree of nodes.")
 class Exploration(Node):
     id: strawberry.ID

@@ -19,6 +19,7 @@ from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON
+from expgraph.graphql.visibility import Public
 
 if TYPE_CHECKING:
     from expgraph.domains.experiments.types import Experiment
@@ -47,7 +48,7 @@ def _experiment() -> Any:
     return node_field(RowsById(ExperimentRecord), "experiment_id", ExperimentT)
 
 
-@node_type(models.Synth, renames={"name": "nome", "description": "descricao"})
+@node_type(models.Synth, read=Public, renames={"name": "nome", "description": "descricao"})
 @strawberry.type(description="A synthetic user (the seed's nome/descricao are name/description).")
 class Synth(Node):
     id: strawberry.ID
@@ -65,7 +66,7 @@ class Synth(Node):
     )
 
 
-@node_type(models.SynthGroup)
+@node_type(models.SynthGroup, read=Public)
 @strawberry.type(description="A named group of synths.")
 class SynthGroup(Node):
     id: strawberry.ID
@@ -77,7 +78,7 @@ class SynthGroup(Node):
     synths = connection_field(Relation(models.Synth, "synth_group_id"), Synth)
 
 
-@node_type(models.SynthOutcome)
+@node_type(models.SynthOutcome, read=Public)
 @strawberry.type(description="How one synth fared in an analysis; the three rates sum to 1.")
 class SynthOutcome(Node):
     id: strawberry.ID
@@ -110,7 +111,7 @@ def cache_entry(row: models.AnalysisCache) -> AnalysisCacheEntry:
 CACHE = ChildLists(Relation(models.AnalysisCache, "analysis_id"), "cache_key")
 
 
-@node_type(models.AnalysisRun)
+@node_type(models.AnalysisRun, read=Public)
 @strawberry.type(description="The analysis of a research experiment (at most one).")
 class AnalysisRun(Node):
     id: strawberry.ID
@@ -133,7 +134,7 @@ class AnalysisRun(Node):
         return [cache_entry(r) for r in rows]
 
 
-@node_type(models.Transcript)
+@node_type(models.Transcript, read=Public)
 @strawberry.type(description="One synth's interview in a research execution.")
 class Transcript(Node):
     id: strawberry.ID
@@ -147,7 +148,7 @@ class Transcript(Node):
     synth: Synth = node_field(RowsById(models.Synth), "synth_id", Synth, nullable=False)
 
 
-@node_type(models.ResearchExecution)
+@node_type(models.ResearchExecution, read=Public)
 @strawberry.type(description="A round of interviews with synths.")
 class ResearchExecution(Node):
     id: strawberry.ID
@@ -167,7 +168,7 @@ class ResearchExecution(Node):
     transcripts = connection_field(Relation(models.Transcript, "exec_id"), Transcript)
 
 
-@node_type(models.InterviewGuide)
+@node_type(models.InterviewGuide, read=Public)
 @strawberry.type(description="How synths of an experiment are interviewed (one per experiment).")
 class InterviewGuide(Node):
     id: strawberry.ID
@@ -179,7 +180,7 @@ class InterviewGuide(Node):
     record: strawberry.Private[models.InterviewGuide]
 
 
-@node_type(models.ExperimentDocument, renames={"metadata": "metadata_"})
+@node_type(models.ExperimentDocument, read=Public, renames={"metadata": "metadata_"})
 @strawberry.type(description="A generated document (one per experiment and type).")
 class ExperimentDocument(Node):
     id: strawberry.ID
@@ -193,7 +194,7 @@ class ExperimentDocument(Node):
     record: strawberry.Private[models.ExperimentDocument]
 
 
-@node_type(models.ChartInsight)
+@node_type(models.ChartInsight, read=Public)
 @strawberry.type(description="An LLM insight on a chart (one per simulation and type).")
 class ChartInsight(Node):
     id: strawberry.ID
@@ -210,7 +211,7 @@ class ChartInsight(Node):
     )
 
 
-@node_type(models.SensitivityResult)
+@node_type(models.SensitivityResult, read=Public)
 @strawberry.type(description="How sensitive a simulation's success is to each dimension.")
 class SensitivityResult(Node):
     id: strawberry.ID
@@ -223,7 +224,7 @@ class SensitivityResult(Node):
     record: strawberry.Private[models.SensitivityResult]
 
 
-@node_type(models.RegionAnalysis)
+@node_type(models.RegionAnalysis, read=Public)
 @strawberry.type(description="A region of synths with its rates.")
 class RegionAnalysis(Node):
     id: strawberry.ID

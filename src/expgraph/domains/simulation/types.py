@@ -17,6 +17,7 @@ from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, node_type
 from expgraph.graphql.scalars import JSON, BigInt
+from expgraph.graphql.visibility import Public
 
 if TYPE_CHECKING:
     from expgraph.domains.experiments.types import Experiment
@@ -33,7 +34,7 @@ class AgentCost:
     cost_cents: BigInt
 
 
-@node_type(models.SimulationRun)
+@node_type(models.SimulationRun, read=Public)
 @strawberry.type(description="One simulation run (seeds 002 and 004).")
 class SimulationRun(Node):
     id: strawberry.ID
@@ -58,7 +59,7 @@ class SimulationRun(Node):
     )
 
 
-@node_type(models.ExperimentIteration)
+@node_type(models.ExperimentIteration, read=Public)
 @strawberry.type(description="One iteration of a simulation experiment.")
 class ExperimentIteration(Node):
     id: strawberry.ID
@@ -83,7 +84,7 @@ class ExperimentIteration(Node):
     )
 
 
-@node_type(models.ExperimentEvent)
+@node_type(models.ExperimentEvent, read=Public)
 @strawberry.type(description="A high-level event of a simulation experiment.")
 class ExperimentEvent(Node):
     id: strawberry.ID
