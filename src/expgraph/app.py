@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult
@@ -102,6 +103,68 @@ class GraphQLApp(GraphQL[Context, None]):
         )
 
 
+class BodyLimitMiddleware:
+    """Refuses an HTTP request whose body passes ``limit`` bytes with 413 and a
+    GraphQL-shaped error: at once when its Content-Length says so, otherwise as
+    soon as the bytes read pass the limit (a Content-Length that lies, or none, as
+    with a chunked body, changes nothing); the rest is never read. A body within
+    the limit is handed on whole, as the app would have read it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay([message], receive), send)
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+        whole: Message = {"type": "http.request", "body": bytes(body), "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
+
+    async def _refuse(self, send: Send) -> None:
+        message = f"the request body is larger than {self.limit} bytes"
+        body = orjson.dumps(
+            {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """``receive`` that first gives back ``messages``, then reads on."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
     """Build the app. Pass ``db`` to share one ``Database`` (tests); otherwise the
     app owns one and disposes of it on shutdown."""
@@ -142,6 +205,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = Starlette(
         middleware=[
             *([Middleware(RequestLogMiddleware, writer=request_log)] if request_log else []),
+            Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
             Middleware(AccessMiddleware, db=database, settings=settings),
         ],
         routes=[

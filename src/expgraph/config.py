@@ -51,9 +51,24 @@ class Settings(BaseSettings):
 
     page_size_default: int = 50
     page_size_max: int = 500
+    # Request limits (graphql/limits.py), each checked in time linear in the request.
+    # Nesting of fields with a selection (introspection fields aside).
     max_query_depth: int = 12
+    # Aliases, counted where they end up once fragments are expanded.
     max_aliases: int = 30
+    # Tokens of a document (the parser stops past it).
     max_tokens: int = 5_000
+    # Characters of a document, comments and whitespace included (checked before parsing).
+    max_query_chars: int = Field(default=100_000, ge=1)
+    # Fragment spreads written in a document (`...Name`, not expanded).
+    max_fragment_spreads: int = Field(default=100, ge=0)
+    # Fields of a document once its fragments are expanded.
+    max_fields: int = Field(default=1_000, ge=1)
+    # Cost of an operation: each page costs its size (`first`/`last` or the default)
+    # and each item of a list argument (`nodes(ids:)`) one, summed over the operation.
+    max_query_cost: int = Field(default=10_000, ge=1)
+    # Bytes of an HTTP request body; past it the request is refused with 413.
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
     graphiql: bool = True
 
     # Authentication (off for the local embedded server: every caller is an admin).

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any, NoReturn
 
 import strawberry
-from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.utils.str_converters import to_camel_case
@@ -20,6 +20,7 @@ from strawberry.utils.str_converters import to_camel_case
 from expgraph.graphql.audit import Audited
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.errors import Forbidden, Unauthenticated
+from expgraph.graphql.limits import chosen_operation, requested_operation_name
 
 
 class RequiresPermission(BasePermission):
@@ -82,34 +83,35 @@ def public_mutation(*, description: str | None = None) -> Any:
 
 
 class SignInRequired(SchemaExtension):
-    """Refuses, before execution, any operation of an anonymous caller that asks
-    for more than the open root fields (introspection included)."""
+    """Refuses, before validation (so before any costly work), an operation of an
+    anonymous caller that selects more than the open root fields (introspection
+    and fragments at the root included). The operation is the one the request
+    runs (``operationName`` chooses among several)."""
 
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context.context
-        operation = self.execution_context.operation_name
-        document = self.execution_context.graphql_document
-        if not context.principal.authenticated and document is not None:
-            for definition in document.definitions:
-                if not isinstance(definition, OperationDefinitionNode):
-                    continue
-                if operation and definition.name and definition.name.value != operation:
-                    continue
-                names = {
-                    getattr(getattr(sel, "name", None), "value", "...")
-                    for sel in definition.selection_set.selections
-                }
-                if not names <= OPEN_ROOT_FIELDS:
-                    self.execution_context.result = ExecutionResult(
-                        data=None,
-                        errors=[
-                            GraphQLError(
-                                "sign in, or send an API key as `Authorization: Bearer <key>`",
-                                extensions={"code": "UNAUTHENTICATED"},
-                            )
-                        ],
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if (
+            context.pre_execution_errors is None
+            and document is not None
+            and not context.context.principal.authenticated
+        ):
+            operation, _ = chosen_operation(document, requested_operation_name(context))
+            if operation is None or not only_open_root_fields(operation):
+                context.pre_execution_errors = [
+                    GraphQLError(
+                        "sign in, or send an API key as `Authorization: Bearer <key>`",
+                        extensions={"code": "UNAUTHENTICATED"},
                     )
+                ]
         yield
+
+
+def only_open_root_fields(operation: OperationDefinitionNode) -> bool:
+    return all(
+        isinstance(selection, FieldNode) and selection.name.value in OPEN_ROOT_FIELDS
+        for selection in operation.selection_set.selections
+    )
 
 
 class RequiresNothing(BasePermission):

@@ -8,14 +8,7 @@ from typing import Any
 import strawberry
 from graphql import build_schema as graphql_build_schema
 from graphql import lexicographic_sort_schema, print_schema
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.printer import print_schema as strawberry_print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -40,6 +33,7 @@ from expgraph.graphql.bounds import ListCaps, apply_list_caps
 from expgraph.graphql.context import SharedReadsForQueries
 from expgraph.graphql.errors import ErrorCodes
 from expgraph.graphql.executor import Executor, install_lean_resolvers
+from expgraph.graphql.limits import CachedValidation, DocumentLimits, Limits, QueryCost
 from expgraph.graphql.permissions import SignInRequired
 from expgraph.graphql.relay import registry
 from expgraph.graphql.scalars import scalar_map
@@ -83,23 +77,21 @@ def build_schema(settings: Settings | None = None, *, stock: bool = False) -> Sc
     ``graphql.executor``); ``stock=True`` keeps strawberry's own execution path,
     to compare against."""
     settings = settings or Settings()
-    limits = settings
-    # The limit rules are classes made once here: strawberry builds extensions
-    # per request, and a rule class made per request would change the
-    # validation cache's key every time (the cache would never hit).
-    limit_rules = [
-        *QueryDepthLimiter(max_depth=limits.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
-    ]
+    # Request limits (graphql/limits.py), each linear in the document: the parse
+    # (cached, by DocumentLimits, the only on_parse hook) after its length check;
+    # then, in this list's order, the anonymous caller's refusal, the shape
+    # limits, the spec's validation (cached; no rule is added, so its cache key
+    # is the same for every request) and the cost.
+    document_limits = Limits.of(settings)
     extensions: list[Any] = [
         ErrorCodes,
+        SharedReadsForQueries,
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         SignInRequired,
         ListCaps,  # list lengths (graphql/bounds.py), before any input is converted
-        SharedReadsForQueries,
-        lambda: AddValidationRules(limit_rules),
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
+        lambda: DocumentLimits(document_limits),
+        lambda: CachedValidation(maxsize=1024),
+        lambda: QueryCost(settings),
     ]
     # Every node type must be in the schema even when no field names it directly
     # (node(id:) can return any of them).
