@@ -38,6 +38,7 @@ class AddDatasetExamplesInput(BaseModel):
     dataset_id: str = Field(alias="datasetId")
     dataset_version_id: str = Field(alias="datasetVersionId")
     examples: list["DatasetExampleInput"]
+    "At most 5,000 items."
 
 
 class AddEvaluatorConfigInput(BaseModel):
@@ -62,6 +63,7 @@ class AnnotationInput(BaseModel):
 class AppendTranscriptMessagesInput(BaseModel):
     execution_id: str = Field(alias="executionId")
     messages: list[Any]
+    "At most 1,000 items."
     synth_id: str = Field(alias="synthId")
 
 
@@ -94,6 +96,7 @@ class CreateApiKeyInput(BaseModel):
     rate_limit: int = Field(alias="rateLimit", default=60)
     "Requests per minute."
     scopes: list[Scope]
+    "At most 4 items."
 
 
 class CreateCustomProviderInput(BaseModel):
@@ -125,6 +128,7 @@ class CreateExecutionConfigInput(BaseModel):
     evaluator_configs: list["EvaluatorConfigInput"] = Field(
         alias="evaluatorConfigs", default_factory=lambda: []
     )
+    "At most 50 items."
     experiment_id: str = Field(alias="experimentId")
     task_config: "TaskConfigInput" = Field(alias="taskConfig")
 
@@ -143,7 +147,7 @@ class CreateExperimentInput(BaseModel):
     simulation: Optional["SimulationInput"] = None
     status: ExperimentStatus = ExperimentStatus.DRAFT
     tag_ids: Optional[list[str]] = Field(alias="tagIds", default=None)
-    "Tags to apply at once."
+    "Tags to apply at once. At most 100 items."
     training: Optional["TrainingInput"] = None
 
 
@@ -247,10 +251,12 @@ class DatasetFilter(BaseModel):
     """Conditions on datasets."""
 
     and_: Optional[list["DatasetFilter"]] = Field(alias="and", default=None)
+    "At most 20 items."
     created_by_id: Optional[str] = Field(alias="createdById", default=None)
     name_contains: Optional[str] = Field(alias="nameContains", default=None)
     not_: Optional["DatasetFilter"] = Field(alias="not", default=None)
     or_: Optional[list["DatasetFilter"]] = Field(alias="or", default=None)
+    "At most 20 items."
 
 
 class DatasetOrder(BaseModel):
@@ -268,6 +274,7 @@ class EvaluationInput(BaseModel):
     dataset_id: Optional[str] = Field(alias="datasetId", default=None)
     dataset_version_id: Optional[str] = Field(alias="datasetVersionId", default=None)
     repetitions: Optional[int] = None
+    "How many times each dataset example runs (1 when null); 0 to 1,000."
 
 
 class EvaluatorConfigInput(BaseModel):
@@ -285,15 +292,19 @@ class EvaluatorConfigInput(BaseModel):
 
 class ExpandNodeInput(BaseModel):
     children: list["ScenarioInput"]
+    "At most 100 items."
     parent_id: str = Field(alias="parentId")
 
 
 class ExperimentEventFilter(BaseModel):
     and_: Optional[list["ExperimentEventFilter"]] = Field(alias="and", default=None)
+    "At most 20 items."
     event_types: Optional[list[str]] = Field(alias="eventTypes", default=None)
+    "At most 100 items."
     iteration: Optional[int] = None
     not_: Optional["ExperimentEventFilter"] = Field(alias="not", default=None)
     or_: Optional[list["ExperimentEventFilter"]] = Field(alias="or", default=None)
+    "At most 20 items."
 
 
 class ExperimentEventInput(BaseModel):
@@ -307,18 +318,22 @@ class ExperimentFilter(BaseModel):
     """Conditions on experiments; all given conditions must hold."""
 
     and_: Optional[list["ExperimentFilter"]] = Field(alias="and", default=None)
+    "At most 20 items."
     created_after: Optional[str] = Field(alias="createdAfter", default=None)
     created_before: Optional[str] = Field(alias="createdBefore", default=None)
     created_by_id: Optional[str] = Field(alias="createdById", default=None)
     dataset_id: Optional[str] = Field(alias="datasetId", default=None)
     kinds: Optional[list[ExperimentKind]] = None
+    "At most 5 items."
     name_contains: Optional[str] = Field(alias="nameContains", default=None)
     "Case-insensitive substring of the name."
     not_: Optional["ExperimentFilter"] = Field(alias="not", default=None)
     or_: Optional[list["ExperimentFilter"]] = Field(alias="or", default=None)
+    "At most 20 items."
     statuses: Optional[list[ExperimentStatus]] = None
+    "At most 7 items."
     tag_slugs: Optional[list[str]] = Field(alias="tagSlugs", default=None)
-    "Has every one of these tags."
+    "Has every one of these tags. At most 200 items."
 
 
 class ExperimentIdInput(BaseModel):
@@ -334,10 +349,12 @@ class ExperimentRunFilter(BaseModel):
     """Conditions on runs."""
 
     and_: Optional[list["ExperimentRunFilter"]] = Field(alias="and", default=None)
+    "At most 20 items."
     dataset_example_id: Optional[str] = Field(alias="datasetExampleId", default=None)
     has_error: Optional[bool] = Field(alias="hasError", default=None)
     not_: Optional["ExperimentRunFilter"] = Field(alias="not", default=None)
     or_: Optional[list["ExperimentRunFilter"]] = Field(alias="or", default=None)
+    "At most 20 items."
     repetition: Optional[int] = None
 
 
@@ -369,6 +386,7 @@ class IdInput(BaseModel):
 class ImportSynthsInput(BaseModel):
     synth_group_id: Optional[str] = Field(alias="synthGroupId", default=None)
     synths: list["SynthInput"]
+    "At most 5,000 items."
 
 
 class LoginInput(BaseModel):
@@ -385,6 +403,7 @@ class LoginInput(BaseModel):
 
 class RecordExperimentEventsInput(BaseModel):
     events: list["ExperimentEventInput"]
+    "At most 5,000 items."
     experiment_id: str = Field(alias="experimentId")
 
 
@@ -392,6 +411,7 @@ class RecordExperimentRunsInput(BaseModel):
     experiment_id: str = Field(alias="experimentId")
     fencing_token: str = Field(alias="fencingToken")
     runs: list["RunInput"]
+    "At most 1,000 items."
     worker_id: str = Field(alias="workerId")
 
 
@@ -409,6 +429,7 @@ class RecordIterationInput(BaseModel):
 
 class RecordRunAnnotationsInput(BaseModel):
     annotations: list["AnnotationInput"]
+    "At most 1,000 items."
     experiment_id: str = Field(alias="experimentId")
     fencing_token: str = Field(alias="fencingToken")
     worker_id: str = Field(alias="workerId")
@@ -417,6 +438,7 @@ class RecordRunAnnotationsInput(BaseModel):
 class RecordSynthOutcomesInput(BaseModel):
     analysis_id: str = Field(alias="analysisId")
     outcomes: list["SynthOutcomeInput"]
+    "At most 5,000 items."
 
 
 class ReleaseExecutionInput(BaseModel):
@@ -429,10 +451,13 @@ class ReleaseExecutionInput(BaseModel):
 
 class ResearchExecutionFilter(BaseModel):
     and_: Optional[list["ResearchExecutionFilter"]] = Field(alias="and", default=None)
+    "At most 20 items."
     experiment_id: Optional[str] = Field(alias="experimentId", default=None)
     not_: Optional["ResearchExecutionFilter"] = Field(alias="not", default=None)
     or_: Optional[list["ResearchExecutionFilter"]] = Field(alias="or", default=None)
+    "At most 20 items."
     statuses: Optional[list[ResearchStatus]] = None
+    "At most 5 items."
     topic_contains: Optional[str] = Field(alias="topicContains", default=None)
 
 
@@ -477,12 +502,15 @@ class ScenarioNodeFilter(BaseModel):
     """Conditions on scenario nodes."""
 
     and_: Optional[list["ScenarioNodeFilter"]] = Field(alias="and", default=None)
+    "At most 20 items."
     depth: Optional[int] = None
     max_depth: Optional[int] = Field(alias="maxDepth", default=None)
     min_depth: Optional[int] = Field(alias="minDepth", default=None)
     not_: Optional["ScenarioNodeFilter"] = Field(alias="not", default=None)
     or_: Optional[list["ScenarioNodeFilter"]] = Field(alias="or", default=None)
+    "At most 20 items."
     statuses: Optional[list[NodeStatus]] = None
+    "At most 4 items."
 
 
 class ScenarioNodeOrder(BaseModel):
@@ -524,10 +552,13 @@ class SimulationInput(BaseModel):
 
 class SimulationRunFilter(BaseModel):
     and_: Optional[list["SimulationRunFilter"]] = Field(alias="and", default=None)
+    "At most 20 items."
     iteration: Optional[int] = None
     not_: Optional["SimulationRunFilter"] = Field(alias="not", default=None)
     or_: Optional[list["SimulationRunFilter"]] = Field(alias="or", default=None)
+    "At most 20 items."
     run_purposes: Optional[list[RunPurpose]] = Field(alias="runPurposes", default=None)
+    "At most 6 items."
     sample_index: Optional[int] = Field(alias="sampleIndex", default=None)
 
 
@@ -538,10 +569,12 @@ class SimulationRunOrder(BaseModel):
 
 class SynthFilter(BaseModel):
     and_: Optional[list["SynthFilter"]] = Field(alias="and", default=None)
+    "At most 20 items."
     group_id: Optional[str] = Field(alias="groupId", default=None)
     name_contains: Optional[str] = Field(alias="nameContains", default=None)
     not_: Optional["SynthFilter"] = Field(alias="not", default=None)
     or_: Optional[list["SynthFilter"]] = Field(alias="or", default=None)
+    "At most 20 items."
 
 
 class SynthInput(BaseModel):
@@ -565,13 +598,16 @@ class SystemLogFilter(BaseModel):
     """Conditions on audit records."""
 
     actions: Optional[list[str]] = None
+    "At most 100 items."
     and_: Optional[list["SystemLogFilter"]] = Field(alias="and", default=None)
+    "At most 20 items."
     created_after: Optional[str] = Field(alias="createdAfter", default=None)
     created_before: Optional[str] = Field(alias="createdBefore", default=None)
     not_: Optional["SystemLogFilter"] = Field(alias="not", default=None)
     or_: Optional[list["SystemLogFilter"]] = Field(alias="or", default=None)
+    "At most 20 items."
     statuses: Optional[list[str]] = None
-    "success, failure, denied"
+    "success, failure, denied At most 100 items."
     user_id: Optional[str] = Field(alias="userId", default=None)
 
 
@@ -579,10 +615,13 @@ class TagFilter(BaseModel):
     """Conditions on tags."""
 
     and_: Optional[list["TagFilter"]] = Field(alias="and", default=None)
+    "At most 20 items."
     name_contains: Optional[str] = Field(alias="nameContains", default=None)
     not_: Optional["TagFilter"] = Field(alias="not", default=None)
     or_: Optional[list["TagFilter"]] = Field(alias="or", default=None)
+    "At most 20 items."
     slugs: Optional[list[str]] = None
+    "At most 200 items."
 
 
 class TagIdInput(BaseModel):
@@ -671,9 +710,12 @@ class UpsertAnalysisCacheInput(BaseModel):
 
 
 class UpsertChartInsightInput(BaseModel):
+    """One insight per simulation run and insight type."""
+
     insight_type: str = Field(alias="insightType")
     response_json: Any = Field(alias="responseJson")
-    simulation_id: int = Field(alias="simulationId")
+    simulation_run_id: str = Field(alias="simulationRunId")
+    "The SimulationRun the insight is about."
 
 
 class UpsertExperimentDocumentInput(BaseModel):
@@ -697,10 +739,13 @@ class UserFilter(BaseModel):
     """Conditions on users."""
 
     and_: Optional[list["UserFilter"]] = Field(alias="and", default=None)
+    "At most 20 items."
     is_active: Optional[bool] = Field(alias="isActive", default=None)
     not_: Optional["UserFilter"] = Field(alias="not", default=None)
     or_: Optional[list["UserFilter"]] = Field(alias="or", default=None)
+    "At most 20 items."
     roles: Optional[list[UserRole]] = None
+    "At most 3 items."
     search: Optional[str] = None
     "Case-insensitive substring of username or email."
 
