@@ -31,7 +31,7 @@ from expgraph.graphql.permissions import mutation, query_field
 from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, model_pk, node_type, to_node
 from expgraph.graphql.scalars import JSON
-from expgraph.graphql.visibility import Public
+from expgraph.graphql.visibility import Public, node_for, nodes_for
 
 if TYPE_CHECKING:
     from expgraph.domains.experiments.types import Experiment
@@ -115,14 +115,14 @@ class ScenarioNode(Node):
     @strawberry.field(description="The path from the root down to its parent.")
     async def ancestors(self, info: Info) -> list[ScenarioNode]:
         rows = await info.context.loader(Ancestors(N)).load(self.record.id)
-        return [to_node(r) for r in rows]
+        return nodes_for(info.context.principal, rows)
 
     @strawberry.field(description="Everything below it, at most maxDepth levels down.")
     async def descendants(self, info: Info, max_depth: int = 3) -> list[ScenarioNode]:
         if not 1 <= max_depth <= MAX_DESCENDANT_DEPTH:
             raise BadRequest(f"maxDepth must be 1..{MAX_DESCENDANT_DEPTH}")
         rows = await info.context.loader(Descendants(N, max_depth)).load(self.record.id)
-        return [to_node(r) for r in rows]
+        return nodes_for(info.context.principal, rows)
 
 
 @node_type(models.Exploration, read=Public)
@@ -153,7 +153,7 @@ class Exploration(Node):
             root = await session.scalar(
                 select(N).where(N.exploration_id == self.record.id, N.parent_id.is_(None))
             )
-        return to_node(root)
+        return node_for(info.context.principal, root)
 
     @strawberry.field(description="Its nodes, by depth unless ordered.")
     async def nodes(
@@ -201,7 +201,7 @@ class Exploration(Node):
         if best is None:
             return []
         path = await info.context.loader(Ancestors(N)).load(best.id)
-        return [to_node(r) for r in [*path, best]]
+        return nodes_for(info.context.principal, [*path, best])
 
 
 explorations_of = connection_field(

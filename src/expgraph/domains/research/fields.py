@@ -16,7 +16,7 @@ from expgraph.graphql.context import Info
 from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.prefetch import list_field, node_field
-from expgraph.graphql.relay import to_node
+from expgraph.graphql.visibility import node_for
 
 ANALYSIS = ChildLists(Relation(models.AnalysisRun, "experiment_id"))
 DOCUMENTS = ChildLists(Relation(models.ExperimentDocument, "experiment_id"), "document_type")
@@ -24,7 +24,7 @@ DOCUMENTS = ChildLists(Relation(models.ExperimentDocument, "experiment_id"), "do
 
 async def analysis_run(root: Any, info: Info) -> AnalysisRun | None:
     rows = await info.context.loader(ANALYSIS).load(root.record.id)
-    return to_node(rows[0]) if rows else None
+    return node_for(info.context.principal, rows[0]) if rows else None
 
 
 interview_guide = node_field(
