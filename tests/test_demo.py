@@ -22,7 +22,10 @@ async def test_demo_fills_every_kind_and_the_api_serves_it(settings, db, gql):
         links = dict(
             (
                 await session.execute(
-                    select(ExperimentTag.tag_id, func.count()).group_by(ExperimentTag.tag_id)
+                    select(ExperimentTag.tag_id, func.count())
+                    .join(Experiment, Experiment.id == ExperimentTag.experiment_id)
+                    .where(Experiment.deleted_at.is_(None))
+                    .group_by(ExperimentTag.tag_id)
                 )
             ).all()
         )

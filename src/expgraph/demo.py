@@ -238,7 +238,8 @@ async def load_demo(
                     insert(ExperimentTag),
                     [{"experiment_id": e, "tag_id": t} for e, t in sorted(links)],
                 )
-                per_tag = Counter(t for _, t in links)
+                live = {e.id for e in made if e.deleted_at is None}
+                per_tag = Counter(t for e, t in links if e in live)  # live experiments only
                 for tag in tags:
                     await session.execute(
                         update(Tag).where(Tag.id == tag.id).values(usage_count=per_tag[tag.id])
