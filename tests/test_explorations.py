@@ -48,6 +48,13 @@ def scenario(rate: float, llm: int = 1) -> dict:
     }
 
 
+async def test_total_llm_calls_passes_32_bits(gql, db):
+    _, _, root = await start(gql, db)
+    big = 2**31 - 1
+    data = await gql.data(EXPAND, {"p": root, "c": [scenario(0.5, big), scenario(0.4, big)]})
+    assert data["expandNode"]["exploration"]["totalLlmCalls"] == str(2 * big)
+
+
 async def test_expand_sets_depth_and_keeps_counters_true(gql, db):
     _, exploration_id, root = await start(gql, db)
     first = (await gql.data(EXPAND, {"p": root, "c": [scenario(0.5, 2), scenario(0.3, 1)]}))[
@@ -56,7 +63,7 @@ async def test_expand_sets_depth_and_keeps_counters_true(gql, db):
     assert first["exploration"] == {
         "totalNodes": 3,
         "currentDepth": 1,
-        "totalLlmCalls": 3,
+        "totalLlmCalls": "3",
         "bestSuccessRate": 0.5,
     }
     assert [c["depth"] for c in first["children"]] == [1, 1]
@@ -65,7 +72,7 @@ async def test_expand_sets_depth_and_keeps_counters_true(gql, db):
     assert second["exploration"] == {
         "totalNodes": 4,
         "currentDepth": 2,
-        "totalLlmCalls": 7,
+        "totalLlmCalls": "7",
         "bestSuccessRate": 0.9,
     }
     leaf = second["children"][0]["id"]
@@ -148,7 +155,7 @@ async def test_concurrent_expansions_keep_counters_exact(gql, db):
     node = data["node"]
     assert node["totalNodes"] == node["nodes"]["totalCount"] == 1 + 4 + 36
     assert node["currentDepth"] == 2
-    assert node["totalLlmCalls"] == 4 + 72
+    assert node["totalLlmCalls"] == str(4 + 72)
     assert node["bestSuccessRate"] == 0.4  # the root's; children reach 0.31
 
 

@@ -30,7 +30,7 @@ from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.permissions import mutation, query_field
 from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, model_pk, node_type, to_node
-from expgraph.graphql.scalars import JSON
+from expgraph.graphql.scalars import JSON, BigInt
 from expgraph.graphql.visibility import Public, node_for, nodes_for
 
 if TYPE_CHECKING:
@@ -134,7 +134,10 @@ class Exploration(Node):
     status: ExplorationStatus
     current_depth: int
     total_nodes: int
-    total_llm_calls: int
+    total_llm_calls: BigInt = strawberry.field(
+        description="LLM calls made by every node of the tree, summed (a decimal string: "
+        "it can pass 32 bits)."
+    )
     best_success_rate: float | None
     started_at: datetime
     completed_at: datetime | None

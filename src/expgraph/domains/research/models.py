@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -218,7 +219,8 @@ class Exploration(IdMixin, Base):
     )
     current_depth: Mapped[int] = mapped_column(default=0)
     total_nodes: Mapped[int] = mapped_column(default=0)
-    total_llm_calls: Mapped[int] = mapped_column(default=0)
+    # a sum over the tree's nodes: can pass 2^31
+    total_llm_calls: Mapped[int] = mapped_column(BigInteger, default=0)
     best_success_rate: Mapped[float | None] = mapped_column(Float)
     started_at: Mapped[datetime] = mapped_column(default=utcnow())
     completed_at: Mapped[datetime | None]
