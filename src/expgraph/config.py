@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(default=10_000, ge=1)
     # Bytes of an HTTP request body; past it the request is refused with 413.
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    # JSON values (inputs of the JSON scalar and JSON columns): at most this many
+    # bytes once serialized, and nested at most this deep; larger ones are refused.
+    max_json_bytes: int = Field(default=256 * 1024, ge=1)
+    max_json_depth: int = Field(default=32, ge=1)
     graphiql: bool = True
 
     # Authentication (off for the local embedded server: every caller is an admin).

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from expgraph.config import Settings
+from expgraph.db import values  # checks every value before it is written (see values.py)
 from expgraph.db.direct import DIRECT_READS, lost_connection
 
 
@@ -191,6 +192,7 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        values.configure(settings)
         self.dialect = "sqlite" if is_sqlite_url(settings.database_url) else "postgresql"
         self.engine = create_engine(settings)
         self.write_engine = (

@@ -48,6 +48,7 @@ _SQLITE_MESSAGES = (
     (r"NOT NULL constraint failed", Failure.NOT_NULL),
     (r"CHECK constraint failed", Failure.CHECK),
     (r"too large|too big|string or blob too big", Failure.DATA),
+    (r"integer overflow|malformed JSON", Failure.DATA),
     (r"database is locked", Failure.TIMEOUT),
     (r"unable to open database", Failure.UNAVAILABLE),
 )

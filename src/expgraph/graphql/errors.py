@@ -10,12 +10,23 @@ logged here with its traceback.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, ClassVar
 
-from graphql import GraphQLError
+from graphql import (
+    ArgumentNode,
+    GraphQLError,
+    ObjectFieldNode,
+    VariableDefinitionNode,
+    VariableNode,
+    parse,
+    visit,
+)
+from graphql.language import Visitor
 from strawberry.extensions import MaskErrors
 
 from expgraph.db.errors import Failure, classify_database_error
+from expgraph.db.values import ValueRefused
 
 logger = logging.getLogger("expgraph.errors")
 
@@ -94,11 +105,81 @@ def as_expected(exc: BaseException) -> ExpgraphError | None:
     """
     if isinstance(exc, ExpgraphError):
         return exc
+    if isinstance(exc, ValueRefused):
+        return refused_value(exc, camel(exc.column) if exc.column else None)
     failure = classify_database_error(exc)
     if failure is None:
         return None
     template = _FOR_FAILURE[failure]
     return type(template)(template.message)
+
+
+def camel(name: str) -> str:
+    """A column or attribute name as the GraphQL field name (``task_config`` -> ``taskConfig``)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def refused_value(exc: ValueRefused, field: str | None) -> BadRequest:
+    """A value refused by ``db.values`` (or a scalar) as BAD_REQUEST naming the field."""
+    if field is None:
+        return BadRequest(str(exc))
+    return BadRequest(f"{field}: {exc}", field=field)
+
+
+def _refused_in(error: BaseException | None) -> ValueRefused | None:
+    """The ``ValueRefused`` a scalar raised, under graphql-core's wrapping errors."""
+    seen = 0
+    while error is not None and seen < 8:
+        if isinstance(error, ValueRefused):
+            return error
+        error = getattr(error, "original_error", None) or error.__cause__
+        seen += 1
+    return None
+
+
+_AT_PATH = re.compile(r"has invalid value at \.?([^:]+):")
+
+
+def _input_field(error: GraphQLError) -> str | None:
+    """The input field (or argument) an input coercion error is about: the
+    innermost field around the offending literal, or, for a variable, the field
+    at the end of the path graphql-core reports, else where the variable is used."""
+    match = _AT_PATH.search(error.message)
+    if match:
+        names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", match.group(1))
+        if names:
+            return names[-1]
+    if error.source is None or not error.nodes:
+        return None
+    node = error.nodes[0]
+    if node.loc is None:
+        return None
+    try:
+        document = parse(error.source)
+    except GraphQLError:
+        return None
+    found: list[str] = []
+    variable = node.variable.name.value if isinstance(node, VariableDefinitionNode) else None
+    start = node.loc.start
+
+    class Find(Visitor):
+        def enter_argument(self, field: ArgumentNode, *_: Any) -> None:
+            self._check(field)
+
+        def enter_object_field(self, field: ObjectFieldNode, *_: Any) -> None:
+            self._check(field)
+
+        def _check(self, field: ArgumentNode | ObjectFieldNode) -> None:
+            value = field.value
+            if variable is not None:
+                if isinstance(value, VariableNode) and value.name.value == variable:
+                    found.append(field.name.value)
+            elif value.loc is not None and value.loc.start <= start < value.loc.end:
+                found.append(field.name.value)
+
+    visit(document, Find())
+    return found[-1] if found else None
 
 
 def _with_code(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
@@ -116,6 +197,12 @@ def _with_code(error: GraphQLError, message: str, extensions: dict[str, Any]) ->
 def classify(error: GraphQLError) -> GraphQLError:
     """The error as the client sees it."""
     original = error.original_error
+    refused = _refused_in(original) if original is not None and not error.path else None
+    if refused is not None:
+        # A scalar refused an input value (NUL, non-finite, too large...): name the field.
+        field = _input_field(error)
+        bad = refused_value(refused, field)
+        return _with_code(error, bad.message, bad.extensions)
     expected = as_expected(original) if original is not None else None
     if expected is not None:
         return _with_code(error, expected.message, expected.extensions)

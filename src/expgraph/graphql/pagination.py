@@ -13,15 +13,33 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    Integer,
+    Numeric,
+    Select,
+    SmallInteger,
+    String,
+    and_,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
 
 from expgraph.graphql.errors import BadRequest
 from expgraph.graphql.scalars import parse_datetime
@@ -116,7 +134,14 @@ def decode_cursor(cursor: str, sort: Sequence[SortKey]) -> tuple[Any, ...]:
         raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii"))
         signature, values = orjson.loads(raw)
         decoded = tuple(_decode_value(v) for v in values)
-    except (ValueError, TypeError, UnicodeError, binascii.Error, orjson.JSONDecodeError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+        UnicodeError,
+        binascii.Error,
+        orjson.JSONDecodeError,
+    ) as exc:
         raise BadRequest("malformed cursor") from exc
     if signature != sort_signature(sort) or len(decoded) != len(sort):
         raise BadRequest("cursor belongs to another ordering; start again without it")
@@ -142,10 +167,57 @@ def order_by(entity: Any, sort: Sequence[SortKey], forward: bool) -> list[Any]:
     return clauses
 
 
+def _fits(value: Any, column: Any) -> bool:
+    """Whether a cursor value is of its sort column's type (a tampered cursor may
+    carry anything): checked before it becomes a statement parameter."""
+    type_ = column.type
+    base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    try:
+        if isinstance(base, Enum):
+            return isinstance(value, str) and value in base.enums
+        if isinstance(base, Boolean):
+            return isinstance(value, bool)
+        if isinstance(base, Integer):
+            bounds = (
+                (-(2**15), 2**15 - 1)
+                if isinstance(base, SmallInteger)
+                else (-(2**63), 2**63 - 1)
+                if isinstance(base, BigInteger)
+                else (-(2**31), 2**31 - 1)
+            )
+            return (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                and bounds[0] <= value <= bounds[1]
+            )
+        if isinstance(base, Float | Numeric):
+            return (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and abs(value) < 2**63
+            )
+        if isinstance(base, String):
+            return isinstance(value, str) and "\x00" not in value
+        if isinstance(base, DateTime):
+            return isinstance(value, datetime)
+    except NotImplementedError:
+        return True
+    return True
+
+
+def check_cursor(entity: Any, sort: Sequence[SortKey], cursor: Sequence[Any]) -> None:
+    """BAD_REQUEST when a cursor's values are not of its sort columns' types."""
+    for column, value in zip(_columns(entity, sort), cursor, strict=True):
+        if not _fits(value, column):
+            raise BadRequest("malformed cursor")
+
+
 def past_cursor(
     entity: Any, sort: Sequence[SortKey], cursor: Sequence[Any], forward: bool
 ) -> ColumnElement[bool]:
     """Rows strictly after (forward) or before (backward) the cursor position."""
+    check_cursor(entity, sort, cursor)
     columns = _columns(entity, sort)
     directions = {k.descending for k in sort}
     if len(directions) == 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
@@ -43,17 +44,32 @@ def encode_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 
+_ID_TEXT = re.compile(r"[A-Za-z0-9_-]{1,200}")
+_ID_RAW = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):([1-9][0-9]{0,18})")
+MAX_PK = 2**63 - 1
+
+
 def decode_id(global_id: str) -> tuple[str, int]:
-    """``(type name, primary key)``; BAD_REQUEST when malformed."""
+    """``(type name, primary key)``; BAD_REQUEST when malformed.
+
+    Strict: only the exact text ``encode_id`` makes is an id (no padding, no
+    stray characters, a key of ASCII digits without leading zeros, 1..2^63-1),
+    so one row has one id and no id names a key the database cannot hold."""
     try:
+        if not _ID_TEXT.fullmatch(global_id):
+            raise ValueError(global_id)
         padded = global_id + "=" * (-len(global_id) % 4)
-        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-        type_name, _, pk = raw.partition(":")
-        if not type_name or not pk.isdigit():
+        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+        match = _ID_RAW.fullmatch(raw)
+        if match is None or int(match.group(2)) > MAX_PK:
             raise ValueError(raw)
-        return type_name, int(pk)
-    except (ValueError, UnicodeError, binascii.Error) as exc:
-        raise BadRequest(f"malformed id: {global_id!r}") from exc
+        type_name, pk = match.group(1), int(match.group(2))
+        if encode_id(type_name, pk) != global_id:
+            raise ValueError(raw)  # not the canonical text (e.g. trailing bits set)
+        return type_name, pk
+    except (ValueError, UnicodeError, binascii.Error, TypeError) as exc:
+        shown = global_id[:60] + ("..." if len(global_id) > 60 else "")
+        raise BadRequest(f"malformed id: {shown!r}") from exc
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,37 @@
-"""Custom scalars: DateTime (always UTC, offsets required), BigInt, JSON."""
+"""Scalars, and what each accepts as input.
+
+Every input value passes one of these before any resolver sees it, so a value
+no column could store is refused as BAD_REQUEST naming its field (see
+``graphql.errors.classify``), with the rules of ``db.values``:
+
+- ``String`` and ``ID``: no NUL character (PostgreSQL cannot store it);
+- ``Float``: finite (the literal ``1e400`` is infinity to a parser);
+- ``JSON``: no NUL in strings or keys, finite numbers, integers within 64 bits,
+  at most ``EXPGRAPH_MAX_JSON_BYTES`` serialized and ``EXPGRAPH_MAX_JSON_DEPTH`` deep;
+- ``BigInt``: ASCII digits (an optional ``-``), within 64 bits;
+- ``DateTime``: ISO 8601 with an offset, returned in UTC.
+
+Lengths depend on the column a string goes to: ``db.values`` checks them at
+write time. graphql-core reserves the names of its built-in scalars (a second
+scalar named ``String`` cannot be made), so ``harden_builtin_scalars`` wraps the
+input coercion of its ``String``, ``ID`` and ``Float`` objects in place; the
+names, descriptions and output are unchanged.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, NewType
 
 import strawberry
+from graphql import GraphQLFloat, GraphQLID, GraphQLScalarType, GraphQLString
+from graphql.utilities import value_from_ast_untyped
 from strawberry.scalars import JSON
 
-__all__ = ["JSON", "BigInt", "parse_datetime", "scalar_map"]
+from expgraph.db.values import ValueRefused, check_float, check_int, check_json, check_text
+
+__all__ = ["JSON", "BigInt", "harden_builtin_scalars", "parse_datetime", "scalar_map"]
 
 
 def parse_datetime(value: Any) -> datetime:
@@ -20,7 +43,10 @@ def parse_datetime(value: Any) -> datetime:
         raise ValueError(f"invalid DateTime: {value!r}") from exc
     if parsed.tzinfo is None:
         raise ValueError("DateTime needs a UTC offset, e.g. 2026-01-01T00:00:00Z")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:00:00-02:00
+        raise ValueError(f"DateTime out of range: {value!r}") from exc
 
 
 def serialize_datetime(value: datetime) -> str:
@@ -37,17 +63,19 @@ DateTimeScalar = strawberry.scalar(
 )
 
 
+_DECIMAL = re.compile(r"-?[0-9]+")
+
+
 def _parse_bigint(value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError("BigInt must be an integer")
+        raise ValueRefused("BigInt must be an integer")
     if isinstance(value, int):
         result = value
-    elif isinstance(value, str) and value.lstrip("-").isdigit():
+    elif isinstance(value, str) and len(value) <= 40 and _DECIMAL.fullmatch(value):
         result = int(value)
     else:
-        raise ValueError("BigInt must be an integer or a string of digits")
-    if not -(2**63) <= result < 2**63:
-        raise ValueError("BigInt out of 64-bit range")
+        raise ValueRefused("BigInt must be an integer or a string of ASCII digits")
+    check_int(result)
     return result
 
 
@@ -63,4 +91,78 @@ BigIntScalar = strawberry.scalar(
     parse_value=_parse_bigint,
 )
 
-scalar_map: dict[object, Any] = {datetime: DateTimeScalar, BigInt: BigIntScalar}
+
+def _parse_json(value: Any) -> Any:
+    check_json(value)
+    return value
+
+
+def _parse_json_literal(node: Any, variables: Any = None) -> Any:
+    return _parse_json(value_from_ast_untyped(node, variables))
+
+
+# Same name, description and URL as strawberry's JSON scalar (the SDL is unchanged).
+JSONScalar = strawberry.scalar(
+    name="JSON",
+    description=(
+        "The `JSON` scalar type represents JSON values as specified by "
+        "[ECMA-404]"
+        "(https://ecma-international.org/wp-content/uploads/ECMA-404_2nd_edition_december_2017.pdf)."
+    ),
+    specified_by_url=(
+        "https://ecma-international.org/wp-content/uploads/ECMA-404_2nd_edition_december_2017.pdf"
+    ),
+    serialize=lambda v: v,
+    parse_value=_parse_json,
+    parse_literal=_parse_json_literal,
+)
+
+
+def _harden(scalar: GraphQLScalarType, check: Any, accepts: type | tuple[type, ...]) -> None:
+    """Run ``check`` on what ``scalar`` coerces from variables and literals."""
+    if getattr(scalar, "_expgraph_hardened", False):
+        return
+    coerce_value, coerce_literal = scalar.coerce_input_value, scalar.coerce_input_literal
+    assert coerce_literal is not None
+
+    def checked_value(value: Any) -> Any:
+        if isinstance(value, accepts) and not isinstance(value, bool):
+            check(value)  # before graphql-core, whose own message names no field
+        result = coerce_value(value)
+        check(result)
+        return result
+
+    def checked_literal(node: Any, *args: Any) -> Any:
+        result = coerce_literal(node, *args)
+        check(result)
+        return result
+
+    scalar.coerce_input_value = checked_value
+    scalar.coerce_input_literal = checked_literal
+    scalar._expgraph_hardened = True  # type: ignore[attr-defined]
+
+
+def _no_nul(value: Any) -> None:
+    if isinstance(value, str):
+        check_text(value)
+
+
+def _finite(value: Any) -> None:
+    if isinstance(value, float):
+        check_float(value)
+
+
+def harden_builtin_scalars() -> None:
+    """Idempotent; done when this module is imported."""
+    _harden(GraphQLString, _no_nul, str)
+    _harden(GraphQLID, _no_nul, str)
+    _harden(GraphQLFloat, _finite, float)
+
+
+harden_builtin_scalars()
+
+scalar_map: dict[object, Any] = {
+    datetime: DateTimeScalar,
+    BigInt: BigIntScalar,
+    JSON: JSONScalar,
+}

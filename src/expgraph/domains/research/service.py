@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.dialect import insert_ignoring_conflicts, upsert
 from expgraph.db.types import utcnow
+from expgraph.db.values import check_rows
 from expgraph.domains.experiments.models import Experiment, ResearchExperiment
 from expgraph.domains.research import models
 from expgraph.graphql.errors import BadRequest, Conflict, NotFound
@@ -68,6 +69,7 @@ async def import_synths(
                 "data": json_object(s.get("data"), f"synths[{i}].data") if s.get("data") else None,
             }
         )
+    check_rows(models.Synth, rows)  # Core inserts skip the ORM's value checks
     return list(
         (await session.scalars(insert(models.Synth).returning(models.Synth.id), rows)).all()
     )

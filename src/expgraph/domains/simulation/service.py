@@ -9,6 +9,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.types import utcnow
+from expgraph.db.values import check_rows
 from expgraph.domains.experiments.models import SimulationExperiment
 from expgraph.domains.simulation import models
 from expgraph.graphql.errors import BadRequest, Conflict, NotFound
@@ -97,6 +98,7 @@ async def record_events(
                 **({"timestamp": event["timestamp"]} if event.get("timestamp") else {}),
             }
         )
+    check_rows(models.ExperimentEvent, rows)  # Core inserts skip the ORM's value checks
     ids = (
         await session.scalars(
             insert(models.ExperimentEvent).returning(models.ExperimentEvent.id), rows
