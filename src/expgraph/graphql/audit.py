@@ -3,6 +3,13 @@
 The kernel only knows the ``AuditSink`` protocol; the accounts domain writes
 the rows. The ``Audited`` field extension wraps a mutation *outside* its
 permission check, so refusals are recorded too.
+
+What is recorded is the mutation's arguments with their secrets redacted
+(``redact``) and made storable whatever they hold (``storable``): NUL
+characters escaped, non-finite numbers and integers past 64 bits as strings,
+values nested too deep or too large cut with a marker. A sink that still
+cannot store the details stores the record without them (status and error
+kept): a record is never dropped for what its input held.
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+import math
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,6 +42,46 @@ class AuditSink(Protocol):
         details: dict[str, Any],
         error: str | None,
     ) -> None: ...
+
+
+TRUNCATED = "[TRUNCATED]"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates
+MAX_DETAIL_DEPTH = 16
+MAX_DETAIL_STRING = 10_000
+MAX_DETAIL_ITEMS = 1_000
+
+
+def storable(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON any database stores: NUL (and lone surrogates) escaped
+    as text (``\\u0000``),
+    NaN/Infinity and integers past 64 bits as strings, strings longer than
+    ``MAX_DETAIL_STRING`` and lists or objects longer than ``MAX_DETAIL_ITEMS``
+    cut (with ``TRUNCATED``), and anything nested deeper than ``MAX_DETAIL_DEPTH``
+    replaced by ``TRUNCATED``. Other values are kept as they are."""
+    if isinstance(value, str):
+        if len(value) > MAX_DETAIL_STRING:
+            value = value[:MAX_DETAIL_STRING] + TRUNCATED
+        return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict | list | tuple):
+        if depth >= MAX_DETAIL_DEPTH:
+            return TRUNCATED
+        if isinstance(value, dict):
+            items = list(value.items())
+            out = {storable(str(k)): storable(v, depth + 1) for k, v in items[:MAX_DETAIL_ITEMS]}
+            if len(items) > MAX_DETAIL_ITEMS:
+                out[TRUNCATED] = f"{len(items) - MAX_DETAIL_ITEMS} more keys"
+            return out
+        kept = [storable(v, depth + 1) for v in value[:MAX_DETAIL_ITEMS]]
+        if len(value) > MAX_DETAIL_ITEMS:
+            kept.append(f"{TRUNCATED} {len(value) - MAX_DETAIL_ITEMS} more items")
+        return kept
+    return value
 
 
 def plain(value: Any) -> Any:
@@ -60,7 +109,7 @@ class Audited(FieldExtension):
     ) -> Any:
         sink: AuditSink | None = getattr(info.context, "audit", None)
         action = info.field_name
-        details = redact(plain(kwargs))
+        details = storable(redact(plain(kwargs)))
         try:
             result = await next_(source, info, **kwargs)
         except Exception as exc:

@@ -13,9 +13,16 @@ from expgraph.domains.execution.configs import EvaluatorConfig, TaskConfig
 from expgraph.domains.experiments.models import EvaluationExperiment, Experiment
 from expgraph.graphql.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import json_object, optional_text, text
+from expgraph.graphql.redact import refuse_secrets
+
+FREE_FORM = {"invocation_parameters": "invocationParameters", "parameters": "parameters"}
+"""The free-form parts of a config: any reader of the experiment sees them, so
+secrets are refused there (``graphql.redact``: by name and by value)."""
 
 
 def validated(model: Any, values: dict[str, Any], field: str) -> Any:
+    for key, name in FREE_FORM.items():
+        refuse_secrets(values.get(key), f"{field}.{name}")
     try:
         return model.model_validate(values)
     except ValidationError as exc:
@@ -110,13 +117,19 @@ async def add_version(
         template=text(values["template"], "template", max_length=100_000),
         model_provider=text(values["model_provider"], "modelProvider", max_length=100),
         model_name=text(values["model_name"], "modelName", max_length=200),
-        invocation_parameters=json_object(
-            values.get("invocation_parameters"), "invocationParameters"
+        invocation_parameters=_no_secrets(
+            json_object(values.get("invocation_parameters"), "invocationParameters"),
+            "invocationParameters",
         ),
     )
     session.add(version)
     await session.flush()
     return version
+
+
+def _no_secrets(value: dict[str, Any], field: str) -> dict[str, Any]:
+    refuse_secrets(value, field)
+    return value
 
 
 async def create_provider(
