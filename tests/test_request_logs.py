@@ -152,3 +152,16 @@ async def test_rollup_of_every_complete_period_since_the_last(settings, db):
     assert len(written) in (3, 4)  # the hours from the first log up to, not including, now
     assert sum(r.total_requests for r in written) == 1
     assert await rollup(db, "hour") == []
+
+
+async def test_a_large_body_is_sampled_within_the_cap_and_not_parsed(settings, db):
+    app, http = _app(settings, db, request_log_sample_rate=1.0)
+    padding = "a" * 1_000_000  # one chunk of about 1 MB, well past the 64 KB sample cap
+    async with http:
+        response = await http.post(
+            "/graphql", json={"query": "{ tags { totalCount } }", "extensions": {"p": padding}}
+        )
+        assert response.status_code == 200
+        await app.state.request_log.flush()
+    (log,) = await _rows(db, models.ApiRequestLog)
+    assert log.request_payload_sample == {"unparsed_bytes": 64 * 1024}

@@ -176,8 +176,10 @@ class RequestLogMiddleware:
 
         async def receive_logged() -> Message:
             message = await receive()
-            if message["type"] == "http.request" and len(request_body) < MAX_PARSED_BODY:
-                request_body.extend(message.get("body", b""))
+            if message["type"] == "http.request":
+                room = MAX_PARSED_BODY - len(request_body)
+                if room > 0:  # keep at most MAX_PARSED_BODY bytes, whatever a chunk holds
+                    request_body.extend(message.get("body", b"")[:room])
             return message
 
         async def send_logged(message: Message) -> None:
@@ -186,8 +188,9 @@ class RequestLogMiddleware:
             elif message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
                 state["response_size"] += len(chunk)
-                if len(response_body) < MAX_PARSED_BODY:
-                    response_body.extend(chunk)
+                room = MAX_PARSED_BODY - len(response_body)
+                if room > 0:
+                    response_body.extend(chunk[:room])
             await send(message)
 
         try:
