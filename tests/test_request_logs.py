@@ -165,3 +165,19 @@ async def test_a_large_body_is_sampled_within_the_cap_and_not_parsed(settings, d
         await app.state.request_log.flush()
     (log,) = await _rows(db, models.ApiRequestLog)
     assert log.request_payload_sample == {"unparsed_bytes": 64 * 1024}
+
+
+async def test_a_sample_holding_nul_is_stored_with_its_batch(settings, db):
+    app, http = _app(settings, db, request_log_sample_rate=1.0)
+    async with http:
+        gql = GraphQLClient(http)
+        await gql.post(
+            "query($n: String!) { tags(filter: {nameContains: $n}) { totalCount } }",
+            {"n": "a\u0000b"},
+        )
+        await gql.data("{ tags { totalCount } }")
+        await app.state.request_log.flush()
+    logs = await _rows(db, models.ApiRequestLog)
+    assert len(logs) == 2  # neither entry lost
+    assert "\\u0000" in str(logs[0].request_payload_sample)
+    assert app.state.request_log.dropped == 0

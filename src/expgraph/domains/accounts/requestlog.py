@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from expgraph.config import Settings
 from expgraph.db.engine import Database
 from expgraph.domains.accounts import models
+from expgraph.graphql.audit import storable
 from expgraph.graphql.redact import redact, redact_request
 
 logger = logging.getLogger("expgraph.requestlog")
@@ -155,7 +156,8 @@ def _sample(body: bytes, *, request: bool) -> dict[str, Any] | None:
         return {"unparsed_bytes": len(body)}
     if not isinstance(parsed, dict):
         return {"value": "[non-object body]"}
-    return redact_request(parsed) if request else redact(parsed)
+    # storable: a NUL or a non-finite number must not fail the whole batch's insert
+    return storable(redact_request(parsed) if request else redact(parsed))
 
 
 class RequestLogMiddleware:
