@@ -113,3 +113,28 @@ async def test_token_limit(gql):
     body = await gql.post(huge)
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     assert "token" in body["errors"][0]["message"].lower()
+
+
+async def test_a_body_that_is_not_plain_json_is_refused_whole_with_a_coded_json_error(http):
+    headers = {"content-type": "application/json"}
+    cases = {
+        b"{not json": 400,
+        b'{"query": "{ __typename }", "variables": {"x": NaN}}': 400,
+        b'{"query": "{ __typename }", "variables": {"x": 1e400}}': 400,
+        b'{"query": "{ __typename }", "variables": {"x": 18446744073709551616}}': 400,
+        b'{"query": "{ __typename }", "variables": {"x": -9223372036854775809}}': 400,
+    }
+    for body, status in cases.items():
+        response = await http.post("/graphql", content=body, headers=headers)
+        assert response.status_code == status, body
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST", body
+    # 64-bit integers and long digit runs inside strings are fine
+    fine = b'{"query": "{ __typename }", "variables": {"x": 9223372036854775807, "y": "12345678901234567890123"}}'
+    response = await http.post("/graphql", content=fine, headers=headers)
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_a_method_graphql_does_not_take_gets_a_coded_json_error(http):
+    response = await http.put("/graphql", json={"query": "{ __typename }"})
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"

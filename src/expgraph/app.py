@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from cross_web import HTTPException  # what strawberry's views raise for a refused request
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -35,6 +38,16 @@ from expgraph.runtime import tune_garbage_collector
 
 logger = logging.getLogger("expgraph")
 
+_LONG_NUMBER = re.compile(rb"\d{19,}")
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise json.JSONDecodeError("an integer outside 64 bits", text, 0)
+    return value
+
 
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view with our per-request context."""
@@ -56,7 +69,31 @@ class GraphQLApp(GraphQL[Context, None]):
         return orjson.dumps(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
+        """The request body, refused whole (HTTP 400, BAD_REQUEST) when it is not
+        JSON or holds NaN, Infinity or an integer outside 64 bits (orjson would
+        read one past 2^64 as an imprecise float)."""
+        value = orjson.loads(data)
+        raw = data.encode() if isinstance(data, str) else data
+        if _LONG_NUMBER.search(raw):  # rare: parse again, checking every integer
+            value = json.loads(raw, parse_int=_int64)
+        return value
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's, but a refused HTTP request (a body that is not JSON, a
+        method GraphQL does not take) answers a GraphQL-shaped JSON error with a
+        code, not plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
+            response = JSONResponse(
+                {"errors": [{"message": exc.reason, "extensions": {"code": code}}]},
+                status_code=exc.status_code,
+            )
+        await response(scope, receive, send)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         # Parse errors skip the schema extensions; give them their code here too.
@@ -209,7 +246,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Middleware(AccessMiddleware, db=database, settings=settings),
         ],
         routes=[
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/graphql", graphql_app),  # any method: strawberry refuses all but GET and POST
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
