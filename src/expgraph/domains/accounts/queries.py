@@ -77,9 +77,7 @@ L = models.SystemLog
 class SystemLogFilter:
     user_id: strawberry.ID | None = None
     actions: list[str] | None = capped(100, default=None)
-    statuses: list[str] | None = capped(
-        100, default=None, description="success, failure, denied"
-    )
+    statuses: list[str] | None = capped(100, default=None, description="success, failure, denied")
     created_after: datetime | None = None
     created_before: datetime | None = None
     and_: list[SystemLogFilter] | None = strawberry.field(name="and", default=None)
