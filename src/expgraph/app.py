@@ -42,9 +42,11 @@ _LONG_NUMBER = re.compile(rb"\d{19,}")
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
-def _int64(text: str) -> int:
+def _exact_int(text: str) -> int:
+    """An integer orjson reads exactly (-2^63..2^64-1); past that it would read
+    an imprecise float. (Fields then refuse what their type cannot hold, by name.)"""
     value = int(text)
-    if not -(2**63) <= value < 2**63:
+    if not -(2**63) <= value < 2**64:
         raise json.JSONDecodeError("an integer outside 64 bits", text, 0)
     return value
 
@@ -70,12 +72,13 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         """The request body, refused whole (HTTP 400, BAD_REQUEST) when it is not
-        JSON or holds NaN, Infinity or an integer outside 64 bits (orjson would
-        read one past 2^64 as an imprecise float)."""
+        JSON or holds NaN, Infinity or an integer orjson cannot read exactly
+        (below -2^63 or past 2^64-1, which it would read as an imprecise float;
+        fields refuse by name what their own type cannot hold)."""
         value = orjson.loads(data)
         raw = data.encode() if isinstance(data, str) else data
         if _LONG_NUMBER.search(raw):  # rare: parse again, checking every integer
-            value = json.loads(raw, parse_int=_int64)
+            value = json.loads(raw, parse_int=_exact_int)
         return value
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
