@@ -58,6 +58,8 @@ class HealthWatch:
         self.base = base
         self.slowest = 0.0
         self.failures = 0
+        self.polls = 0
+        self._started = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -65,16 +67,19 @@ class HealthWatch:
         with httpx.Client(timeout=10) as client:
             while not self._stop.is_set():
                 start = time.perf_counter()
+                self._started.set()
                 try:
                     ok = client.get(f"{self.base}/healthz").status_code == 200
                 except httpx.HTTPError:
                     ok = False
                 self.slowest = max(self.slowest, time.perf_counter() - start)
                 self.failures += not ok
+                self.polls += 1
                 self._stop.wait(0.05)
 
     def __enter__(self) -> HealthWatch:
         self._thread.start()
+        self._started.wait(5)  # a poll is in flight while the probe runs
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -89,7 +94,11 @@ def codes(response: httpx.Response) -> str:
         return "(not JSON)"
     errors = body.get("errors") or []
     found = sorted({str((e.get("extensions") or {}).get("code")) for e in errors})
-    return ",".join(found) or "none"
+    answer = ",".join(found) or "none"
+    nodes = (body.get("data") or {}).get("nodes")
+    if isinstance(nodes, list):
+        answer += f" ({sum(n is not None for n in nodes)} of {len(nodes)} visible)"
+    return answer
 
 
 class Caller:
@@ -173,6 +182,21 @@ def probes(
     yield (
         "evaluation experiment with repetitions 2^31-1",
         lambda: admin.post(create, {"r": 2**31 - 1, "d": made["dataset"], "v": made["version"]}),
+    )
+    capped = admin.data(create, {"r": 1000, "d": made["dataset"], "v": made["version"]})
+    experiment = capped["createExperiment"]["experiment"]["id"]
+    admin.data(
+        """mutation($e: ID!) { createExecutionConfig(input: {experimentId: $e, taskConfig:
+        {modelName: "m", modelProvider: "echo"}}) { executionConfig { id } } }""",
+        {"e": experiment},
+    )
+    yield (
+        "incompleteRuns(first: 1) at 1,000 repetitions x 200 examples",
+        lambda: viewer.post(
+            """query($e: ID!) { node(id: $e) { ... on EvaluationExperiment {
+            incompleteRuns(first: 1) { items { repetitionNumber } } } } }""",
+            {"e": experiment},
+        ),
     )
     yield (
         "a tag name with NUL",
@@ -268,7 +292,7 @@ def main() -> None:
         admin = login(base, "admin")
         made = setup(admin)
         viewer = login(base, "viewer")
-        print("| probe | HTTP | codes | seconds | slowest /healthz meanwhile |")
+        print("| probe | HTTP | codes | seconds | /healthz meanwhile: polls, slowest |")
         print("| --- | ---: | --- | ---: | ---: |")
         for name, send in probes(base, admin, viewer, made):
             with HealthWatch(base) as watch:
@@ -279,7 +303,8 @@ def main() -> None:
                 except httpx.HTTPError as exc:
                     status, found = "-", type(exc).__name__
                 elapsed = time.perf_counter() - start
-            print(f"| {name} | {status} | {found} | {elapsed:.3f} | {watch.slowest:.3f} s |")
+            health = f"{watch.polls}, {watch.slowest:.3f} s, {watch.failures} failed"
+            print(f"| {name} | {status} | {found} | {elapsed:.3f} | {health} |")
     finally:
         server.terminate()
         server.wait(timeout=30)
