@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 from graphql import (
     ArgumentNode,
@@ -27,59 +27,35 @@ from strawberry.extensions import MaskErrors
 
 from expgraph.db.errors import Failure, classify_database_error
 from expgraph.db.values import ValueRefused
+from expgraph.errors import (
+    BadRequest,
+    Conflict,
+    Cooldown,
+    ExpgraphError,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Timeout,
+    Unauthenticated,
+    Unavailable,
+)
+
+__all__ = [  # the error classes are re-exported for the kernel's own modules
+    "BadRequest",
+    "Conflict",
+    "Cooldown",
+    "ExpgraphError",
+    "Forbidden",
+    "NotFound",
+    "RateLimited",
+    "Timeout",
+    "Unauthenticated",
+    "Unavailable",
+    "as_expected",
+    "classify",
+]
 
 logger = logging.getLogger("expgraph.errors")
-
-
-class ExpgraphError(Exception):
-    """A failure the client caused or must know about."""
-
-    code: ClassVar[str] = "BAD_REQUEST"
-
-    def __init__(self, message: str, **extensions: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.extensions = {"code": self.code, **extensions}
-
-
-class BadRequest(ExpgraphError):
-    code = "BAD_REQUEST"
-
-
-class NotFound(ExpgraphError):
-    code = "NOT_FOUND"
-
-
-class Conflict(ExpgraphError):
-    code = "CONFLICT"
-
-
-class Cooldown(ExpgraphError):
-    code = "COOLDOWN"
-
-
-class Unauthenticated(ExpgraphError):
-    code = "UNAUTHENTICATED"
-
-
-class Forbidden(ExpgraphError):
-    code = "FORBIDDEN"
-
-
-class RateLimited(ExpgraphError):
-    code = "RATE_LIMITED"
-
-
-class Timeout(ExpgraphError):
-    """The request's work ran past a server time limit (the statement timeout)."""
-
-    code = "TIMEOUT"
-
-
-class Unavailable(ExpgraphError):
-    """The database cannot be reached right now; the same request may succeed later."""
-
-    code = "UNAVAILABLE"
 
 
 INTERNAL = "INTERNAL_SERVER_ERROR"

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.domains.accounts import models, security
 from expgraph.domains.accounts.access import ROLE_PERMISSIONS
+from expgraph.errors import BadRequest, Forbidden, NotFound
 from expgraph.graphql.auth import Permission
-from expgraph.graphql.errors import BadRequest, Forbidden, NotFound
 from expgraph.graphql.inputs import text
 
 MAX_RATE_LIMIT = 100_000

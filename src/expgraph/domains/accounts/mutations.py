@@ -16,9 +16,9 @@ from expgraph.domains.accounts.inputs import (
     UpdateUserInput,
 )
 from expgraph.domains.accounts.types import ApiKey, Session, User
+from expgraph.errors import BadRequest, Forbidden, NotFound
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.context import Context, Info
-from expgraph.graphql.errors import BadRequest, Forbidden, NotFound
 from expgraph.graphql.inputs import values_given
 from expgraph.graphql.permissions import mutation, public_mutation
 from expgraph.graphql.relay import model_pk, to_node

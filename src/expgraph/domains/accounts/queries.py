@@ -19,11 +19,11 @@ from expgraph.domains.accounts.types import (
     User,
     UserRole,
 )
+from expgraph.errors import Forbidden
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.bounds import capped
 from expgraph.graphql.connections import Connection, connection, filtered_connection, load_node
 from expgraph.graphql.context import Info
-from expgraph.graphql.errors import Forbidden
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
 from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.permissions import query_field

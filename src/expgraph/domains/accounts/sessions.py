@@ -48,7 +48,7 @@ from expgraph.config import Settings
 from expgraph.db.engine import Database
 from expgraph.db.types import utc_after, utc_before, utcnow
 from expgraph.domains.accounts import models, security
-from expgraph.graphql.errors import BadRequest, RateLimited, Unauthenticated
+from expgraph.errors import BadRequest, RateLimited, Unauthenticated
 
 # Addresses are shared (offices, NAT), so they get more room than one identifier.
 ADDRESS_FACTOR = 4

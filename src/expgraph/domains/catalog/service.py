@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.dialect import insert_ignoring_conflicts
 from expgraph.domains.catalog import models
-from expgraph.graphql.errors import BadRequest, Conflict, NotFound
+from expgraph.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import json_object, optional_text, text
 
 TAG_NAME_MAX, DATASET_NAME_MAX = 50, 255

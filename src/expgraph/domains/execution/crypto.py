@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from cryptography.fernet import Fernet, InvalidToken
 
-from expgraph.graphql.errors import BadRequest
+from expgraph.errors import BadRequest
 
 
 def _fernet(key: str | None) -> Fernet:

@@ -28,9 +28,9 @@ from expgraph.domains.execution.types import (
     Progress,
     progress_shown,
 )
+from expgraph.errors import BadRequest
 from expgraph.graphql.connections import Connection, child_connection
 from expgraph.graphql.context import Info
-from expgraph.graphql.errors import BadRequest
 from expgraph.graphql.filters import compile_filter, filter_key
 from expgraph.graphql.loaders import Relation, RowsById
 from expgraph.graphql.prefetch import derived_field, node_field

@@ -38,10 +38,10 @@ from expgraph.domains.execution.types import (
     PromptVersion,
 )
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
+from expgraph.errors import BadRequest, Conflict
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.connections import load_node
 from expgraph.graphql.context import Info
-from expgraph.graphql.errors import BadRequest, Conflict
 from expgraph.graphql.inputs import values_given
 from expgraph.graphql.permissions import mutation
 from expgraph.graphql.relay import model_pk, to_node

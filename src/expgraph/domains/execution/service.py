@@ -21,7 +21,7 @@ from expgraph.db.types import utc_before, utcnow
 from expgraph.domains.catalog.models import DatasetExample
 from expgraph.domains.execution import models
 from expgraph.domains.experiments.models import EvaluationExperiment
-from expgraph.graphql.errors import BadRequest, Conflict, Cooldown, NotFound
+from expgraph.errors import BadRequest, Conflict, Cooldown, NotFound
 
 C = models.ExecutionConfig
 R = models.ExperimentRun

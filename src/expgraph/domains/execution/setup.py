@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from expgraph.domains.execution import crypto, models
 from expgraph.domains.execution.configs import EvaluatorConfig, TaskConfig
 from expgraph.domains.experiments.models import EvaluationExperiment, Experiment
-from expgraph.graphql.errors import BadRequest, Conflict, NotFound
+from expgraph.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import json_object, optional_text, text
 from expgraph.graphql.redact import refuse_secrets
 

@@ -24,9 +24,9 @@ from expgraph.domains.execution.types import (
     progress_of,
 )
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
+from expgraph.errors import NotFound
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.context import Context, Info
-from expgraph.graphql.errors import NotFound
 from expgraph.graphql.loaders import RowsById
 from expgraph.graphql.permissions import requires
 from expgraph.graphql.relay import model_pk, to_node

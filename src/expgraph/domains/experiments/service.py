@@ -17,7 +17,7 @@ from expgraph.db.types import utcnow
 from expgraph.domains.catalog import models as catalog
 from expgraph.domains.catalog.service import count_experiment_tags
 from expgraph.domains.experiments import models
-from expgraph.graphql.errors import BadRequest, Conflict, NotFound
+from expgraph.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import (
     given,
     json_object,

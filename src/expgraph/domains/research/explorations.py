@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.research import models, trees
+from expgraph.errors import BadRequest
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.bounds import capped
 from expgraph.graphql.connections import (
@@ -22,7 +23,6 @@ from expgraph.graphql.connections import (
     connection_field,
 )
 from expgraph.graphql.context import Info
-from expgraph.graphql.errors import BadRequest
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, compile_filter, filter_key
 from expgraph.graphql.inputs import json_object, optional_text, values_given
 from expgraph.graphql.loaders import Ancestors, Descendants, Relation, RowsById

@@ -25,10 +25,10 @@ from expgraph.domains.research.types import (
     cache_entry,
 )
 from expgraph.domains.simulation.models import SimulationRun
+from expgraph.errors import BadRequest, NotFound
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.bounds import capped
 from expgraph.graphql.context import Info
-from expgraph.graphql.errors import BadRequest, NotFound
 from expgraph.graphql.inputs import json_object, optional_text, text, values_given
 from expgraph.graphql.permissions import mutation
 from expgraph.graphql.relay import model_pk, to_node

@@ -14,7 +14,7 @@ from expgraph.db.types import utcnow
 from expgraph.db.values import check_rows
 from expgraph.domains.experiments.models import Experiment, ResearchExperiment
 from expgraph.domains.research import models
-from expgraph.graphql.errors import BadRequest, Conflict, NotFound
+from expgraph.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import json_object, optional_text, text
 
 A, Out, X, T = models.AnalysisRun, models.SynthOutcome, models.ResearchExecution, models.Transcript

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from expgraph.db.types import utcnow
 from expgraph.domains.experiments.models import ResearchExperiment
 from expgraph.domains.research import models
-from expgraph.graphql.errors import BadRequest, Conflict, NotFound
+from expgraph.errors import BadRequest, Conflict, NotFound
 
 X = models.Exploration
 N = models.ScenarioNode

@@ -12,7 +12,7 @@ from expgraph.db.types import utcnow
 from expgraph.db.values import check_rows
 from expgraph.domains.experiments.models import SimulationExperiment
 from expgraph.domains.simulation import models
-from expgraph.graphql.errors import BadRequest, Conflict, NotFound
+from expgraph.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import json_object
 
 INT64 = 2**63
