@@ -94,7 +94,9 @@ class Settings(BaseSettings):
     # the client is the connection's peer (what sign-in throttling and logs use).
     forwarded_allow_ips: str = ""
     totp_issuer: str = "expgraph"
-    # Execution claims (seed 000): a claim older than this is orphaned.
+    # Execution claims: a claim whose last heartbeat is older than this many seconds
+    # is orphaned (another worker may take it over). A toggle within the cooldown of
+    # the last one is refused with COOLDOWN.
     execution_stale_seconds: int = 600
     execution_toggle_cooldown_seconds: int = 5
     # Fernet key (urlsafe base64, 32 bytes) encrypting custom-provider credentials.

@@ -1,7 +1,7 @@
 """Declarative base: naming convention, id scheme and timestamp mixins.
 
 Constraint names come from one convention so migrations are stable; a
-constraint the seeds name explicitly (e.g. ``uq_experiment_tag``) keeps its name.
+constraint named explicitly (e.g. ``uq_experiment_tag``) keeps its name.
 """
 
 from __future__ import annotations

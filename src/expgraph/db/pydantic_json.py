@@ -1,4 +1,4 @@
-"""JSON columns validated by frozen pydantic models (seed 000's design)."""
+"""JSON columns validated by frozen pydantic models."""
 
 from __future__ import annotations
 

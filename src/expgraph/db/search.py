@@ -1,4 +1,4 @@
-"""Full-text search documents (seed 003's ``search_vector``), per dialect."""
+"""Full-text search documents (the ``search_vector`` column), per dialect."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from strawberry.types.unset import UNSET
 
 from expgraph.graphql.errors import BadRequest
+from expgraph.graphql.loaders import Narrowing
 from expgraph.graphql.pagination import SortKey
 
 Rule = Callable[[Any], ColumnElement[bool]]
@@ -79,6 +80,20 @@ class Ordering:
                 raise BadRequest(f"ordering by {order.field.name} twice")
             keys.append(SortKey(attr, descending=order.direction == SortDirection.DESC))
         return keys
+
+
+def narrowing(value: Any, rules: Mapping[str, Rule]) -> Narrowing | None:
+    """The condition a filter input stands for on a relation's children, keyed
+    by the input's canonical form and by its rules (None: no condition). Equal
+    inputs under the same rules give equal narrowings (one loader, one
+    statement); inputs that differ anywhere give different ones. The condition
+    is compiled now, so a bad input is refused before anything is read."""
+    condition = compile_filter(value, rules)
+    if condition is None:
+        return None
+    # The rules are module-level mappings, alive as long as the process (and
+    # held by ``build``), so their identity names them.
+    return Narrowing(("filter", id(rules), filter_key(value)), lambda: condition)
 
 
 def filter_key(value: Any) -> str | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -37,7 +37,6 @@ from expgraph.graphql.pagination import (
     partitioned_page_statement,
 )
 
-Where = Callable[[], ColumnElement[bool]]
 PARENT_KEYS = "parent_keys"
 STATEMENTS_CACHED = 1024
 
@@ -67,18 +66,46 @@ class Through:
 
 
 @dataclass(frozen=True)
-class Relation:
-    """Children of ``model`` per parent: by ``model.parent_attr``, or through a link.
+class Narrowing:
+    """A condition on a relation's children and the key that names its SQL.
 
-    ``where`` narrows the children (e.g. hide soft-deleted rows); ``where_key``
-    names it, since two specs are the same loader only when their filters are.
+    Equal narrowings are the same condition: a relation's loaders and its
+    cached statements are shared by every spec whose narrowings are equal. So
+    the key is never written by hand; it comes from what builds the condition:
+    ``fixed`` (a module-level function: the function is the key),
+    ``filters.narrowing`` (a filter input and its rules) or the read rules
+    (``visibility.visible_relation``).
+    """
+
+    key: Hashable
+    build: Callable[[], ColumnElement[bool]] = field(compare=False, hash=False, repr=False)
+
+    @classmethod
+    def fixed(cls, build: Callable[[], ColumnElement[bool]]) -> Narrowing:
+        """A condition that never changes (e.g. hide soft-deleted rows): ``build``,
+        a module-level function, names it."""
+        return cls(("fixed", build), build)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Children of ``model`` per parent: by ``model.parent_attr``, or through a
+    link, narrowed by every condition in ``narrowings`` (all must hold).
+
+    Two relations are the same loader, and the same statement, exactly when
+    their model, link and narrowings are equal (see ``Narrowing``).
     """
 
     model: type[Any]
     parent_attr: str | None = None
     through: Through | None = None
-    where_key: Hashable = None
-    where: Where | None = field(default=None, compare=False, hash=False)
+    narrowings: tuple[Narrowing, ...] = ()
+
+    def narrowed(self, narrowing: Narrowing | None) -> Relation:
+        """This relation with one more condition (itself when None)."""
+        if narrowing is None:
+            return self
+        return replace(self, narrowings=(*self.narrowings, narrowing))
 
     def statement(self) -> tuple[Select[Any], ColumnElement[Any]]:
         """The children of the parents in the ``parent_keys`` parameter, and
@@ -94,8 +121,8 @@ class Relation:
             parent = getattr(self.model, self.parent_attr)
             stmt = select(self.model)
         stmt = stmt.where(in_keys(parent, PARENT_KEYS))
-        if self.where is not None:
-            stmt = stmt.where(self.where())
+        for narrowing in self.narrowings:
+            stmt = stmt.where(narrowing.build())
         return stmt, parent
 
 

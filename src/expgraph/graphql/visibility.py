@@ -29,14 +29,14 @@ session to a caller who is anonymous until then).
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, false
+from sqlalchemy import Select, false
 from sqlalchemy.sql.elements import ColumnElement
 
 from expgraph.graphql.auth import Permission, Principal
-from expgraph.graphql.loaders import Relation
+from expgraph.graphql.loaders import Narrowing, Relation
 from expgraph.graphql.relay import make_view, registry
 
 
@@ -188,13 +188,7 @@ def visible_relation(relation: Relation, principal: Principal) -> Relation:
     rule = rule_for(relation.model)
     if rule is None or rule.sees_all(principal):
         return relation
-    model = relation.model
-    condition = rule.where(principal, model)
-    narrowing = relation.where
-
-    def where() -> ColumnElement[bool]:
-        return condition if narrowing is None else and_(narrowing(), condition)
-
-    return replace(
-        relation, where_key=(relation.where_key, "visible", rule.scope(principal)), where=where
-    )
+    condition = rule.where(principal, relation.model)
+    # The relation's model fixes the rule; its scope for ``principal`` fixes
+    # the condition.
+    return relation.narrowed(Narrowing(("visible", rule.scope(principal)), lambda: condition))

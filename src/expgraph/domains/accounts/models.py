@@ -1,4 +1,4 @@
-"""Account and access tables (seed 003): users, keys, usage, sessions, logins,
+"""Account and access tables: users, keys, usage, sessions, logins,
 backup codes, request logs, metric summaries, the audit log."""
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ class ApiRequestLog(IdMixin, TimestampMixin, Base):
 
 
 class ApiMetricsSummary(IdMixin, TimestampMixin, Base):
-    """Request metrics of one hour or day. The seed's (period_start,
-    aggregation_type) index is unique here: a rollup replaces its period's row."""
+    """Request metrics of one hour or day. The (period_start,
+    aggregation_type) index is unique: a rollup replaces its period's row."""
 
     __tablename__ = "api_metrics_summary"
     __table_args__ = (

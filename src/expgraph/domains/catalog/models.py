@@ -1,5 +1,4 @@
-"""Catalog tables: datasets (seeds 000 and 003), versions and examples (000),
-signals and tags (003)."""
+"""Catalog tables: datasets, their versions and examples, signals, and tags."""
 
 from __future__ import annotations
 
@@ -13,8 +12,8 @@ from expgraph.db.types import BigIntId
 
 
 class Dataset(IdMixin, TimestampMixin, Base):
-    """Union of seed 000's and seed 003's datasets; ``meta_data`` and
-    ``metadata`` are one column."""
+    """One table for every kind of dataset (evaluation examples and recorded
+    signals); ``meta_data`` and ``metadata`` are one column."""
 
     __tablename__ = "datasets"
 

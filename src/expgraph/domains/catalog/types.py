@@ -84,7 +84,9 @@ class DatasetVersion(Node):
 
 
 @node_type(models.Signal, read=Public)
-@strawberry.type(description="A recorded signal of a dataset (seed 003).")
+@strawberry.type(
+    description="A recorded signal of a dataset: its file, fault class, severity and measures."
+)
 class Signal(Node):
     id: strawberry.ID
     signal_id: str
@@ -101,7 +103,9 @@ class Signal(Node):
 
 
 @node_type(models.Dataset, read=Public, renames=META)
-@strawberry.type(description="A dataset: versions of examples (seed 000) and signals (seed 003).")
+@strawberry.type(
+    description="A dataset: versions of examples (for evaluations) and recorded signals."
+)
 class Dataset(Node):
     id: strawberry.ID
     name: str

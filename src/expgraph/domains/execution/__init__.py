@@ -1,2 +1,2 @@
 """Execution: evaluation configs claimed, heartbeated and toggled by workers;
-experiment runs, their annotations, prompts and custom providers (seed 000)."""
+experiment runs, their annotations, prompts and custom providers."""

@@ -1,4 +1,4 @@
-"""Execution tables (seed 000, DESIGN "Execution configs").
+"""Execution tables (see "Execution claims" in docs/architecture.md).
 
 ``experiment_execution_configs`` is 1:1 with an evaluation experiment. Its state
 is derived, never stored: from ``claimed_at`` (null, fresh, stale), ``enabled``,

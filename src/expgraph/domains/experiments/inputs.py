@@ -13,7 +13,7 @@ from expgraph.graphql.bounds import capped
 from expgraph.graphql.scalars import JSON, BigInt
 
 
-@strawberry.input(description="Fields of an evaluation experiment (seed 000).")
+@strawberry.input(description="Fields of an evaluation experiment.")
 class EvaluationInput:
     dataset_id: strawberry.ID | None = UNSET
     dataset_version_id: strawberry.ID | None = UNSET
@@ -25,14 +25,14 @@ class EvaluationInput:
     )
 
 
-@strawberry.input(description="Fields of an A/B test (seed 001).")
+@strawberry.input(description="Fields of an A/B test.")
 class AbTestInput:
     unit_type: UnitType | None = UNSET
     start_at: datetime | None = UNSET
     end_at: datetime | None = UNSET
 
 
-@strawberry.input(description="Fields of a simulation experiment (seed 002); costs in cents.")
+@strawberry.input(description="Fields of a simulation experiment; costs in integer cents.")
 class SimulationInput:
     master_seed: BigInt | None = strawberry.field(
         default=UNSET, description="Required at creation: runs are reproducible from it."
@@ -47,7 +47,7 @@ class SimulationInput:
     best_cost: BigInt | None = UNSET
 
 
-@strawberry.input(description="Fields of a training experiment (seed 003).")
+@strawberry.input(description="Fields of a training experiment.")
 class TrainingInput:
     dataset_id: strawberry.ID | None = UNSET
     model_type: str | None = UNSET
@@ -62,7 +62,7 @@ class TrainingInput:
     notes: str | None = UNSET
 
 
-@strawberry.input(description="Fields of a research experiment (seed 004).")
+@strawberry.input(description="Fields of a research experiment.")
 class ResearchInput:
     hypothesis: str | None = strawberry.field(
         default=UNSET, description="Required at creation; at most 500 characters."

@@ -1,7 +1,7 @@
 """The one ``experiments`` table, with single-table inheritance per kind.
 
-Common columns hold what every seed's experiment has; each kind's own columns
-are nullable and mapped on its subclass. Indexes: the seeds' status, name,
+Common columns hold what every kind of experiment has; each kind's own columns
+are nullable and mapped on its subclass. Indexes: status, name,
 created_at and model_type indexes, keyset indexes ``(sort key, id)`` for the
 three orderings, and names unique among experiments not deleted.
 """
@@ -83,9 +83,9 @@ class Experiment(IdMixin, TimestampMixin, Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     created_by: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("users.id"), index=True)
     deleted_at: Mapped[datetime | None]
-    # Seed 003's full-text document (name, description, notes), kept by the service.
+    # Full-text search document (name, description, notes), kept by the service.
     search_vector: Mapped[str | None] = mapped_column(SearchVector, deferred=True)
-    # Evaluation (seed 000) and training (seed 003) experiments use a dataset.
+    # Evaluation and training experiments use a dataset.
     dataset_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("datasets.id"), index=True)
 
 
@@ -95,7 +95,7 @@ MAX_REPETITIONS = 1000
 
 
 class EvaluationExperiment(Experiment):
-    """Seed 000: runs over a dataset version, each example ``repetitions`` times."""
+    """Runs over a dataset version, each example ``repetitions`` times."""
 
     __mapper_args__ = {"polymorphic_identity": ExperimentKind.EVALUATION, "eager_defaults": True}
 
@@ -106,7 +106,7 @@ class EvaluationExperiment(Experiment):
 
 
 class AbTestExperiment(Experiment):
-    """Seed 001: units of a type are assigned to variants between start and end."""
+    """Units of a type are assigned to variants between start and end."""
 
     __mapper_args__ = {"polymorphic_identity": ExperimentKind.AB_TEST, "eager_defaults": True}
 
@@ -116,8 +116,8 @@ class AbTestExperiment(Experiment):
 
 
 class SimulationExperiment(Experiment):
-    """Seed 002: iterations of simulations; money in integer cents (INV-1), the
-    master seed stored (INV-2)."""
+    """Iterations of simulations. Money is an integer number of cents; the master
+    seed is required, so every run can be reproduced."""
 
     __mapper_args__ = {"polymorphic_identity": ExperimentKind.SIMULATION, "eager_defaults": True}
 
@@ -133,7 +133,7 @@ class SimulationExperiment(Experiment):
 
 
 class TrainingExperiment(Experiment):
-    """Seed 003: a model trained on a dataset, possibly spawned by an HPO campaign."""
+    """A model trained on a dataset, possibly spawned by an HPO campaign."""
 
     __mapper_args__ = {"polymorphic_identity": ExperimentKind.TRAINING, "eager_defaults": True}
 
@@ -152,7 +152,7 @@ class TrainingExperiment(Experiment):
 
 
 class ResearchExperiment(Experiment):
-    """Seed 004: a hypothesis tested on synthetic users, with a scorecard."""
+    """A hypothesis tested on synthetic users, with a scorecard."""
 
     __mapper_args__ = {"polymorphic_identity": ExperimentKind.RESEARCH, "eager_defaults": True}
 

@@ -39,7 +39,8 @@ BLOCK_OF_KIND: Mapping[KindKey, str] = {
     KindKey.TRAINING: "training",
     KindKey.RESEARCH: "research",
 }
-# Blocks a kind cannot be created without (seed 002 INV-2, seed 004's NOT NULL hypothesis).
+# Fields a kind cannot be created without: a simulation's master seed (required to
+# reproduce its runs) and a research experiment's hypothesis.
 REQUIRED_AT_CREATION: Mapping[KindKey, tuple[str, ...]] = {
     KindKey.SIMULATION: ("master_seed",),
     KindKey.RESEARCH: ("hypothesis",),

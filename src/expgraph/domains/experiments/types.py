@@ -115,7 +115,7 @@ def _dataset(description: str) -> Any:
 
 
 @node_type(models.EvaluationExperiment, read=Public, renames=EXPERIMENT_RENAMES)
-@strawberry.type(description="An LLM evaluation over a dataset version (seed 000).")
+@strawberry.type(description="An LLM evaluation over a dataset version.")
 class EvaluationExperiment(Experiment):
     repetitions: int | None
     dataset: DatasetT | None = _dataset("The dataset it runs on.")
@@ -139,7 +139,7 @@ class EvaluationExperiment(Experiment):
 
 
 @node_type(models.AbTestExperiment, read=Public, renames=EXPERIMENT_RENAMES)
-@strawberry.type(description="An A/B test assigning units to variants (seed 001).")
+@strawberry.type(description="An A/B test assigning units to variants.")
 class AbTestExperiment(Experiment):
     unit_type: UnitType | None
     start_at: datetime | None
@@ -147,7 +147,7 @@ class AbTestExperiment(Experiment):
 
 
 @node_type(models.SimulationExperiment, read=Public, renames=EXPERIMENT_RENAMES)
-@strawberry.type(description="Iterated simulations; money in integer cents (seed 002).")
+@strawberry.type(description="Iterated simulations; money in integer cents.")
 class SimulationExperiment(Experiment):
     simulation_type: str | None
     scenario_path: str | None
@@ -166,7 +166,7 @@ class SimulationExperiment(Experiment):
 
 
 @node_type(models.TrainingExperiment, read=Public, renames=EXPERIMENT_RENAMES)
-@strawberry.type(description="An ML training run over a dataset (seed 003).")
+@strawberry.type(description="An ML training run over a dataset.")
 class TrainingExperiment(Experiment):
     dataset: DatasetT | None = _dataset("The dataset it trains on.")
     model_type: str | None
@@ -182,7 +182,7 @@ class TrainingExperiment(Experiment):
 
 
 @node_type(models.ResearchExperiment, read=Public, renames=EXPERIMENT_RENAMES)
-@strawberry.type(description="A hypothesis tested on synthetic users (seed 004).")
+@strawberry.type(description="A hypothesis tested on synthetic users.")
 class ResearchExperiment(Experiment):
     hypothesis: str | None
     scorecard_data: JSON | None

@@ -1,2 +1,2 @@
 """Research: synthetic users, analyses and their outcomes, interviews, documents,
-insights, and exploration trees of scenario nodes (seed 004)."""
+insights, and exploration trees of scenario nodes."""

@@ -1,5 +1,6 @@
-"""Research tables (seed 004). Ids follow expgraph's one integer scheme; the
-seed's Portuguese column names (nome, descricao) are kept in the database."""
+"""Research tables. Ids follow expgraph's one integer scheme. A synth's name and
+description are stored in the columns ``nome`` and ``descricao`` (names kept
+from the system these tables came from); the API calls them name and description."""
 
 from __future__ import annotations
 
@@ -292,7 +293,7 @@ class ExperimentDocument(IdMixin, Base):
 
 class ChartInsight(IdMixin, TimestampMixin, Base):
     """One per simulation (or analysis) and insight type; ``simulation_id`` names
-    either, so it has no foreign key (as in the seed)."""
+    either, so it has no foreign key."""
 
     __tablename__ = "chart_insights"
     __table_args__ = (UniqueConstraint("simulation_id", "insight_type"),)
@@ -333,7 +334,8 @@ class RegionAnalysis(IdMixin, Base):
 
 
 class FeatureScorecard(IdMixin, TimestampMixin, Base):
-    """Legacy (seed 004): scorecards now live in experiments.scorecard_data."""
+    """Legacy: kept for old simulation runs that point at it; a research
+    experiment's scorecard now lives in ``experiments.scorecard_data``."""
 
     __tablename__ = "feature_scorecards"
 

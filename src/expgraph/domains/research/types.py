@@ -49,7 +49,7 @@ def _experiment() -> Any:
 
 
 @node_type(models.Synth, read=Public, renames={"name": "nome", "description": "descricao"})
-@strawberry.type(description="A synthetic user (the seed's nome/descricao are name/description).")
+@strawberry.type(description="A synthetic user: a persona the research interviews and analyses.")
 class Synth(Node):
     id: strawberry.ID
     name: str

@@ -1,1 +1,1 @@
-"""Simulation: iterations, events and simulation runs of simulation experiments (seeds 002, 004)."""
+"""Simulation: iterations, events and simulation runs of simulation experiments."""

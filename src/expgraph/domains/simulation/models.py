@@ -1,6 +1,6 @@
-"""Simulation tables (seed 002, and seed 004's legacy simulation_runs: one table
-with the union of their columns). Money is integer cents (INV-1); seeds are
-stored so every run can be reproduced (INV-2)."""
+"""Simulation tables: iterations, events and simulation runs (one table for runs
+of simulation experiments and for legacy analysis runs). Money is an integer
+number of cents; seeds are stored so every run can be reproduced."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class SimulationRun(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "simulation_runs"
     __table_args__ = (Index(None, "experiment_id", "iteration", "sample_index"),)
 
-    # Seed 002: linkage to an experiment's iteration and bootstrap sample.
+    # Linkage to an experiment's iteration and bootstrap sample.
     experiment_id: Mapped[int | None] = mapped_column(
         BigIntId, ForeignKey("experiments.id", ondelete="CASCADE")
     )
@@ -39,7 +39,7 @@ class SimulationRun(IdMixin, CreatedAtMixin, Base):
     )
     seed: Mapped[int | None] = mapped_column(BigInteger)
     total_cost: Mapped[int | None] = mapped_column(BigInteger)  # integer cents
-    # Seed 004 (legacy analysis runs).
+    # Legacy analysis runs (a scorecard and a scenario).
     scorecard_id: Mapped[int | None] = mapped_column(
         BigIntId, ForeignKey("feature_scorecards.id", ondelete="SET NULL"), index=True
     )

@@ -53,7 +53,9 @@ class CreateSimulationRunInput:
     iteration: int | None = None
     sample_index: int | None = None
     run_purpose: RunPurpose = RunPurpose.STANDALONE
-    seed: BigInt | None = strawberry.field(default=None, description="Stored for replay (INV-2).")
+    seed: BigInt | None = strawberry.field(
+        default=None, description="The run's random seed, stored so the run can be reproduced."
+    )
     scenario_id: str | None = None
     config: JSON | None = None
     status: str = "running"

@@ -1,4 +1,4 @@
-"""Simulation writes. Every cost is an integer number of cents (seed 002 INV-1)."""
+"""Simulation writes. Every cost is an integer number of cents; fractions are refused."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
 
 RunPurpose = models.RunPurpose
-strawberry.enum(RunPurpose, description="Why a simulation ran (seed 002).")
+strawberry.enum(RunPurpose, description="Why a simulation ran.")
 
 
 @strawberry.type(description="One agent's cost in an iteration, in integer cents.")
@@ -35,14 +35,16 @@ class AgentCost:
 
 
 @node_type(models.SimulationRun, read=Public)
-@strawberry.type(description="One simulation run (seeds 002 and 004).")
+@strawberry.type(description="One simulation run.")
 class SimulationRun(Node):
     id: strawberry.ID
     iteration: int | None
     sample_index: int | None
     run_purpose: RunPurpose
-    seed: BigInt | None = strawberry.field(description="The run's RNG seed (INV-2).")
-    total_cost: BigInt | None = strawberry.field(description="Integer cents (INV-1).")
+    seed: BigInt | None = strawberry.field(
+        description="The run's random seed, stored so the run can be reproduced."
+    )
+    total_cost: BigInt | None = strawberry.field(description="Total cost in integer cents.")
     scenario_id: str | None
     config: JSON
     status: str

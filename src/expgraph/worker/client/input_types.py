@@ -27,7 +27,7 @@ from .enums import (
 
 
 class AbTestInput(BaseModel):
-    """Fields of an A/B test (seed 001)."""
+    """Fields of an A/B test."""
 
     end_at: Optional[str] = Field(alias="endAt", default=None)
     start_at: Optional[str] = Field(alias="startAt", default=None)
@@ -218,7 +218,7 @@ class CreateSimulationRunInput(BaseModel):
     sample_index: Optional[int] = Field(alias="sampleIndex", default=None)
     scenario_id: Optional[str] = Field(alias="scenarioId", default=None)
     seed: Optional[str] = None
-    "Stored for replay (INV-2)."
+    "The run's random seed, stored so the run can be reproduced."
     status: str = "running"
 
 
@@ -269,7 +269,7 @@ class DeleteCustomProviderInput(BaseModel):
 
 
 class EvaluationInput(BaseModel):
-    """Fields of an evaluation experiment (seed 000)."""
+    """Fields of an evaluation experiment."""
 
     dataset_id: Optional[str] = Field(alias="datasetId", default=None)
     dataset_version_id: Optional[str] = Field(alias="datasetVersionId", default=None)
@@ -462,7 +462,7 @@ class ResearchExecutionFilter(BaseModel):
 
 
 class ResearchInput(BaseModel):
-    """Fields of a research experiment (seed 004)."""
+    """Fields of a research experiment."""
 
     hypothesis: Optional[str] = None
     "Required at creation; at most 500 characters."
@@ -536,7 +536,7 @@ class SetTranscriptStatusInput(BaseModel):
 
 
 class SimulationInput(BaseModel):
-    """Fields of a simulation experiment (seed 002); costs in cents."""
+    """Fields of a simulation experiment; costs in integer cents."""
 
     best_cost: Optional[str] = Field(alias="bestCost", default=None)
     completed_at: Optional[str] = Field(alias="completedAt", default=None)
@@ -657,7 +657,7 @@ class TotpCodeInput(BaseModel):
 
 
 class TrainingInput(BaseModel):
-    """Fields of a training experiment (seed 003)."""
+    """Fields of a training experiment."""
 
     best_epoch: Optional[int] = Field(alias="bestEpoch", default=None)
     dataset_id: Optional[str] = Field(alias="datasetId", default=None)
