@@ -3,16 +3,34 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Exact versions (with hashes) of every runtime and dev dependency, for Python 3.11 on
+# Linux: `make install` installs these, `make lock` regenerates the file from pyproject.toml.
+LOCK := requirements/dev.lock
+# `make lock` resolves from the index pip installs from: PIP_INDEX_URL, else pip's
+# configured global.index-url, else PyPI.
+INDEX_URL ?= $(or $(PIP_INDEX_URL),$(shell $(PYTHON) -m pip config get global.index-url 2>/dev/null),https://pypi.org/simple)
+# `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release pyproject allows;
+# without it, pins already in the lock are kept where pyproject still allows them.
+LOCK_FLAGS ?=
 
-.PHONY: install serve test lint schema demo
+.PHONY: install lock serve test lint schema demo
 
-$(STAMP): pyproject.toml
+# The dependencies from the lock, then expgraph itself without resolving anything;
+# `pip check` fails when pyproject.toml asks for something the lock lacks (run `make lock`).
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu --generate-hashes \
+		--index-url $(INDEX_URL) --custom-compile-command 'make lock' \
+		$(LOCK_FLAGS) --quiet -o $(LOCK)
 
 serve: $(STAMP)
 	$(BIN)/expgraph serve
