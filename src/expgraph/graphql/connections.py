@@ -13,6 +13,7 @@ list whose types' rules differ) is left out of it.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -23,7 +24,7 @@ from expgraph.db.base import Base
 from expgraph.db.records import read_records, read_rows
 from expgraph.graphql.auth import Principal
 from expgraph.graphql.context import Info
-from expgraph.graphql.filters import Rule, compile_filter
+from expgraph.graphql.filters import Ordering, Rule, compile_filter, narrowing
 from expgraph.graphql.loaders import ChildPages, Counts, Relation, RowsById
 from expgraph.graphql.pagination import (
     Page,
@@ -238,6 +239,12 @@ async def load_nodes(info: Info, model: type[Base], pks: Sequence[int]) -> list[
     return [node_for(principal, row) for row in rows]
 
 
+def stmt_filtered(stmt: Select[Any], filter: Any, rules: Mapping[str, Rule]) -> Select[Any]:
+    """``stmt`` narrowed by a filter input and its rules."""
+    condition = compile_filter(filter, rules)
+    return stmt if condition is None else stmt.where(condition)
+
+
 async def filtered_connection(
     info: Info,
     stmt: Select[Any],
@@ -252,55 +259,178 @@ async def filtered_connection(
     before: str | None,
 ) -> Connection[Any]:
     """``connection`` over ``stmt`` narrowed by a filter input and its rules."""
-    condition = compile_filter(filter, rules)
-    if condition is not None:
-        stmt = stmt.where(condition)
+    stmt = stmt_filtered(stmt, filter, rules)
     return await connection(
         info, stmt, entity, sort, first=first, after=after, last=last, before=before
     )
 
 
+# Relay's page arguments, declared here once for every connection field.
+PAGE_PARAMETERS = tuple(
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+    for name, annotation in (
+        ("first", int | None),
+        ("after", str | None),
+        ("last", int | None),
+        ("before", str | None),
+    )
+)
+
+# A connection's order: fixed sort keys, or an ``Ordering`` its ``orderBy``
+# argument chooses from (or a function giving one, where importing it would
+# be circular).
+Sorting = Sequence[SortKey] | Ordering | Callable[[], Ordering]
+Rules = Mapping[str, Rule] | Callable[[], Mapping[str, Rule]]
+
+
+def _sort_keys(sort: Sorting, order_by: Any) -> Sequence[SortKey]:
+    chosen = sort() if callable(sort) else sort
+    return chosen.keys(order_by) if isinstance(chosen, Ordering) else chosen
+
+
+def _rules(rules: Rules | None) -> Mapping[str, Rule]:
+    if rules is None:
+        raise TypeError("a connection with a filter needs its rules")
+    return rules() if callable(rules) else rules
+
+
+def _list_arguments(filter: Any, order: Any) -> list[inspect.Parameter]:
+    """The ``filter`` and ``orderBy`` parameters of a connection resolver, when
+    it has them (before the page arguments, in that order)."""
+    parameters = []
+    if filter is not None:
+        parameters.append(
+            inspect.Parameter(
+                "filter", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=filter | None
+            )
+        )
+    if order is not None:
+        parameters.append(
+            inspect.Parameter(
+                "order_by",
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=list[order] | None,
+            )
+        )
+    return parameters
+
+
 def connection_field(
     relation: Relation,
     node_type: Any,
-    sort: Sequence[SortKey] = (SortKey("id"),),
+    sort: Sorting = (SortKey("id"),),
     *,
+    filter: Any = None,
+    rules: Rules | None = None,
+    order: Any = None,
     description: str | None = None,
 ) -> Any:
     """A relationship connection field of a node type, with Relay page arguments:
     ``children = connection_field(Relation(Child, "parent_id"), Child)``.
 
     ``node_type`` is the GraphQL type of the children (a class, or a
-    ``strawberry.lazy`` annotation); the parent's record id is the key.
+    ``strawberry.lazy`` annotation); the parent's record id is the key. With
+    ``filter`` (a filter input type) and its ``rules`` the field takes a
+    ``filter`` argument, which narrows the relation (``filters.narrowing``:
+    equal filters share one loader and one statement); with ``order`` (the
+    ``orderBy`` item input) and an ``Ordering`` as ``sort``, an ``orderBy``
+    argument. Unfiltered, in its default order, a parent's page loads it ahead.
     """
 
-    @loads_ahead(page_ahead(relation, lambda: sort))
     async def resolve(
         root: Any,
         info: Info,
+        filter: Any = None,
+        order_by: Any = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Any]:
+        narrowed = relation
+        if filter is not None:
+            narrowed = relation.narrowed(narrowing(filter, _rules(rules)))
         return await child_connection(
             info,
-            relation,
+            narrowed,
             root.record.id,
-            sort,
+            _sort_keys(sort, order_by),
             first=first,
             after=after,
             last=last,
             before=before,
         )
 
-    resolve.__annotations__ = {
-        **resolve.__annotations__,
-        "info": Info,
-        "first": int | None,
-        "after": str | None,
-        "last": int | None,
-        "before": str | None,
-        "return": Connection[node_type],
-    }
+    parameters = [
+        inspect.Parameter("root", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Any),
+        inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
+        *_list_arguments(filter, order),
+        *PAGE_PARAMETERS,
+    ]
+    # strawberry reads a resolver's arguments from its signature.
+    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        parameters, return_annotation=Connection[node_type]
+    )
+    loads_ahead(page_ahead(relation, lambda: _sort_keys(sort, None)))(resolve)
     return strawberry.field(resolver=resolve, description=description)
+
+
+def paged(
+    entity: Any,
+    sort: Sorting = (SortKey("id"),),
+    *,
+    filter: Any = None,
+    rules: Rules | None = None,
+    order: Any = None,
+) -> Callable[[Callable[..., Select[Any]]], Any]:
+    """Make a function that returns the statement of a top-level list into the
+    resolver of its connection (``connection``: page arguments, narrowed to what
+    the caller may read)::
+
+        @query_field(description="...")
+        @paged(models.Tag, TAG_ORDERING, filter=TagFilter, rules=TAG_RULES, order=TagOrder)
+        def tags(self, info: Info) -> Connection[Tag]:
+            return select(models.Tag)
+
+    The function keeps its own arguments (and its return annotation, the
+    connection type); the field takes them first, then ``filter`` and
+    ``orderBy`` when given, then the page arguments.
+    """
+
+    def wrap(listing: Callable[..., Select[Any]]) -> Any:
+        own = inspect.signature(listing)
+
+        async def resolve(
+            *args: Any,
+            filter: Any = None,
+            order_by: Any = None,
+            first: int | None = None,
+            after: str | None = None,
+            last: int | None = None,
+            before: str | None = None,
+            **kwargs: Any,
+        ) -> Connection[Any]:
+            info = kwargs["info"]
+            stmt = listing(*args, **kwargs)
+            keys = _sort_keys(sort, order_by)
+            if filter is not None:
+                stmt = stmt_filtered(stmt, filter, _rules(rules))
+            return await connection(
+                info, stmt, entity, keys, first=first, after=after, last=last, before=before
+            )
+
+        resolve.__signature__ = own.replace(  # type: ignore[attr-defined]
+            parameters=[
+                *own.parameters.values(),
+                *_list_arguments(filter, order),
+                *PAGE_PARAMETERS,
+            ]
+        )
+        resolve.__name__ = listing.__name__
+        resolve.__qualname__ = listing.__qualname__
+        resolve.__module__ = listing.__module__  # its annotations are read there
+        resolve.__doc__ = listing.__doc__
+        return resolve
+
+    return wrap

@@ -29,9 +29,8 @@ from expgraph.domains.execution.types import (
     progress_shown,
 )
 from expgraph.errors import BadRequest
-from expgraph.graphql.connections import Connection, child_connection
+from expgraph.graphql.connections import connection_field
 from expgraph.graphql.context import Info
-from expgraph.graphql.filters import compile_filter, filter_key
 from expgraph.graphql.loaders import Relation, RowsById
 from expgraph.graphql.prefetch import derived_field, node_field
 
@@ -47,33 +46,15 @@ execution_config = node_field(
 )
 
 
-async def runs(
-    root: Any,
-    info: Info,
-    filter: ExperimentRunFilter | None = None,
-    order_by: list[ExperimentRunOrder] | None = None,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> Connection[ExperimentRun]:
-    condition = compile_filter(filter, RUN_RULES)
-    relation = Relation(
-        R,
-        "experiment_id",
-        where_key=filter_key(filter),
-        where=(lambda: condition) if condition is not None else None,
-    )
-    return await child_connection(
-        info,
-        relation,
-        root.record.id,
-        RUN_ORDERING.keys(order_by),
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
+runs = connection_field(
+    Relation(R, "experiment_id"),
+    ExperimentRun,
+    RUN_ORDERING,
+    filter=ExperimentRunFilter,
+    rules=RUN_RULES,
+    order=ExperimentRunOrder,
+    description="Its recorded runs.",
+)
 
 
 progress = derived_field(

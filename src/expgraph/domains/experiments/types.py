@@ -19,12 +19,11 @@ from expgraph.domains.research import explorations
 from expgraph.domains.research import fields as research
 from expgraph.domains.simulation import fields as simulation
 from expgraph.graphql.bounds import capped
-from expgraph.graphql.connections import Connection, child_connection, page_ahead
-from expgraph.graphql.context import Info
+from expgraph.graphql.connections import connection_field
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
 from expgraph.graphql.loaders import Relation, RowsById, Through
 from expgraph.graphql.pagination import SortKey
-from expgraph.graphql.prefetch import loads_ahead, node_field
+from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 from expgraph.graphql.visibility import Public
@@ -54,10 +53,10 @@ TAGS_OF_EXPERIMENT = Through(catalog.ExperimentTag, "experiment_id", "tag_id")
 TAGS = Relation(catalog.Tag, through=TAGS_OF_EXPERIMENT)
 
 
-def _tag_order(order_by: list[Any] | None = None) -> Any:
+def _tag_ordering() -> Ordering:
     from expgraph.domains.catalog.types import TAG_ORDERING  # catalog imports this module
 
-    return TAG_ORDERING.keys(order_by)
+    return TAG_ORDERING
 
 
 @strawberry.interface(
@@ -84,27 +83,7 @@ class Experiment(Node):
         RowsById(UserRecord), "created_by", UserT, description="Who created it."
     )
 
-    @strawberry.field(description="Its tags.")
-    @loads_ahead(page_ahead(TAGS, _tag_order))
-    async def tags(
-        self,
-        info: Info,
-        order_by: list[TagOrderT] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[TagT]:
-        return await child_connection(
-            info,
-            TAGS,
-            self.record.id,
-            _tag_order(order_by),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    tags = connection_field(TAGS, TagT, _tag_ordering, order=TagOrderT, description="Its tags.")
 
 
 EXPERIMENT_RENAMES = {"metadata": "metadata_"}
@@ -119,7 +98,7 @@ def _dataset(description: str) -> Any:
 class EvaluationExperiment(Experiment):
     repetitions: int | None
     dataset: DatasetT | None = _dataset("The dataset it runs on.")
-    runs = strawberry.field(resolver=execution.runs, description="Its recorded runs.")
+    runs = execution.runs
     progress = execution.progress
     incomplete_runs = strawberry.field(
         resolver=execution.incomplete_runs,
@@ -159,10 +138,8 @@ class SimulationExperiment(Experiment):
     final_cost: BigInt | None = strawberry.field(description="Final cost in integer cents.")
     best_cost: BigInt | None = strawberry.field(description="Best cost in integer cents.")
     iterations = simulation.iterations
-    events = strawberry.field(resolver=simulation.events, description="Its events.")
-    simulation_runs = strawberry.field(
-        resolver=simulation.simulation_runs, description="Its simulation runs."
-    )
+    events = simulation.events
+    simulation_runs = simulation.simulation_runs
 
 
 @node_type(models.TrainingExperiment, read=Public, renames=EXPERIMENT_RENAMES)

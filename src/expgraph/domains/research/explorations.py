@@ -18,12 +18,11 @@ from expgraph.graphql.auth import Permission
 from expgraph.graphql.bounds import capped
 from expgraph.graphql.connections import (
     Connection,
-    child_connection,
     connection,
     connection_field,
 )
 from expgraph.graphql.context import Info
-from expgraph.graphql.filters import Ordering, Rule, SortDirection, compile_filter, filter_key
+from expgraph.graphql.filters import Ordering, Rule, SortDirection
 from expgraph.graphql.inputs import json_object, optional_text, values_given
 from expgraph.graphql.loaders import Ancestors, Descendants, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
@@ -158,34 +157,15 @@ class Exploration(Node):
             )
         return node_for(info.context.principal, root)
 
-    @strawberry.field(description="Its nodes, by depth unless ordered.")
-    async def nodes(
-        self,
-        info: Info,
-        filter: ScenarioNodeFilter | None = None,
-        order_by: list[ScenarioNodeOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[ScenarioNode]:
-        condition = compile_filter(filter, NODE_RULES)
-        relation = Relation(
-            N,
-            "exploration_id",
-            where_key=filter_key(filter),
-            where=(lambda: condition) if condition is not None else None,
-        )
-        return await child_connection(
-            info,
-            relation,
-            self.record.id,
-            NODE_ORDERING.keys(order_by),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    nodes = connection_field(
+        Relation(N, "exploration_id"),
+        ScenarioNodeT,
+        NODE_ORDERING,
+        filter=ScenarioNodeFilter,
+        rules=NODE_RULES,
+        order=ScenarioNodeOrder,
+        description="Its nodes, by depth unless ordered.",
+    )
 
     @strawberry.field(description="Root to the winner, or to the best-scoring node.")
     async def best_path(self, info: Info) -> list[ScenarioNode]:
