@@ -377,6 +377,7 @@ def connection_field(
 
 
 def paged(
+    node_type: Any,
     entity: Any,
     sort: Sorting = (SortKey("id"),),
     *,
@@ -389,13 +390,13 @@ def paged(
     the caller may read)::
 
         @query_field(description="...")
-        @paged(models.Tag, TAG_ORDERING, filter=TagFilter, rules=TAG_RULES, order=TagOrder)
-        def tags(self, info: Info) -> Connection[Tag]:
+        @paged(Tag, models.Tag, TAG_ORDERING, filter=TagFilter, rules=TAG_RULES, order=TagOrder)
+        def tags(self, info: Info) -> Select[Any]:
             return select(models.Tag)
 
-    The function keeps its own arguments (and its return annotation, the
-    connection type); the field takes them first, then ``filter`` and
-    ``orderBy`` when given, then the page arguments.
+    The field returns a connection of ``node_type`` and takes the function's
+    own arguments first, then ``filter`` and ``orderBy`` when given, then the
+    page arguments.
     """
 
     def wrap(listing: Callable[..., Select[Any]]) -> Any:
@@ -425,7 +426,8 @@ def paged(
                 *own.parameters.values(),
                 *_list_arguments(filter, order),
                 *PAGE_PARAMETERS,
-            ]
+            ],
+            return_annotation=Connection[node_type],
         )
         resolve.__name__ = listing.__name__
         resolve.__qualname__ = listing.__qualname__

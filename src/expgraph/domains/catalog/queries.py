@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from expgraph.domains.catalog import models
 from expgraph.domains.catalog.types import (
@@ -18,7 +20,7 @@ from expgraph.domains.catalog.types import (
     TagFilter,
     TagOrder,
 )
-from expgraph.graphql.connections import Connection, filtered_connection
+from expgraph.graphql.connections import paged
 from expgraph.graphql.context import Info
 from expgraph.graphql.permissions import query_field
 
@@ -26,49 +28,18 @@ from expgraph.graphql.permissions import query_field
 @strawberry.type
 class Query:
     @query_field(description="Tags, by name unless ordered.")
-    async def tags(
-        self,
-        info: Info,
-        filter: TagFilter | None = None,
-        order_by: list[TagOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Tag]:
-        return await filtered_connection(
-            info,
-            select(models.Tag),
-            models.Tag,
-            filter,
-            TAG_RULES,
-            TAG_ORDERING.keys(order_by),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    @paged(Tag, models.Tag, TAG_ORDERING, filter=TagFilter, rules=TAG_RULES, order=TagOrder)
+    def tags(self, info: Info) -> Select[Any]:
+        return select(models.Tag)
 
     @query_field(description="Datasets, newest first unless ordered.")
-    async def datasets(
-        self,
-        info: Info,
-        filter: DatasetFilter | None = None,
-        order_by: list[DatasetOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Dataset]:
-        return await filtered_connection(
-            info,
-            select(models.Dataset),
-            models.Dataset,
-            filter,
-            DATASET_RULES,
-            DATASET_ORDERING.keys(order_by),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    @paged(
+        Dataset,
+        models.Dataset,
+        DATASET_ORDERING,
+        filter=DatasetFilter,
+        rules=DATASET_RULES,
+        order=DatasetOrder,
+    )
+    def datasets(self, info: Info) -> Select[Any]:
+        return select(models.Dataset)
