@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from expgraph.db.types import utcnow
 from expgraph.domains.accounts import models
@@ -22,7 +22,7 @@ from expgraph.domains.accounts.types import (
 from expgraph.errors import Forbidden
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.bounds import capped
-from expgraph.graphql.connections import Connection, connection, filtered_connection, load_node
+from expgraph.graphql.connections import load_node, paged
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
 from expgraph.graphql.pagination import SortKey
@@ -101,58 +101,32 @@ class Query:
         return await load_node(info, U, info.context.principal.user_id)
 
     @query_field(description="Your sessions, newest first.")
-    async def my_sessions(
-        self,
-        info: Info,
-        active_only: bool = True,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Session]:
+    @paged(Session, models.SessionLog, SESSION_ORDER)
+    def my_sessions(self, info: Info, active_only: bool = True) -> Select[Any]:
         S = models.SessionLog
         stmt = select(S).where(S.user_id == info.context.principal.user_id)
         if active_only:
             stmt = stmt.where(S.is_active.is_(True), S.expires_at > utcnow())
-        return await connection(
-            info, stmt, S, SESSION_ORDER, first=first, after=after, last=last, before=before
-        )
+        return stmt
 
     @query_field(permission=Permission.ADMIN, description="The audit trail, newest first.")
-    async def system_logs(
-        self,
-        info: Info,
-        filter: SystemLogFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[SystemLog]:
-        return await filtered_connection(
-            info,
-            select(L),
-            L,
-            filter,
-            SYSTEM_LOG_RULES,
-            SESSION_ORDER,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    @paged(SystemLog, L, SESSION_ORDER, filter=SystemLogFilter, rules=SYSTEM_LOG_RULES)
+    def system_logs(self, info: Info) -> Select[Any]:
+        return select(L)
 
     @query_field(permission=Permission.ADMIN, description="Request metrics, newest first.")
-    async def api_metrics_summaries(
+    @paged(
+        ApiMetricsSummary,
+        models.ApiMetricsSummary,
+        (SortKey("period_start", descending=True),),
+    )
+    def api_metrics_summaries(
         self,
         info: Info,
         period: str | None = None,
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[ApiMetricsSummary]:
+    ) -> Select[Any]:
         M = models.ApiMetricsSummary
         stmt = select(M)
         if period is not None:
@@ -161,27 +135,11 @@ class Query:
             stmt = stmt.where(M.period_start >= from_)
         if to is not None:
             stmt = stmt.where(M.period_start < to)
-        return await connection(
-            info,
-            stmt,
-            M,
-            (SortKey("period_start", descending=True),),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+        return stmt
 
     @query_field(description="Your API keys, newest first; admins may name another user.")
-    async def api_keys(
-        self,
-        info: Info,
-        user_id: strawberry.ID | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[ApiKey]:
+    @paged(ApiKey, models.ApiKey, SESSION_ORDER)
+    def api_keys(self, info: Info, user_id: strawberry.ID | None = None) -> Select[Any]:
         principal = info.context.principal
         owner = principal.user_id
         if user_id is not None:
@@ -189,37 +147,9 @@ class Query:
             if owner != principal.user_id and not principal.has(Permission.ADMIN):
                 raise Forbidden("only admins list other users' keys")
         K = models.ApiKey
-        return await connection(
-            info,
-            select(K).where(K.user_id == owner),
-            K,
-            SESSION_ORDER,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+        return select(K).where(K.user_id == owner)
 
     @query_field(description="Users, by username unless ordered.")
-    async def users(
-        self,
-        info: Info,
-        filter: UserFilter | None = None,
-        order_by: list[UserOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[User]:
-        return await filtered_connection(
-            info,
-            select(U),
-            U,
-            filter,
-            USER_RULES,
-            USER_ORDERING.keys(order_by),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    @paged(User, U, USER_ORDERING, filter=UserFilter, rules=USER_RULES, order=UserOrder)
+    def users(self, info: Info) -> Select[Any]:
+        return select(U)
