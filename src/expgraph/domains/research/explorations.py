@@ -9,18 +9,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.research import models, trees
 from expgraph.errors import BadRequest
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.bounds import capped
-from expgraph.graphql.connections import (
-    Connection,
-    connection,
-    connection_field,
-)
+from expgraph.graphql.connections import connection_field, paged
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
 from expgraph.graphql.inputs import json_object, optional_text, values_given
@@ -273,29 +269,13 @@ def _scenario(data: ScenarioInput) -> dict[str, Any]:
 @strawberry.type
 class Query:
     @query_field(description="Explorations, newest first.")
-    async def explorations(
-        self,
-        info: Info,
-        experiment_id: strawberry.ID | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Exploration]:
+    @paged(Exploration, models.Exploration, (SortKey("started_at", descending=True),))
+    def explorations(self, info: Info, experiment_id: strawberry.ID | None = None) -> Select[Any]:
         X = models.Exploration
         stmt = select(X)
         if experiment_id is not None:
             stmt = stmt.where(X.experiment_id == model_pk(experiment_id, ExperimentRecord))
-        return await connection(
-            info,
-            stmt,
-            X,
-            (SortKey("started_at", descending=True),),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+        return stmt
 
 
 @strawberry.type
