@@ -27,7 +27,7 @@ from expgraph.graphql.context import Context
 from expgraph.graphql.executor import (
     Executor,
     ObjectField,
-    ReadField,
+    PlainField,
     fast_serializer,
     plain_fields,
 )
@@ -208,7 +208,7 @@ def test_only_resolver_less_fields_are_read_directly() -> None:
         "must",
         "at",
     }
-    assert all(isinstance(plan, ReadField) for plan in plans.values() if plan)
+    assert all(isinstance(plan, PlainField) for plan in plans.values() if plan)
     box = schema._schema.type_map["Box"]
     objects = plain_fields(box)  # type: ignore[arg-type]
     assert all(isinstance(plan, ObjectField) for plan in objects.values())

@@ -63,7 +63,9 @@ _PLAN = "_expgraph_plain_fields"
 _LEAN = "_expgraph_lean"
 
 
-class PlainField(NamedTuple):
+class LoadedField(NamedTuple):
+    """A leaf field whose value a loader loads (ahead, for a whole page)."""
+
     attribute: str
     leaf: GraphQLLeafType
     nullable: bool
@@ -84,7 +86,7 @@ class ObjectField(NamedTuple):
     takes_arguments: bool = False
 
 
-class ReadField(NamedTuple):
+class PlainField(NamedTuple):
     """A plain field read straight off its source's attribute."""
 
     attribute: str
@@ -92,7 +94,7 @@ class ReadField(NamedTuple):
     nullable: bool
 
 
-FieldPlan = ReadField | PlainField | ObjectField
+FieldPlan = PlainField | LoadedField | ObjectField
 
 _ATTRIBUTE, _PLAIN, _OBJECT, _TYPENAME, _SLOW = "attribute", "plain", "object", "typename", "slow"
 
@@ -169,8 +171,10 @@ def plain_field(field: GraphQLField) -> FieldPlan | None:
     named = _named(field_type)
     if is_leaf_type(named):
         if prefetch is None:
-            return ReadField(strawberry_field.python_name, fast_serializer(named), nullable)
-        return PlainField(strawberry_field.python_name, named, nullable, prefetch, bool(field.args))
+            return PlainField(strawberry_field.python_name, fast_serializer(named), nullable)
+        return LoadedField(
+            strawberry_field.python_name, named, nullable, prefetch, bool(field.args)
+        )
     listed = isinstance(named, GraphQLList)
     item_type = named.of_type if listed else field_type
     item = _named(item_type)
@@ -319,9 +323,9 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 name = field_details_list[0].node.name.value
                 plan = plans.get(name)
                 kind = _SLOW
-                if isinstance(plan, ReadField):
+                if isinstance(plan, PlainField):
                     kind = _ATTRIBUTE
-                elif isinstance(plan, PlainField):
+                elif isinstance(plan, LoadedField):
                     kind = _PLAIN
                 elif isinstance(plan, ObjectField):
                     kind = _OBJECT
@@ -496,7 +500,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
     def _value(
         self,
         source: Any,
-        plan: PlainField | ObjectField,
+        plan: LoadedField | ObjectField,
         field_details_list: Any = None,
         parent_type: GraphQLObjectType | None = None,
     ) -> Any:
@@ -533,7 +537,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             self._bound[id(field_details_list)] = found  # (the list kept alive with it)
         return found[1]
 
-    def _read(self, source: Any, plan: PlainField) -> Any:
+    def _read(self, source: Any, plan: LoadedField) -> Any:
         """The completed value of a plain field, or Undefined to take the full path."""
         value = self._value(source, plan)
         if value is None:
