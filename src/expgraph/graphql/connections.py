@@ -245,26 +245,6 @@ def stmt_filtered(stmt: Select[Any], filter: Any, rules: Mapping[str, Rule]) -> 
     return stmt if condition is None else stmt.where(condition)
 
 
-async def filtered_connection(
-    info: Info,
-    stmt: Select[Any],
-    entity: Any,
-    filter: Any,
-    rules: Mapping[str, Rule],
-    sort: Sequence[SortKey],
-    *,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
-) -> Connection[Any]:
-    """``connection`` over ``stmt`` narrowed by a filter input and its rules."""
-    stmt = stmt_filtered(stmt, filter, rules)
-    return await connection(
-        info, stmt, entity, sort, first=first, after=after, last=last, before=before
-    )
-
-
 # Relay's page arguments, declared here once for every connection field.
 PAGE_PARAMETERS = tuple(
     inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
