@@ -155,7 +155,7 @@ async def client_schema(caller: Caller) -> GraphQLSchema:
 
 def declared_permissions() -> dict[str, Permission | None]:
     """Each mutation's declared permission (None: open, i.e. ``login``)."""
-    from expgraph.graphql.schema import build_schema
+    from expgraph.schema import build_schema
 
     mutation = build_schema().get_type_by_name("Mutation")
     assert mutation is not None

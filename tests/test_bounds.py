@@ -30,7 +30,7 @@ from expgraph.domains.experiments import models as experiments
 from expgraph.graphql.bounds import MAX_FILTER_BRANCHES, MAX_FILTER_DEPTH, caps_of
 from expgraph.graphql.errors import Timeout, as_expected
 from expgraph.graphql.relay import decode_id
-from expgraph.graphql.schema import build_schema
+from expgraph.schema import build_schema
 from tests.conftest import GraphQLClient
 from tests.helpers import create_dataset, create_experiment
 

@@ -32,7 +32,7 @@ from expgraph.graphql.executor import (
     plain_fields,
 )
 from expgraph.graphql.relay import encode_id
-from expgraph.graphql.schema import build_schema
+from expgraph.schema import build_schema
 
 # --- a small schema with every edge case of plain fields ----------------------------
 

@@ -41,8 +41,8 @@ from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.prefetch import PREFETCH_ATTR, list_field, node_field
 from expgraph.graphql.relay import decode_id, encode_id, registry
 from expgraph.graphql.scalars import scalar_map
-from expgraph.graphql.schema import build_schema
 from expgraph.graphql.visibility import OwnerOrAdmin, ReadRule
+from expgraph.schema import build_schema
 from tests.auth_helpers import PASSWORD, Caller
 
 ROLES = {

@@ -9,7 +9,7 @@ from graphql import get_named_type, is_leaf_type
 from strawberry.permission import PermissionExtension
 
 from expgraph.graphql.permissions import OPEN_ROOT_FIELDS, RequiresNothing, RequiresPermission
-from expgraph.graphql.schema import build_schema, export_sdl
+from expgraph.schema import build_schema, export_sdl
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = re.compile(r"password|hash|secret|credential|totp(?!Enabled)|token|key$|codes|uri", re.I)

@@ -33,8 +33,8 @@ from expgraph.domains.accounts.requestlog import RequestLogMiddleware, RequestLo
 from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
 from expgraph.graphql.context import Context
 from expgraph.graphql.errors import classify
-from expgraph.graphql.schema import build_schema
 from expgraph.runtime import tune_garbage_collector
+from expgraph.schema import build_schema
 
 logger = logging.getLogger("expgraph")
 

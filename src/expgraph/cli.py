@@ -129,7 +129,7 @@ def export_schema(
     check: bool = typer.Option(False, help="Exit 1 if the file differs instead of writing it."),
 ) -> None:
     """Write the sorted GraphQL SDL (for client code generators)."""
-    from expgraph.graphql.schema import build_schema, export_sdl
+    from expgraph.schema import build_schema, export_sdl
 
     sdl = export_sdl(build_schema())
     if check:

@@ -1,8 +1,11 @@
-"""Schema assembly: every domain's Query and Mutation merged, with the
-kernel's extensions (error codes, limits, caches), and the SDL export."""
+"""Schema machinery: the root types merged from the domains' ``Query``,
+``Mutation`` and ``Subscription`` classes, the kernel's extensions (error codes,
+limits, caches), and the SDL export. Which domains take part is decided one layer
+up, in ``expgraph.schema``; this module imports none of them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import strawberry
@@ -15,19 +18,6 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 
 from expgraph.config import Settings
-from expgraph.domains.accounts import mutations as accounts_mutations
-from expgraph.domains.accounts import queries as accounts_queries
-from expgraph.domains.catalog import mutations as catalog_mutations
-from expgraph.domains.catalog import queries as catalog_queries
-from expgraph.domains.execution import mutations as execution_mutations
-from expgraph.domains.execution import queries as execution_queries
-from expgraph.domains.execution import subscriptions as execution_subscriptions
-from expgraph.domains.experiments import mutations as experiments_mutations
-from expgraph.domains.experiments import queries as experiments_queries
-from expgraph.domains.research import explorations as research_explorations
-from expgraph.domains.research import mutations as research_mutations
-from expgraph.domains.research import queries as research_queries
-from expgraph.domains.simulation import mutations as simulation_mutations
 from expgraph.graphql import node
 from expgraph.graphql.bounds import ListCaps, apply_list_caps
 from expgraph.graphql.context import SharedReadsForQueries
@@ -37,30 +27,6 @@ from expgraph.graphql.limits import CachedValidation, DocumentLimits, Limits, Qu
 from expgraph.graphql.permissions import SignInRequired
 from expgraph.graphql.relay import registry
 from expgraph.graphql.scalars import scalar_map
-
-QUERIES: tuple[type, ...] = (
-    node.Query,
-    experiments_queries.Query,
-    catalog_queries.Query,
-    accounts_queries.Query,
-    execution_queries.Query,
-    research_explorations.Query,
-    research_queries.Query,
-)
-MUTATIONS: tuple[type, ...] = (
-    experiments_mutations.Mutation,
-    catalog_mutations.Mutation,
-    accounts_mutations.Mutation,
-    execution_mutations.Mutation,
-    research_explorations.Mutation,
-    research_mutations.Mutation,
-    simulation_mutations.Mutation,
-)
-SUBSCRIPTIONS: tuple[type, ...] = (execution_subscriptions.Subscription,)
-
-Query = merge_types("Query", QUERIES)
-Mutation = merge_types("Mutation", MUTATIONS)
-Subscription = merge_types("Subscription", SUBSCRIPTIONS)
 
 
 class Schema(strawberry.Schema):
@@ -72,10 +38,17 @@ class Schema(strawberry.Schema):
         return None
 
 
-def build_schema(settings: Settings | None = None, *, stock: bool = False) -> Schema:
-    """The schema, executed by expgraph's ``Executor`` with lean resolvers (see
-    ``graphql.executor``); ``stock=True`` keeps strawberry's own execution path,
-    to compare against."""
+def assemble(
+    queries: Sequence[type],
+    mutations: Sequence[type],
+    subscriptions: Sequence[type],
+    settings: Settings | None = None,
+    *,
+    stock: bool = False,
+) -> Schema:
+    """The schema of these root classes (the node fields come first), executed by
+    expgraph's ``Executor`` with lean resolvers (see ``graphql.executor``);
+    ``stock=True`` keeps strawberry's own execution path, to compare against."""
     settings = settings or Settings()
     # Request limits (graphql/limits.py), each linear in the document: the parse
     # (cached, by DocumentLimits, the only on_parse hook) after its length check;
@@ -97,9 +70,9 @@ def build_schema(settings: Settings | None = None, *, stock: bool = False) -> Sc
     # (node(id:) can return any of them).
     types = [spec.gql_type for spec in registry.specs()]
     schema = Schema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
+        query=merge_types("Query", (node.Query, *queries)),
+        mutation=merge_types("Mutation", tuple(mutations)),
+        subscription=merge_types("Subscription", tuple(subscriptions)),
         types=types,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=scalar_map),
