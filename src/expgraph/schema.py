@@ -17,7 +17,6 @@ from expgraph.domains.execution import queries as execution_queries
 from expgraph.domains.execution import subscriptions as execution_subscriptions
 from expgraph.domains.experiments import mutations as experiments_mutations
 from expgraph.domains.experiments import queries as experiments_queries
-from expgraph.domains.research import explorations as research_explorations
 from expgraph.domains.research import mutations as research_mutations
 from expgraph.domains.research import queries as research_queries
 from expgraph.domains.simulation import mutations as simulation_mutations
@@ -30,7 +29,6 @@ QUERIES: tuple[type, ...] = (
     catalog_queries.Query,
     accounts_queries.Query,
     execution_queries.Query,
-    research_explorations.Query,
     research_queries.Query,
 )
 MUTATIONS: tuple[type, ...] = (
@@ -38,7 +36,6 @@ MUTATIONS: tuple[type, ...] = (
     catalog_mutations.Mutation,
     accounts_mutations.Mutation,
     execution_mutations.Mutation,
-    research_explorations.Mutation,
     research_mutations.Mutation,
     simulation_mutations.Mutation,
 )

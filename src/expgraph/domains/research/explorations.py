@@ -1,30 +1,29 @@
-"""GraphQL for exploration trees: explorations, scenario nodes, and the
-mutations that grow them. Ancestors and descendants are one recursive
-statement per batch of nodes (kernel ``Ancestors``/``Descendants`` loaders)."""
+"""GraphQL types of exploration trees: explorations and scenario nodes, with
+their enums, filter and ordering (research's ``types.py`` split in two: its
+inputs, root query and mutations are in ``inputs.py``, ``queries.py`` and
+``mutations.py``; the tree rules in ``trees.py``). Ancestors and descendants
+are one recursive statement per batch of nodes (kernel
+``Ancestors``/``Descendants`` loaders)."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.research import models, trees
 from expgraph.errors import BadRequest
-from expgraph.graphql.auth import Permission
-from expgraph.graphql.bounds import capped
-from expgraph.graphql.connections import connection_field, paged
+from expgraph.graphql.connections import connection_field
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
-from expgraph.graphql.inputs import json_object, optional_text, values_given
 from expgraph.graphql.loaders import Ancestors, Descendants, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
-from expgraph.graphql.permissions import mutation, query_field
 from expgraph.graphql.prefetch import node_field
-from expgraph.graphql.relay import Node, model_pk, node_type, to_node
+from expgraph.graphql.relay import Node, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 from expgraph.graphql.visibility import Public, node_for, nodes_for
 
@@ -189,140 +188,3 @@ explorations_of = connection_field(
     (SortKey("started_at", descending=True),),
     description="Its explorations, newest first.",
 )
-
-
-@strawberry.input(description="A scenario: what changed, why, and how it scored.")
-class ScenarioInput:
-    scorecard_params: JSON
-    action_applied: str | None = None
-    action_category: str | None = None
-    rationale: str | None = None
-    short_action: str | None = None
-    simulation_results: JSON | None = None
-    execution_time_seconds: float | None = None
-    llm_calls: int = 0
-    node_status: NodeStatus = NodeStatus.ACTIVE
-
-
-@strawberry.input
-class CreateExplorationInput:
-    experiment_id: strawberry.ID
-    baseline_analysis_id: strawberry.ID
-    goal: JSON
-    config: JSON | None = None
-    root: ScenarioInput
-
-
-@strawberry.input
-class ExpandNodeInput:
-    parent_id: strawberry.ID
-    children: list[ScenarioInput] = capped(trees.MAX_CHILDREN)
-
-
-@strawberry.input
-class SetNodeStatusInput:
-    node_id: strawberry.ID
-    status: NodeStatus
-
-
-@strawberry.input
-class FinishExplorationInput:
-    exploration_id: strawberry.ID
-    status: ExplorationStatus
-
-
-@strawberry.type
-class ExplorationPayload:
-    exploration: Exploration
-
-
-@strawberry.type
-class ExpandNodePayload:
-    exploration: Exploration
-    children: list[ScenarioNode]
-
-
-@strawberry.type
-class ScenarioNodePayload:
-    scenario_node: ScenarioNode
-
-
-def _scenario(data: ScenarioInput) -> dict[str, Any]:
-    values = values_given(data)
-    values["scorecard_params"] = json_object(values["scorecard_params"], "scorecardParams")
-    if values.get("simulation_results") is not None:
-        results = json_object(values["simulation_results"], "simulationResults")
-        rate = results.get("success_rate")
-        if rate is not None and (not isinstance(rate, int | float) or not 0 <= rate <= 1):
-            raise BadRequest("simulationResults.success_rate must be in [0, 1]")
-    seconds = values.get("execution_time_seconds")
-    if seconds is not None and seconds < 0:
-        raise BadRequest("executionTimeSeconds must be >= 0")
-    if values.get("llm_calls", 0) < 0:
-        raise BadRequest("llmCalls must be >= 0")
-    for field, limit in (("action_category", 100), ("short_action", 255)):
-        if field in values:
-            values[field] = optional_text(values[field], field, max_length=limit)
-    return values
-
-
-@strawberry.type
-class Query:
-    @query_field(description="Explorations, newest first.")
-    @paged(Exploration, models.Exploration, (SortKey("started_at", descending=True),))
-    def explorations(self, info: Info, experiment_id: strawberry.ID | None = None) -> Select[Any]:
-        X = models.Exploration
-        stmt = select(X)
-        if experiment_id is not None:
-            stmt = stmt.where(X.experiment_id == model_pk(experiment_id, ExperimentRecord))
-        return stmt
-
-
-@strawberry.type
-class Mutation:
-    @mutation(permission=Permission.WRITE, description="Start an exploration with its root node.")
-    async def create_exploration(
-        self, info: Info, input: CreateExplorationInput
-    ) -> ExplorationPayload:
-        experiment_id = model_pk(input.experiment_id, ExperimentRecord)
-        analysis_id = model_pk(input.baseline_analysis_id, models.AnalysisRun)
-        root = _scenario(input.root)
-        async with info.context.db.transaction() as session:
-            exploration = await trees.create(
-                session,
-                experiment_id,
-                analysis_id,
-                json_object(input.goal, "goal"),
-                json_object(input.config, "config"),
-                root,
-            )
-        return ExplorationPayload(exploration=to_node(exploration))
-
-    @mutation(permission=Permission.WRITE, description="Add a batch of children under a node.")
-    async def expand_node(self, info: Info, input: ExpandNodeInput) -> ExpandNodePayload:
-        parent_id = model_pk(input.parent_id, N)
-        children = [_scenario(c) for c in input.children]
-        async with info.context.db.transaction() as session:
-            nodes = await trees.expand(session, parent_id, children)
-            exploration = await session.get(
-                models.Exploration, nodes[0].exploration_id, populate_existing=True
-            )
-        return ExpandNodePayload(
-            exploration=to_node(exploration), children=[to_node(n) for n in nodes]
-        )
-
-    @mutation(permission=Permission.WRITE, description="Mark a node; one winner per exploration.")
-    async def set_node_status(self, info: Info, input: SetNodeStatusInput) -> ScenarioNodePayload:
-        node_id = model_pk(input.node_id, N)
-        async with info.context.db.transaction() as session:
-            node = await trees.set_status(session, node_id, input.status)
-        return ScenarioNodePayload(scenario_node=to_node(node))
-
-    @mutation(permission=Permission.WRITE, description="End a running exploration.")
-    async def finish_exploration(
-        self, info: Info, input: FinishExplorationInput
-    ) -> ExplorationPayload:
-        exploration_id = model_pk(input.exploration_id, models.Exploration)
-        async with info.context.db.transaction() as session:
-            exploration = await trees.finish(session, exploration_id, input.status)
-        return ExplorationPayload(exploration=to_node(exploration))

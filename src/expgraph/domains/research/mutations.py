@@ -1,24 +1,44 @@
-"""Research mutations (explorations are in ``explorations.py``)."""
+"""Research mutations, explorations' included (their types are in ``explorations.py``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 import strawberry
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
-from expgraph.domains.research import models, service
+from expgraph.domains.research import models, service, trees
+from expgraph.domains.research.explorations import Exploration, ScenarioNode
+from expgraph.domains.research.inputs import (
+    AnalysisRunIdInput,
+    AppendTranscriptMessagesInput,
+    CreateAnalysisRunInput,
+    CreateExplorationInput,
+    CreateRegionAnalysisInput,
+    CreateResearchExecutionInput,
+    CreateSensitivityResultInput,
+    CreateSynthGroupInput,
+    ExpandNodeInput,
+    FinishExplorationInput,
+    ImportSynthsInput,
+    RecordSynthOutcomesInput,
+    ScenarioInput,
+    SetNodeStatusInput,
+    SetResearchExecutionStatusInput,
+    SetTranscriptStatusInput,
+    UpsertAnalysisCacheInput,
+    UpsertChartInsightInput,
+    UpsertExperimentDocumentInput,
+    UpsertInterviewGuideInput,
+)
 from expgraph.domains.research.types import (
     AnalysisCacheEntry,
     AnalysisRun,
     ChartInsight,
-    DocumentStatus,
-    DocumentType,
     ExperimentDocument,
     InterviewGuide,
     RegionAnalysis,
     ResearchExecution,
-    ResearchStatus,
     SensitivityResult,
     SynthGroup,
     Transcript,
@@ -27,150 +47,10 @@ from expgraph.domains.research.types import (
 from expgraph.domains.simulation.models import SimulationRun
 from expgraph.errors import BadRequest, NotFound
 from expgraph.graphql.auth import Permission
-from expgraph.graphql.bounds import capped
 from expgraph.graphql.context import Info
 from expgraph.graphql.inputs import json_object, optional_text, text, values_given
 from expgraph.graphql.permissions import mutation
 from expgraph.graphql.relay import model_pk, to_node
-from expgraph.graphql.scalars import JSON
-
-
-@strawberry.input
-class CreateSynthGroupInput:
-    name: str
-    description: str | None = None
-
-
-@strawberry.input
-class SynthInput:
-    name: str
-    description: str | None = None
-    link_photo: str | None = None
-    avatar_path: str | None = None
-    version: str | None = None
-    data: JSON | None = None
-
-
-@strawberry.input
-class ImportSynthsInput:
-    synth_group_id: strawberry.ID | None = None
-    synths: list[SynthInput] = capped(service.MAX_BATCH)
-
-
-@strawberry.input
-class CreateAnalysisRunInput:
-    experiment_id: strawberry.ID
-    scenario_id: str = "baseline"
-    config: JSON | None = None
-
-
-@strawberry.input
-class AnalysisRunIdInput:
-    id: strawberry.ID
-
-
-@strawberry.input
-class SynthOutcomeInput:
-    synth_id: strawberry.ID
-    did_not_try_rate: float
-    failed_rate: float
-    success_rate: float
-    synth_attributes: JSON | None = None
-
-
-@strawberry.input
-class RecordSynthOutcomesInput:
-    analysis_id: strawberry.ID
-    outcomes: list[SynthOutcomeInput] = capped(service.MAX_BATCH)
-
-
-@strawberry.input
-class UpsertAnalysisCacheInput:
-    analysis_id: strawberry.ID
-    cache_key: str
-    data: JSON
-    params: JSON | None = None
-
-
-@strawberry.input
-class CreateResearchExecutionInput:
-    topic_name: str
-    experiment_id: strawberry.ID | None = None
-    synth_count: int = 0
-    model: str = "gpt-4o-mini"
-    max_turns: int = 6
-    additional_context: str | None = None
-
-
-@strawberry.input
-class SetResearchExecutionStatusInput:
-    id: strawberry.ID
-    status: ResearchStatus
-
-
-@strawberry.input
-class AppendTranscriptMessagesInput:
-    execution_id: strawberry.ID
-    synth_id: strawberry.ID
-    messages: list[JSON] = capped(service.MAX_MESSAGES)
-
-
-@strawberry.input
-class SetTranscriptStatusInput:
-    execution_id: strawberry.ID
-    synth_id: strawberry.ID
-    status: str = strawberry.field(description="pending, running, completed or failed")
-
-
-@strawberry.input
-class UpsertInterviewGuideInput:
-    experiment_id: strawberry.ID
-    context_definition: str | None = None
-    questions: str | None = None
-    context_examples: str | None = None
-
-
-@strawberry.input
-class UpsertExperimentDocumentInput:
-    experiment_id: strawberry.ID
-    document_type: DocumentType
-    markdown_content: str = ""
-    metadata: JSON | None = None
-    model: str = "gpt-4o-mini"
-    status: DocumentStatus = DocumentStatus.COMPLETED
-    error_message: str | None = None
-
-
-@strawberry.input(description="One insight per simulation run and insight type.")
-class UpsertChartInsightInput:
-    simulation_run_id: strawberry.ID = strawberry.field(
-        description="The SimulationRun the insight is about."
-    )
-    insight_type: str
-    response_json: JSON
-
-
-@strawberry.input
-class CreateSensitivityResultInput:
-    simulation_run_id: strawberry.ID
-    deltas_used: JSON
-    baseline_success: float
-    most_sensitive_dimension: str
-    dimensions: JSON
-    analyzed_at: datetime | None = None
-
-
-@strawberry.input
-class CreateRegionAnalysisInput:
-    simulation_run_id: strawberry.ID
-    rules: JSON
-    rule_text: str
-    synth_count: int
-    synth_percentage: float
-    did_not_try_rate: float
-    failed_rate: float
-    success_rate: float
-    failure_delta: float
 
 
 @strawberry.type
@@ -235,6 +115,22 @@ class RegionAnalysisPayload:
     region_analysis: RegionAnalysis
 
 
+@strawberry.type
+class ExplorationPayload:
+    exploration: Exploration
+
+
+@strawberry.type
+class ExpandNodePayload:
+    exploration: Exploration
+    children: list[ScenarioNode]
+
+
+@strawberry.type
+class ScenarioNodePayload:
+    scenario_node: ScenarioNode
+
+
 def _unit(value: float, field: str) -> float:
     if not 0 <= value <= 1:
         raise BadRequest(f"{field} must be in [0, 1]", field=field)
@@ -247,6 +143,25 @@ def _run_pk(global_id: str) -> int:
         return model_pk(global_id, SimulationRun)
     except BadRequest as error:
         raise BadRequest(error.message, field="simulationRunId") from error
+
+
+def _scenario(data: ScenarioInput) -> dict[str, Any]:
+    values = values_given(data)
+    values["scorecard_params"] = json_object(values["scorecard_params"], "scorecardParams")
+    if values.get("simulation_results") is not None:
+        results = json_object(values["simulation_results"], "simulationResults")
+        rate = results.get("success_rate")
+        if rate is not None and (not isinstance(rate, int | float) or not 0 <= rate <= 1):
+            raise BadRequest("simulationResults.success_rate must be in [0, 1]")
+    seconds = values.get("execution_time_seconds")
+    if seconds is not None and seconds < 0:
+        raise BadRequest("executionTimeSeconds must be >= 0")
+    if values.get("llm_calls", 0) < 0:
+        raise BadRequest("llmCalls must be >= 0")
+    for field, limit in (("action_category", 100), ("short_action", 255)):
+        if field in values:
+            values[field] = optional_text(values[field], field, max_length=limit)
+    return values
 
 
 @strawberry.type
@@ -489,3 +404,51 @@ class Mutation:
             session.add(row)
             await session.flush()
         return RegionAnalysisPayload(region_analysis=to_node(row))
+
+    # Exploration trees (types in explorations.py, rules in trees.py).
+    @mutation(permission=Permission.WRITE, description="Start an exploration with its root node.")
+    async def create_exploration(
+        self, info: Info, input: CreateExplorationInput
+    ) -> ExplorationPayload:
+        experiment_id = model_pk(input.experiment_id, ExperimentRecord)
+        analysis_id = model_pk(input.baseline_analysis_id, models.AnalysisRun)
+        root = _scenario(input.root)
+        async with info.context.db.transaction() as session:
+            exploration = await trees.create(
+                session,
+                experiment_id,
+                analysis_id,
+                json_object(input.goal, "goal"),
+                json_object(input.config, "config"),
+                root,
+            )
+        return ExplorationPayload(exploration=to_node(exploration))
+
+    @mutation(permission=Permission.WRITE, description="Add a batch of children under a node.")
+    async def expand_node(self, info: Info, input: ExpandNodeInput) -> ExpandNodePayload:
+        parent_id = model_pk(input.parent_id, models.ScenarioNode)
+        children = [_scenario(c) for c in input.children]
+        async with info.context.db.transaction() as session:
+            nodes = await trees.expand(session, parent_id, children)
+            exploration = await session.get(
+                models.Exploration, nodes[0].exploration_id, populate_existing=True
+            )
+        return ExpandNodePayload(
+            exploration=to_node(exploration), children=[to_node(n) for n in nodes]
+        )
+
+    @mutation(permission=Permission.WRITE, description="Mark a node; one winner per exploration.")
+    async def set_node_status(self, info: Info, input: SetNodeStatusInput) -> ScenarioNodePayload:
+        node_id = model_pk(input.node_id, models.ScenarioNode)
+        async with info.context.db.transaction() as session:
+            node = await trees.set_status(session, node_id, input.status)
+        return ScenarioNodePayload(scenario_node=to_node(node))
+
+    @mutation(permission=Permission.WRITE, description="End a running exploration.")
+    async def finish_exploration(
+        self, info: Info, input: FinishExplorationInput
+    ) -> ExplorationPayload:
+        exploration_id = model_pk(input.exploration_id, models.Exploration)
+        async with info.context.db.transaction() as session:
+            exploration = await trees.finish(session, exploration_id, input.status)
+        return ExplorationPayload(exploration=to_node(exploration))

@@ -7,7 +7,9 @@ from typing import Any
 import strawberry
 from sqlalchemy import Select, select
 
+from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.research import models
+from expgraph.domains.research.explorations import Exploration
 from expgraph.domains.research.types import (
     EXECUTION_RULES,
     SYNTH_RULES,
@@ -21,6 +23,7 @@ from expgraph.graphql.connections import paged
 from expgraph.graphql.context import Info
 from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.permissions import query_field
+from expgraph.graphql.relay import model_pk
 
 NEWEST = (SortKey("created_at", descending=True),)
 
@@ -47,3 +50,12 @@ class Query:
     )
     def research_executions(self, info: Info) -> Select[Any]:
         return select(models.ResearchExecution)
+
+    @query_field(description="Explorations, newest first.")
+    @paged(Exploration, models.Exploration, (SortKey("started_at", descending=True),))
+    def explorations(self, info: Info, experiment_id: strawberry.ID | None = None) -> Select[Any]:
+        X = models.Exploration
+        stmt = select(X)
+        if experiment_id is not None:
+            stmt = stmt.where(X.experiment_id == model_pk(experiment_id, ExperimentRecord))
+        return stmt
