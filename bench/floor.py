@@ -23,7 +23,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.scalars import JSON
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from expgraph.graphql.executor import Executor, install_lean_resolvers
+from expgraph.graphql.fastpath.executor import Executor, install_lean_resolvers
 
 DOCUMENT = """query Detail($id: ID!) { node(id: $id) { id name
   runs(first: 100) { edges { node { id repetitionNumber output latencyMs

@@ -24,7 +24,7 @@ from expgraph.domains.execution.models import ExperimentRun, ExperimentRunAnnota
 from expgraph.domains.experiments.models import EvaluationExperiment
 from expgraph.graphql.auth import LOCAL_ADMIN
 from expgraph.graphql.context import Context
-from expgraph.graphql.executor import (
+from expgraph.graphql.fastpath.executor import (
     Executor,
     ObjectField,
     PlainField,

@@ -36,7 +36,7 @@ from expgraph.domains.accounts.access import ROLE_PERMISSIONS
 from expgraph.graphql.auth import Permission, Principal
 from expgraph.graphql.connections import Connection, connection_field
 from expgraph.graphql.context import Context, Info
-from expgraph.graphql.executor import Executor
+from expgraph.graphql.fastpath.executor import Executor
 from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.prefetch import PREFETCH_ATTR, list_field, node_field
 from expgraph.graphql.relay import decode_id, encode_id, registry

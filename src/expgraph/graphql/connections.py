@@ -24,6 +24,7 @@ from expgraph.db.base import Base
 from expgraph.db.records import read_records, read_rows
 from expgraph.graphql.auth import Principal
 from expgraph.graphql.context import Info
+from expgraph.graphql.fastpath.lookahead import page_node_selections, prefetch
 from expgraph.graphql.filters import Ordering, Rule, compile_filter, narrowing
 from expgraph.graphql.loaders import ChildPages, Counts, Relation, RowsById
 from expgraph.graphql.pagination import (
@@ -34,13 +35,7 @@ from expgraph.graphql.pagination import (
     page_statement,
     with_tiebreak,
 )
-from expgraph.graphql.prefetch import (
-    PageAhead,
-    loads_ahead,
-    page_node_selections,
-    prefetch,
-    selects_only_count,
-)
+from expgraph.graphql.prefetch import PageAhead, loads_ahead, selects_only_count
 from expgraph.graphql.visibility import node_for, visible_relation, visible_statement
 
 NodeT = TypeVar("NodeT")

@@ -22,7 +22,7 @@ from expgraph.graphql import node
 from expgraph.graphql.bounds import ListCaps, apply_list_caps
 from expgraph.graphql.context import SharedReadsForQueries
 from expgraph.graphql.errors import ErrorCodes
-from expgraph.graphql.executor import Executor, install_lean_resolvers
+from expgraph.graphql.fastpath.executor import Executor, install_lean_resolvers
 from expgraph.graphql.limits import CachedValidation, DocumentLimits, Limits, QueryCost
 from expgraph.graphql.permissions import SignInRequired
 from expgraph.graphql.relay import registry
