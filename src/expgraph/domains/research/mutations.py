@@ -45,7 +45,7 @@ from expgraph.domains.research.types import (
     cache_entry,
 )
 from expgraph.domains.simulation.models import SimulationRun
-from expgraph.errors import BadRequest, NotFound
+from expgraph.errors import BadRequest
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.context import Info
 from expgraph.graphql.inputs import json_object, optional_text, text, values_given
@@ -131,12 +131,6 @@ class ScenarioNodePayload:
     scenario_node: ScenarioNode
 
 
-def _unit(value: float, field: str) -> float:
-    if not 0 <= value <= 1:
-        raise BadRequest(f"{field} must be in [0, 1]", field=field)
-    return value
-
-
 def _run_pk(global_id: str) -> int:
     """The SimulationRun a global id names; BAD_REQUEST for an id of anything else."""
     try:
@@ -171,13 +165,7 @@ class Mutation:
         self, info: Info, input: CreateSynthGroupInput
     ) -> SynthGroupPayload:
         async with info.context.db.transaction() as session:
-            group = models.SynthGroup(
-                name=text(input.name, "name", max_length=255),
-                description=optional_text(input.description, "description", max_length=10_000),
-            )
-            session.add(group)
-            await session.flush()
-            await session.refresh(group)
+            group = await service.create_synth_group(session, input.name, input.description)
         return SynthGroupPayload(synth_group=to_node(group))
 
     @mutation(permission=Permission.WRITE, description="Import synths in bulk, all or none.")
@@ -257,17 +245,10 @@ class Mutation:
     ) -> ResearchExecutionPayload:
         values = values_given(input)
         experiment = values.pop("experiment_id", None)
+        if experiment is not None:
+            values["experiment_id"] = model_pk(experiment, ExperimentRecord)
         async with info.context.db.transaction() as session:
-            if experiment is not None:
-                values["experiment_id"] = model_pk(experiment, ExperimentRecord)
-                await service.live_experiment(session, values["experiment_id"])
-            values["topic_name"] = text(values["topic_name"], "topicName", max_length=255)
-            if values.get("max_turns", 6) < 1 or values.get("synth_count", 0) < 0:
-                raise BadRequest("maxTurns must be >= 1 and synthCount >= 0")
-            execution = models.ResearchExecution(**values)
-            session.add(execution)
-            await session.flush()
-            await session.refresh(execution)
+            execution = await service.create_execution(session, values)
         return ResearchExecutionPayload(research_execution=to_node(execution))
 
     @mutation(permission=Permission.WRITE, description="Move an execution along its lifecycle.")
@@ -355,15 +336,7 @@ class Mutation:
             "response_json": json_object(input.response_json, "responseJson"),
         }
         async with ctx.db.transaction() as session:
-            if await session.get(SimulationRun, values["simulation_id"]) is None:
-                raise NotFound("no simulation run with that id", field="simulationRunId")
-            insight = await service.upsert_row(
-                session,
-                ctx.db.dialect,
-                models.ChartInsight,
-                values,
-                ("simulation_id", "insight_type"),
-            )
+            insight = await service.upsert_chart_insight(session, ctx.db.dialect, values)
         return ChartInsightPayload(chart_insight=to_node(insight))
 
     @mutation(permission=Permission.WRITE, description="Record a sensitivity analysis of a run.")
@@ -375,14 +348,8 @@ class Mutation:
         values.pop("simulation_run_id")
         if values.get("analyzed_at") is None:
             values.pop("analyzed_at", None)
-        _unit(values["baseline_success"], "baselineSuccess")
         async with info.context.db.transaction() as session:
-            if await session.get(SimulationRun, run_id) is None:
-                raise NotFound("no simulation run with that id", field="simulationRunId")
-            row = models.SensitivityResult(simulation_id=run_id, **values)
-            session.add(row)
-            await session.flush()
-            await session.refresh(row)
+            row = await service.create_sensitivity_result(session, run_id, values)
         return SensitivityResultPayload(sensitivity_result=to_node(row))
 
     @mutation(permission=Permission.WRITE, description="Record a region of synths of a run.")
@@ -392,17 +359,8 @@ class Mutation:
         run_id = model_pk(input.simulation_run_id, SimulationRun)
         values = values_given(input)
         values.pop("simulation_run_id")
-        for field in ("did_not_try_rate", "failed_rate", "success_rate"):
-            _unit(values[field], field)
-        if values["synth_count"] < 0 or not 0 <= values["synth_percentage"] <= 100:
-            raise BadRequest("synthCount must be >= 0 and synthPercentage in [0, 100]")
-        values["rule_text"] = text(values["rule_text"], "ruleText", max_length=100_000)
         async with info.context.db.transaction() as session:
-            if await session.get(SimulationRun, run_id) is None:
-                raise NotFound("no simulation run with that id", field="simulationRunId")
-            row = models.RegionAnalysis(simulation_id=run_id, **values)
-            session.add(row)
-            await session.flush()
+            row = await service.create_region_analysis(session, run_id, values)
         return RegionAnalysisPayload(region_analysis=to_node(row))
 
     # Exploration trees (types in explorations.py, rules in trees.py).

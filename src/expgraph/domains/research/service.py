@@ -14,6 +14,7 @@ from expgraph.db.types import utcnow
 from expgraph.db.values import check_rows
 from expgraph.domains.experiments.models import Experiment, ResearchExperiment
 from expgraph.domains.research import models
+from expgraph.domains.simulation.models import SimulationRun
 from expgraph.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import json_object, optional_text, text
 
@@ -348,3 +349,79 @@ async def upsert_row(
     return (
         await session.scalars(select(model).where(*where).execution_options(populate_existing=True))
     ).one()
+
+
+async def _add(session: AsyncSession, row: Any) -> Any:
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
+async def create_synth_group(
+    session: AsyncSession, name: str, description: str | None
+) -> models.SynthGroup:
+    group = models.SynthGroup(
+        name=text(name, "name", max_length=255),
+        description=optional_text(description, "description", max_length=10_000),
+    )
+    return await _add(session, group)
+
+
+async def create_execution(
+    session: AsyncSession, values: dict[str, Any]
+) -> models.ResearchExecution:
+    """A round of interviews, of a live experiment when it names one."""
+    if values.get("experiment_id") is not None:
+        await live_experiment(session, values["experiment_id"])
+    values["topic_name"] = text(values["topic_name"], "topicName", max_length=255)
+    if values.get("max_turns", 6) < 1 or values.get("synth_count", 0) < 0:
+        raise BadRequest("maxTurns must be >= 1 and synthCount >= 0")
+    return await _add(session, models.ResearchExecution(**values))
+
+
+def unit(value: float, field: str) -> float:
+    """``value``, a rate: BAD_REQUEST unless it is in [0, 1]."""
+    if not 0 <= value <= 1:
+        raise BadRequest(f"{field} must be in [0, 1]", field=field)
+    return value
+
+
+async def simulation_run(session: AsyncSession, pk: int) -> SimulationRun:
+    run = await session.get(SimulationRun, pk)
+    if run is None:
+        raise NotFound("no simulation run with that id", field="simulationRunId")
+    return run
+
+
+async def upsert_chart_insight(
+    session: AsyncSession, dialect: str, values: dict[str, Any]
+) -> models.ChartInsight:
+    """One insight per simulation run and insight type, replaced when it exists."""
+    await simulation_run(session, values["simulation_id"])
+    return await upsert_row(
+        session, dialect, models.ChartInsight, values, ("simulation_id", "insight_type")
+    )
+
+
+async def create_sensitivity_result(
+    session: AsyncSession, run_id: int, values: dict[str, Any]
+) -> models.SensitivityResult:
+    unit(values["baseline_success"], "baselineSuccess")
+    await simulation_run(session, run_id)
+    return await _add(session, models.SensitivityResult(simulation_id=run_id, **values))
+
+
+async def create_region_analysis(
+    session: AsyncSession, run_id: int, values: dict[str, Any]
+) -> models.RegionAnalysis:
+    for field in ("did_not_try_rate", "failed_rate", "success_rate"):
+        unit(values[field], field)
+    if values["synth_count"] < 0 or not 0 <= values["synth_percentage"] <= 100:
+        raise BadRequest("synthCount must be >= 0 and synthPercentage in [0, 100]")
+    values["rule_text"] = text(values["rule_text"], "ruleText", max_length=100_000)
+    await simulation_run(session, run_id)
+    row = models.RegionAnalysis(simulation_id=run_id, **values)
+    session.add(row)
+    await session.flush()
+    return row
