@@ -4,6 +4,14 @@ DATABASE ... TEMPLATE`` on PostgreSQL).
 
 PostgreSQL comes from ``EXPGRAPH_TEST_POSTGRES_URL`` when set, otherwise from a
 throwaway server started here with the ``pgserver`` package.
+
+``EXPGRAPH_TEST_DATABASES`` (comma-separated, default ``sqlite,postgresql``) runs
+the tests on those databases only; the others are deselected (and counted so).
+
+The settings the tests use read the environment as the server does: with
+``EXPGRAPH_FAST_PATH=0`` the whole suite runs on the stock path (strawberry's own
+execution, SQLAlchemy's ORM; ``make test-stock``). Tests of the fast path's own
+workings are marked ``@pytest.mark.fast_path`` and deselected there (and counted so).
 """
 
 from __future__ import annotations
@@ -30,9 +38,45 @@ from expgraph.config import Settings
 from expgraph.db import migrate
 from expgraph.db.engine import Database
 
+DATABASES = ("sqlite", "postgresql")
+TEST_DATABASES = tuple(
+    name.strip()
+    for name in os.environ.get("EXPGRAPH_TEST_DATABASES", ",".join(DATABASES)).split(",")
+)
+if not TEST_DATABASES or set(TEST_DATABASES) - set(DATABASES):
+    raise pytest.UsageError(f"EXPGRAPH_TEST_DATABASES: a comma-separated subset of {DATABASES}")
+
 TEMPLATE_DB = "expgraph_template"
 CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA"}
 _counter = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "fast_path: checks the fast path's own workings (its executor, look-ahead or "
+        "statements straight on asyncpg); deselected when EXPGRAPH_FAST_PATH is off",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (reported as such, never skipped) the tests on a database
+    ``EXPGRAPH_TEST_DATABASES`` leaves out, and those marked ``fast_path`` when the
+    fast path is off."""
+    fast_path = Settings(_env_file=None).fast_path  # type: ignore[call-arg]
+    kept, deselected = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        dialect = callspec.params.get("dialect") if callspec is not None else None
+        if (dialect is not None and dialect not in TEST_DATABASES) or (
+            not fast_path and item.get_closest_marker("fast_path") is not None
+        ):
+            deselected.append(item)
+        else:
+            kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 # --- PostgreSQL server ---------------------------------------------------------
@@ -107,7 +151,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --- one fresh database per test -------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def dialect(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -130,6 +174,7 @@ def database_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
+    # (from the environment too, as the server's: EXPGRAPH_FAST_PATH=0 tests the stock path)
     return Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
 
 

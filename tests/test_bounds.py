@@ -20,6 +20,7 @@ from graphql import GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQL
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 
+from expgraph import compat
 from expgraph.app import create_app
 from expgraph.config import Settings
 from expgraph.db.direct import execute, reusable
@@ -77,7 +78,7 @@ def _is_list(type_: Any) -> bool:
 def test_every_list_argument_and_input_field_has_a_stated_cap():
     """Walks the schema: a list argument or input field without a cap (or whose
     description does not say it) fails here."""
-    schema = build_schema()._schema
+    schema = compat.graphql_schema(build_schema())
     caps = caps_of(schema)
     assert caps.undeclared == []
     lists = 0

@@ -18,6 +18,8 @@ from graphql import specified_scalar_types
 from sqlalchemy import select
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from expgraph import compat
+from expgraph.config import Settings
 from expgraph.demo import load_demo
 from expgraph.domains.catalog.models import DatasetExample
 from expgraph.domains.execution.models import ExperimentRun, ExperimentRunAnnotation
@@ -198,7 +200,7 @@ def test_plain_fields_complete_exactly_as_graphql_core_does(document: str, error
 
 def test_only_resolver_less_fields_are_read_directly() -> None:
     schema = strawberry.Schema(Query, types=[Bolt, Nut])
-    item = schema._schema.type_map["Item"]
+    item = compat.graphql_schema(schema).type_map["Item"]
     plans = plain_fields(item)  # type: ignore[arg-type]
     assert {name for name, plan in plans.items() if plan} == {
         "name",
@@ -209,7 +211,7 @@ def test_only_resolver_less_fields_are_read_directly() -> None:
         "at",
     }
     assert all(isinstance(plan, PlainField) for plan in plans.values() if plan)
-    box = schema._schema.type_map["Box"]
+    box = compat.graphql_schema(schema).type_map["Box"]
     objects = plain_fields(box)  # type: ignore[arg-type]
     assert all(isinstance(plan, ObjectField) for plan in objects.values())
     assert {name for name, plan in objects.items() if plan and plan.listed} == {
@@ -219,18 +221,21 @@ def test_only_resolver_less_fields_are_read_directly() -> None:
         "things",
         "wrong",
     }
-    query = plain_fields(schema._schema.type_map["Query"])  # type: ignore[arg-type]
+    query = plain_fields(compat.graphql_schema(schema).type_map["Query"])  # type: ignore[arg-type]
     assert not any(query.values())  # resolvers: graphql-core's path
 
 
 def test_fast_serializers_answer_as_the_types_own_coercion() -> None:
     schema = strawberry.Schema(Query, types=[Bolt, Nut])
-    item = schema._schema.type_map["Item"]
+    item = compat.graphql_schema(schema).type_map["Item"]
     values: list[Any] = [
         "text", "", 0, 7, -(2**31), 2**31 - 1, 2**31, -(2**31) - 1, True, False,
         1.0, 1.5, float("inf"), None, [1], {"a": 1}, Color.RED, Color.BLUE, "red", "RED",
     ]  # fmt: skip
-    types: list[Any] = [*specified_scalar_types.values(), schema._schema.type_map["DateTime"]]
+    types: list[Any] = [
+        *specified_scalar_types.values(),
+        compat.graphql_schema(schema).type_map["DateTime"],
+    ]
     types.append(item.fields["color"].type.of_type)  # type: ignore[attr-defined]
     assert len(types) == 7
     for leaf in types:
@@ -311,9 +316,12 @@ DOCUMENTS = [
 async def test_the_api_answers_the_same_through_both_executors(settings, db):
     await load_demo(settings, seed=5, experiments=80, progress=False)
     experiment_id = await _add_runs(db)
-    fast = build_schema(settings)
+    # (the fast path whatever EXPGRAPH_FAST_PATH says: this compares the two)
+    fast = build_schema(settings.model_copy(update={"fast_path": True}))
     stock = build_schema(settings, stock=True)
-    assert isinstance(fast, type(stock))
+    assert isinstance(fast, type(stock)) and fast.fast_path and not stock.fast_path
+    assert fast.execution_context_class is Executor
+    assert stock.execution_context_class is StrawberryGraphQLCoreExecutionContext
     variables = {"id": encode_id("EvaluationExperiment", experiment_id)}
     answers = []
     for document in DOCUMENTS:
@@ -361,7 +369,7 @@ async def test_a_repeated_document_is_parsed_and_validated_once(gql, monkeypatch
 def test_lean_resolvers_skip_only_wrappers_that_do_nothing() -> None:
     """Relationship resolvers (with or without page arguments) are called
     directly; a field with permissions keeps strawberry's wrapper."""
-    types = build_schema()._schema.type_map
+    types = compat.graphql_schema(build_schema(Settings(fast_path=True))).type_map
 
     def lean(type_name: str, field: str) -> bool:
         return types[type_name].fields[field].resolve.__name__ == "resolve"  # type: ignore[union-attr]

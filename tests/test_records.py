@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import inspect, select
 
 from expgraph.db.records import read_records
@@ -19,6 +20,7 @@ from tests.helpers import create_experiment
 from tests.test_execution import setup_evaluation
 
 
+@pytest.mark.fast_path  # bare records are the fast path's; the ORM answers otherwise
 async def test_records_hold_what_orm_objects_hold(gql, db):
     await setup_evaluation(gql, "records", examples=3)
     async with db.read() as session:
@@ -39,6 +41,7 @@ async def test_records_hold_what_orm_objects_hold(gql, db):
     assert expected[0]["metadata_"] is not None  # an attribute named unlike its column
 
 
+@pytest.mark.fast_path  # bare records are the fast path's; the ORM answers otherwise
 async def test_single_table_kinds_become_records_of_their_class(gql, db):
     await create_experiment(gql, "an evaluation", "EVALUATION")
     await create_experiment(gql, "a simulation", "SIMULATION")

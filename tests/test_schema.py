@@ -8,6 +8,7 @@ from pathlib import Path
 from graphql import get_named_type, is_leaf_type
 from strawberry.permission import PermissionExtension
 
+from expgraph import compat
 from expgraph.graphql.permissions import OPEN_ROOT_FIELDS, RequiresNothing, RequiresPermission
 from expgraph.schema import build_schema, export_sdl
 
@@ -54,7 +55,7 @@ def test_every_mutation_declares_a_permission():
 
 def test_no_output_field_can_carry_a_secret():
     """Walks every output type and field; inputs may take a password, nothing returns one."""
-    schema = build_schema()._schema
+    schema = compat.graphql_schema(build_schema())
     offenders = []
     for type_name, gql_type in schema.type_map.items():
         if type_name.startswith("__") or not hasattr(gql_type, "fields"):

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(default=256 * 1024, ge=1)
     max_json_depth: int = Field(default=32, ge=1)
     graphiql: bool = True
+    # The fast path (graphql/fastpath/, db/direct.py, db/records.py): expgraph's own
+    # executor, pages' relationships loaded ahead, loader statements straight on
+    # asyncpg, rows as bare records. Off: strawberry's stock execution and SQLAlchemy's
+    # ORM, same answers, slower. It also turns itself off, with one warning, when a
+    # private part of graphql-core, strawberry or SQLAlchemy it needs is not there
+    # (expgraph/compat.py checks them at startup).
+    fast_path: bool = True
 
     # Authentication (off for the local embedded server: every caller is an admin).
     auth_enabled: bool = False

@@ -14,8 +14,12 @@ counts or logs statements sees the same ones.
 Anything else (SQLite, a write session, a statement built per request, SQL
 echo, a statement whose caller passes expanding parameters) runs through
 SQLAlchemy as usual, and so does a statement asyncpg refuses: SQLAlchemy then
-reports it as it would. (The result columns come from the compiled statement's
-``_result_columns``, which SQLAlchemy 2.x keeps for its own result handling.)
+reports it as it would.
+
+This is part of the fast path: it runs only in sessions whose ``info`` has
+``FAST_PATH`` (``Database`` sets it when the setting is on and ``expgraph.compat``
+found what it needs of SQLAlchemy: the compiled statement's result columns, its
+positional parameters, the listeners called by hand).
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from sqlalchemy import Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from expgraph import compat
 from expgraph.db.errors import Failure, classify_database_error
 
 DIRECT_READS = "expgraph_direct_reads"  # session.info flag: autocommit reads on asyncpg
+# session.info flag: the fast path is on (statements straight on asyncpg, bare records)
+FAST_PATH = "expgraph_fast_path"
 
 S = TypeVar("S", bound=Executable)
 
@@ -94,25 +101,27 @@ def _compile(stmt: Any, dialect: Dialect, params: Mapping[str, Any]) -> _Compile
     (an expanding parameter the caller passes)."""
     compiled: Any = stmt.compile(dialect=dialect)
     expanding = {name for name, bind in compiled.binds.items() if bind.expanding}
-    if expanding & params.keys() or not compiled.positional:
+    columns = compat.result_columns(compiled)
+    if expanding & params.keys() or not compiled.positional or columns is None:
         return None
     state = compiled.construct_expanded_state(params)
+    names = compat.positional_names(state)
     given = frozenset(params)
     processors = dict(state.processors)
     fixed = {}
-    for name in state.positiontup:
+    for name in names:
         if name not in given:
             value = state.parameters[name]
             processor = processors.get(name)
             fixed[name] = processor(value) if processor is not None else value
     return _Compiled(
         state.statement,
-        tuple(state.positiontup),
+        tuple(names),
         given,
         fixed,
         processors,
-        [column[0] for column in compiled._result_columns],
-        [column[3] for column in compiled._result_columns],
+        [key for key, _ in columns],
+        [type_ for _, type_ in columns],
     )
 
 
@@ -120,7 +129,8 @@ def _plan(
     session: AsyncSession, connection: AsyncConnection, stmt: Executable, params: Mapping[str, Any]
 ) -> _Compiled | None:
     by_dialect = _REUSABLE.get(stmt)
-    if by_dialect is None or not session.info.get(DIRECT_READS):
+    info = session.info
+    if by_dialect is None or not (info.get(DIRECT_READS) and info.get(FAST_PATH)):
         return None
     engine = connection.sync_engine
     if engine.echo:
@@ -183,7 +193,7 @@ async def _direct(
     sync = connection.sync_connection
     assert sync is not None
     sql = plan.sql
-    for listener in sync.dispatch.before_cursor_execute:
+    for listener in compat.cursor_listeners(sync, "before_cursor_execute"):
         sql, arguments = listener(sync, None, sql, arguments, None, False)
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
@@ -201,7 +211,7 @@ async def _direct(
         # SQLAlchemy runs it again (the listeners see it again: it is sent
         # again) and reports the error as it would
         return None
-    for listener in sync.dispatch.after_cursor_execute:
+    for listener in compat.cursor_listeners(sync, "after_cursor_execute"):
         listener(sync, None, sql, arguments, None, False)
     processors = plan.processors
     assert processors is not None

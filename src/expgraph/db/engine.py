@@ -36,9 +36,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from expgraph import compat
 from expgraph.config import Settings
 from expgraph.db import values  # checks every value before it is written (see values.py)
-from expgraph.db.direct import DIRECT_READS, lost_connection
+from expgraph.db.direct import DIRECT_READS, FAST_PATH, lost_connection
 
 
 def is_sqlite_url(url: str) -> bool:
@@ -198,14 +199,19 @@ class Database:
         self.write_engine = (
             create_engine(settings, writer=True) if self.dialect == "sqlite" else self.engine
         )
+        # The fast path (the setting, and what it needs of SQLAlchemy there, see
+        # compat): rows read as bare records, autocommit reads straight on asyncpg.
+        fast = compat.use_fast_path(settings.fast_path)
         self._reader = async_sessionmaker(
             self._read_engine(),
             expire_on_commit=False,
             autoflush=False,
             # autocommit reads on asyncpg: reusable statements may run directly
-            info={DIRECT_READS: self.dialect == "postgresql"},
+            info={DIRECT_READS: self.dialect == "postgresql", FAST_PATH: fast},
         )
-        self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._writer = async_sessionmaker(
+            self.write_engine, expire_on_commit=False, info={FAST_PATH: fast}
+        )
         self._shared: SharedReads | None = None
 
     def _read_engine(self) -> AsyncEngine:

@@ -10,7 +10,8 @@ attributes find their values there), ``isinstance`` holds, and a row costs a
 fraction of an ORM object. Such records are for reading: they belong to no
 session, so they cannot be changed, refreshed or lazily loaded, and deferred
 columns are left out. Models of joined inheritance are loaded through the ORM
-as usual.
+as usual, and so is every model when the fast path is off (a session without
+``direct.FAST_PATH`` in its ``info``).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ async def read_records(
     session: AsyncSession, stmt: Executable, params: Mapping[str, Any], model: type
 ) -> Sequence[Sequence[Any]]:
     """The rows of ``stmt`` (``select(model, *extra)``) as ``(record, *extra)``."""
-    shape = record_shape(model)
+    shape = record_shape(model) if session.info.get(direct.FAST_PATH) else None
     if shape is None:
         return (await session.execute(stmt, params)).all()
     keys, rows = await direct.execute(session, stmt, params)

@@ -63,13 +63,14 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from expgraph import compat
+
 MAX_ITEMS = "expgraph.max_items"  # metadata key of a declared cap
 MAX_FILTER_BRANCHES = 20
 MAX_FILTER_DEPTH = 8
 MAX_FILTER_NODES = 100
 # A list the schema gives no cap (a test forbids it) is still held to this.
 UNDECLARED_MAX_ITEMS = 1000
-_BACKREF = "strawberry-definition"  # strawberry's key for the definition behind a core type
 
 
 def capped(max_items: int, **field_kwargs: Any) -> Any:
@@ -94,7 +95,7 @@ def _is_list(type_: Any) -> bool:
 
 
 def _declared(definition: GraphQLArgument | GraphQLInputField) -> int | None:
-    backref = (definition.extensions or {}).get(_BACKREF)
+    backref = compat.definition_of(definition)  # strawberry's definition behind it
     metadata = getattr(backref, "metadata", None) or {}
     value = metadata.get(MAX_ITEMS)
     return int(value) if value is not None else None
@@ -192,7 +193,7 @@ def _say(description: str | None, cap: int) -> str:
 
 def apply_list_caps(schema: strawberry.Schema) -> None:
     """Write every list's cap into its description (SDL and introspection)."""
-    core = schema._schema
+    core = compat.graphql_schema(schema)
     caps = caps_of(core)
     for (type_name, field_name, arg_name), cap in caps.arguments.items():
         owner: Any = core.type_map[type_name]
@@ -386,7 +387,10 @@ class ListCaps(SchemaExtension):
         if document is not None and context.result is None:
             try:
                 check_lists(
-                    context.schema._schema, document, context.variables, context.operation_name
+                    compat.graphql_schema(context.schema),
+                    document,
+                    context.variables,
+                    context.operation_name,
                 )
             except TooLarge as refused:
                 context.result = ExecutionResult(

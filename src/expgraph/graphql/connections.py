@@ -24,6 +24,7 @@ from expgraph.db.base import Base
 from expgraph.db.records import read_records, read_rows
 from expgraph.graphql.auth import Principal
 from expgraph.graphql.context import Info
+from expgraph.graphql.fastpath import active as fast_path_active
 from expgraph.graphql.fastpath.lookahead import page_node_selections, prefetch
 from expgraph.graphql.filters import Ordering, Rule, compile_filter, narrowing
 from expgraph.graphql.loaders import ChildPages, Counts, Relation, RowsById
@@ -166,7 +167,7 @@ async def connection(
         async with db.read() as session:
             return int((await read_rows(session, count_stmt))[0][0])
 
-    if rows:
+    if rows and fast_path_active(info):
         await prefetch(info, rows, page_node_selections(info))
     return build_connection(make_page(rows, args, keys), count, principal)
 
@@ -194,7 +195,7 @@ async def child_connection(
         page = make_page([], args, keys)
     else:
         page = await context.loader(ChildPages(relation, keys, args)).load(parent_id)
-        if page.rows:
+        if page.rows and fast_path_active(info):
             await prefetch(info, page.rows, page_node_selections(info))
     return build_connection(page, _counter(context, relation, parent_id), context.principal)
 

@@ -196,7 +196,9 @@ def classify(error: GraphQLError) -> GraphQLError:
 
 
 class ErrorCodes(MaskErrors):
-    """Gives every error an ``extensions.code`` and masks the unexpected ones."""
+    """Gives every error an ``extensions.code`` and masks the unexpected ones:
+    strawberry's ``MaskErrors`` hands every error (its default ``should_mask_error``)
+    to ``anonymise_error``, which here classifies it."""
 
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [classify(error) for error in errors]
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return classify(error)

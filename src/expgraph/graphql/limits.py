@@ -65,6 +65,7 @@ from graphql import (
 from starlette.requests import Request
 from strawberry.extensions import SchemaExtension, ValidationCache
 
+from expgraph import compat
 from expgraph.config import Settings
 
 
@@ -285,8 +286,8 @@ def requested_operation_name(execution_context: Any) -> str | None:
 
     Strawberry's ``ExecutionContext.operation_name`` falls back to the first
     operation's name, which would run the first of several operations; the name
-    as given is only kept in a private attribute (strawberry 0.341)."""
-    return getattr(execution_context, "_provided_operation_name", None)
+    as given is only kept in a private attribute (see ``compat``)."""
+    return compat.provided_operation_name(execution_context)
 
 
 def chosen_operation(
@@ -524,7 +525,7 @@ class QueryCost(SchemaExtension):
             operation, _ = chosen_operation(document, requested_operation_name(context))
             if operation is not None:
                 cost = operation_cost(
-                    context.schema._schema,
+                    compat.graphql_schema(context.schema),
                     document,
                     operation,
                     context.variables if isinstance(context.variables, Mapping) else None,

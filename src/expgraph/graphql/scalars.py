@@ -15,7 +15,9 @@ Lengths depend on the column a string goes to: ``db.values`` checks them at
 write time. graphql-core reserves the names of its built-in scalars (a second
 scalar named ``String`` cannot be made), so ``harden_builtin_scalars`` wraps the
 input coercion of its ``String``, ``ID`` and ``Float`` objects in place; the
-names, descriptions and output are unchanged.
+names, descriptions and output are unchanged. (A graphql-core whose scalars name
+their input coercion otherwise is left as it is, with the warning of
+``expgraph.compat``: ``db.values`` still refuses such values when written.)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from graphql import GraphQLFloat, GraphQLID, GraphQLScalarType, GraphQLString
 from graphql.utilities import value_from_ast_untyped
 from strawberry.scalars import JSON
 
+from expgraph import compat
 from expgraph.db.values import ValueRefused, check_float, check_int, check_json, check_text
 
 __all__ = ["JSON", "BigInt", "harden_builtin_scalars", "parse_datetime", "scalar_map"]
@@ -120,9 +123,11 @@ JSONScalar = strawberry.scalar(
 
 def _harden(scalar: GraphQLScalarType, check: Any, accepts: type | tuple[type, ...]) -> None:
     """Run ``check`` on what ``scalar`` coerces from variables and literals."""
-    if getattr(scalar, "_expgraph_hardened", False):
+    names = compat.scalar_input_coercion()
+    if names is None or getattr(scalar, "_expgraph_hardened", False):
         return
-    coerce_value, coerce_literal = scalar.coerce_input_value, scalar.coerce_input_literal
+    value_name, literal_name = names
+    coerce_value, coerce_literal = getattr(scalar, value_name), getattr(scalar, literal_name)
     assert coerce_literal is not None
 
     def checked_value(value: Any) -> Any:
@@ -137,8 +142,8 @@ def _harden(scalar: GraphQLScalarType, check: Any, accepts: type | tuple[type, .
         check(result)
         return result
 
-    scalar.coerce_input_value = checked_value
-    scalar.coerce_input_literal = checked_literal
+    setattr(scalar, value_name, checked_value)
+    setattr(scalar, literal_name, checked_literal)
     scalar._expgraph_hardened = True  # type: ignore[attr-defined]
 
 

@@ -14,9 +14,9 @@ from graphql import lexicographic_sort_schema, print_schema
 from strawberry.extensions import MaxTokensLimiter
 from strawberry.printer import print_schema as strawberry_print_schema
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 
+from expgraph import compat
 from expgraph.config import Settings
 from expgraph.graphql import node
 from expgraph.graphql.bounds import ListCaps, apply_list_caps
@@ -34,6 +34,10 @@ class Schema(strawberry.Schema):
     not server events, and unexpected ones are logged once, with their traceback,
     by ``ErrorCodes``."""
 
+    # Whether it runs on the fast path (``graphql/fastpath/``): expgraph's
+    # executor, lean resolvers and pages' relationships loaded ahead.
+    fast_path: bool = False
+
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         return None
 
@@ -50,6 +54,9 @@ def assemble(
     expgraph's ``Executor`` with lean resolvers (see ``graphql.executor``);
     ``stock=True`` keeps strawberry's own execution path, to compare against."""
     settings = settings or Settings()
+    # The fast path when the setting asks for it and every private part of
+    # graphql-core and strawberry it needs is there (else one warning, see compat).
+    fast = not stock and compat.use_fast_path(settings.fast_path)
     # Request limits (graphql/limits.py), each linear in the document: the parse
     # (cached, by DocumentLimits, the only on_parse hook) after its length check;
     # then, in this list's order, the anonymous caller's refusal, the shape
@@ -76,10 +83,11 @@ def assemble(
         types=types,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=scalar_map),
-        execution_context_class=StrawberryGraphQLCoreExecutionContext if stock else Executor,
+        execution_context_class=Executor if fast else None,  # None: strawberry's own
     )
+    schema.fast_path = fast
     apply_list_caps(schema)
-    if not stock:
+    if fast:
         install_lean_resolvers(schema)
     return schema
 

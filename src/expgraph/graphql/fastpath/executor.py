@@ -28,6 +28,11 @@ Inside a list, an object's async fields are awaited in turn rather than as a
 task each (see ``Executor._await_in_turn``): the list's items are tasks already.
 ``tests/test_executor.py`` runs documents through this and through strawberry's
 stock path and compares data and errors.
+
+What this needs of graphql-core and strawberry beyond their public API (the
+execution context's methods it overrides and calls, strawberry's definitions
+behind graphql-core's fields, its default-resolver mark, argument conversion and
+``Info`` internals) comes from ``expgraph.compat``, which checks it at startup.
 """
 
 from __future__ import annotations
@@ -47,18 +52,16 @@ from graphql import (
     GraphQLObjectType,
     GraphQLString,
     GraphQLUnionType,
+    get_argument_values,
     is_leaf_type,
     specified_scalar_types,
 )
-from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, gather_with_cancel
-from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.arguments import convert_arguments
+from strawberry import Schema
 
+from expgraph import compat
 from expgraph.graphql.prefetch import NOT_LOADED, PREFETCH_ATTR
 
-_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 _PLAN = "_expgraph_plain_fields"
 _LEAN = "_expgraph_lean"
 
@@ -151,7 +154,7 @@ def fast_serializer(leaf: GraphQLLeafType) -> Any:
 
 def plain_field(field: GraphQLField) -> FieldPlan | None:
     """How to read ``field`` directly, or None when it needs the full path."""
-    strawberry_field = (field.extensions or {}).get(_BACKREF)
+    strawberry_field = compat.definition_of(field)
     if strawberry_field is None or field.subscribe is not None:
         return None
     prefetch = None
@@ -162,7 +165,7 @@ def plain_field(field: GraphQLField) -> FieldPlan | None:
         if prefetch is None:
             return None
     elif field.args or (
-        not getattr(field.resolve, "_is_default", False)
+        not compat.is_default_resolver(field.resolve)
         or strawberry_field.default_resolver is not getattr
     ):
         return None
@@ -201,7 +204,7 @@ def plain_fields(object_type: GraphQLObjectType) -> dict[str, FieldPlan | None]:
     return plan
 
 
-class Executor(StrawberryGraphQLCoreExecutionContext):
+class Executor(compat.StrawberryExecutionContext):
     """graphql-core's executor with plain fields, object fields read off their
     source and fields loaded ahead completed inline and, inside lists, async
     fields awaited in turn."""
@@ -210,7 +213,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         # Field middleware wraps every resolver: then no field is plain.
-        self._fast = manager is None or not getattr(manager, "_middleware_resolvers", None)
+        self._fast = manager is None or not manager.middlewares
         self._bound: dict[int, tuple[Any, Any]] = {}
         self._step_cache: dict[tuple[int, int], tuple[Any, list[_Step]]] = {}
 
@@ -566,7 +569,7 @@ def _in_list_item(path: Path | None) -> bool:
 def lean_resolver(field: GraphQLField, schema: Schema) -> Any | None:
     """A direct call of ``field``'s strawberry resolver, or None when strawberry's
     wrapper does work for it (permissions, extensions)."""
-    strawberry_field = (field.extensions or {}).get(_BACKREF)
+    strawberry_field = compat.definition_of(field)
     if strawberry_field is None or field.subscribe is not None:
         return None
     resolver = strawberry_field.base_resolver
@@ -575,14 +578,14 @@ def lean_resolver(field: GraphQLField, schema: Schema) -> Any | None:
     info_class = schema.config.info_class
     python_names: dict[str, str] = {}
     for name, argument in field.args.items():
-        definition = (argument.extensions or {}).get(_BACKREF)
+        definition = compat.definition_of(argument)
         if definition is None:
             return None
         python_names[argument.out_name or name] = definition.python_name
     # Built-in scalars arrive as they are; anything else (input objects, enums,
     # custom scalars) goes through strawberry's own argument conversion, when given.
     converted = {
-        argument.out_name or name: (name, (argument.extensions or {})[_BACKREF])
+        argument.out_name or name: (name, compat.definition_of(argument))
         for name, argument in field.args.items()
         if _named(argument.type) not in specified_scalar_types.values()
     }
@@ -594,15 +597,15 @@ def lean_resolver(field: GraphQLField, schema: Schema) -> Any | None:
     def resolve(source: Any, info: Any, **arguments: Any) -> Any:
         strawberry_info = None
         if info_name is not None:
-            strawberry_info = info_class(_raw_info=info, _field=strawberry_field)
+            strawberry_info = compat.strawberry_info(info_class, info, strawberry_field)
         kwargs = {python_names[name]: value for name, value in arguments.items()}
         for key, (name, definition) in converted.items():
             value = arguments.get(key)
             if value is not None:  # null and absent need no conversion
                 if strawberry_info is None:
-                    strawberry_info = info_class(_raw_info=info, _field=strawberry_field)
+                    strawberry_info = compat.strawberry_info(info_class, info, strawberry_field)
                 kwargs.update(
-                    convert_arguments(
+                    compat.convert_arguments(
                         {name: value},
                         [definition],
                         scalar_registry=schema.schema_converter.scalar_registry,
@@ -629,7 +632,7 @@ def install_lean_resolvers(schema: Schema) -> int:
     if schema.exception_handlers:  # strawberry's wrapper routes errors to them
         return 0
     installed = 0
-    for graphql_type in schema._schema.type_map.values():
+    for graphql_type in compat.graphql_schema(schema).type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
             continue
         for field in graphql_type.fields.values():

@@ -25,6 +25,7 @@ from strawberry.types.base import get_object_definition
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from strawberry.utils.str_converters import to_camel_case
 
+from expgraph import compat
 from expgraph.graphql.context import Info
 from expgraph.graphql.prefetch import PREFETCH_ATTR, Ahead, Prefetch, selects_only_count
 from expgraph.graphql.relay import registry
@@ -144,8 +145,11 @@ def _included(directives: dict[str, dict[str, Any]]) -> bool:
 def page_node_selections(info: Info) -> list[Any]:
     """What a connection field selects on ``edges { node { ... } }``, fragments
     flattened to their contents' places (type conditions kept for ``_fields``)."""
+    raw = compat.raw_info(info)
+    if raw is None:  # (strawberry keeps it elsewhere: worked out for each parent)
+        return _page_nodes(info.selected_fields)
     memo = info.context.memo
-    key = ("page-nodes", id(info._raw_info.field_nodes[0]))
+    key = ("page-nodes", id(raw.field_nodes[0]))
     found = memo.get(key)
     if found is None:
         found = memo[key] = _page_nodes(info.selected_fields)
