@@ -13,7 +13,7 @@ INDEX_URL ?= $(or $(PIP_INDEX_URL),$(shell $(PYTHON) -m pip config get global.in
 # without it, pins already in the lock are kept where pyproject still allows them.
 LOCK_FLAGS ?=
 
-.PHONY: install lock serve test lint schema demo
+.PHONY: install lock serve test test-stock lint schema demo
 
 # The dependencies from the lock, then expgraph itself without resolving anything;
 # `pip check` fails when pyproject.toml asks for something the lock lacks (run `make lock`).
@@ -37,6 +37,12 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The whole suite once more on the stock path (strawberry's own execution, SQLAlchemy's
+# ORM: EXPGRAPH_FAST_PATH=0), on SQLite only; tests of the fast path's own workings
+# are deselected there.
+test-stock: $(STAMP)
+	EXPGRAPH_FAST_PATH=0 EXPGRAPH_TEST_DATABASES=sqlite $(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests migrations bench
