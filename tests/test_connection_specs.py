@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from expgraph.domains.catalog.models import Tag
+from expgraph.domains.catalog.types import TAGGED
 from expgraph.domains.experiments import models
-from expgraph.domains.experiments.fields import TAGGED
 from expgraph.domains.experiments.types import EXPERIMENT_RULES, ExperimentFilter
 from expgraph.graphql.filters import narrowing
 from expgraph.graphql.loaders import ChildPages, Narrowing, Relation, _pages_statement

@@ -170,6 +170,15 @@ def make_view(spec: NodeSpec, record: Any) -> Any:
     return obj
 
 
+def named_pk(global_id: str, type_name: str) -> int:
+    """The primary key a global id names, checking it names a ``type_name`` node:
+    for an id of a type another domain owns, named by its GraphQL name."""
+    spec = registry.by_name(type_name)
+    if spec is None:
+        raise LookupError(f"no node type named {type_name!r}")
+    return model_pk(global_id, spec.model)
+
+
 def model_pk(global_id: str, model: type[Base]) -> int:
     """The primary key a global id names, checking it names a ``model`` (or subclass)."""
     type_name, pk = decode_id(global_id)

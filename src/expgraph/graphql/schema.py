@@ -22,6 +22,7 @@ from expgraph.graphql import node
 from expgraph.graphql.bounds import ListCaps, apply_list_caps
 from expgraph.graphql.context import SharedReadsForQueries
 from expgraph.graphql.errors import ErrorCodes
+from expgraph.graphql.extend import apply_extensions
 from expgraph.graphql.fastpath.executor import Executor, install_lean_resolvers
 from expgraph.graphql.limits import CachedValidation, DocumentLimits, Limits, QueryCost
 from expgraph.graphql.permissions import SignInRequired
@@ -48,22 +49,28 @@ def assemble(
     subscriptions: Sequence[type],
     settings: Settings | None = None,
     *,
+    types: Sequence[type] = (),
+    extensions: Sequence[type] = (),
     stock: bool = False,
 ) -> Schema:
-    """The schema of these root classes (the node fields come first), executed by
-    expgraph's ``Executor`` with lean resolvers (see ``graphql.executor``);
-    ``stock=True`` keeps strawberry's own execution path, to compare against."""
+    """The schema of these root classes (the node fields come first), with
+    ``types`` that no root field names (each experiment kind's type) and the
+    ``@extends`` classes of fields domains add to each other's types (see
+    ``graphql.extend``); executed by expgraph's ``Executor`` with lean resolvers
+    (see ``graphql.executor``), or with ``stock=True`` by strawberry's own
+    execution path, to compare against."""
     settings = settings or Settings()
     # The fast path when the setting asks for it and every private part of
     # graphql-core and strawberry it needs is there (else one warning, see compat).
     fast = not stock and compat.use_fast_path(settings.fast_path)
+    apply_extensions(extensions)
     # Request limits (graphql/limits.py), each linear in the document: the parse
     # (cached, by DocumentLimits, the only on_parse hook) after its length check;
     # then, in this list's order, the anonymous caller's refusal, the shape
     # limits, the spec's validation (cached; no rule is added, so its cache key
     # is the same for every request) and the cost.
     document_limits = Limits.of(settings)
-    extensions: list[Any] = [
+    request_extensions: list[Any] = [
         ErrorCodes,
         SharedReadsForQueries,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
@@ -75,13 +82,13 @@ def assemble(
     ]
     # Every node type must be in the schema even when no field names it directly
     # (node(id:) can return any of them).
-    types = [spec.gql_type for spec in registry.specs()]
+    every_type = [*types, *(spec.gql_type for spec in registry.specs())]
     schema = Schema(
         query=merge_types("Query", (node.Query, *queries)),
         mutation=merge_types("Mutation", tuple(mutations)),
         subscription=merge_types("Subscription", tuple(subscriptions)),
-        types=types,
-        extensions=extensions,
+        types=list(dict.fromkeys(every_type)),
+        extensions=request_extensions,
         config=StrawberryConfig(scalar_map=scalar_map),
         execution_context_class=Executor if fast else None,  # None: strawberry's own
     )

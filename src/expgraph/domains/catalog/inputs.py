@@ -58,3 +58,9 @@ class AddDatasetExamplesInput:
     dataset_id: strawberry.ID
     dataset_version_id: strawberry.ID
     examples: list[DatasetExampleInput] = capped(MAX_EXAMPLES_PER_CALL)
+
+
+@strawberry.input
+class ExperimentTagInput:
+    experiment_id: strawberry.ID
+    tag_id: strawberry.ID

@@ -10,10 +10,14 @@ from expgraph.domains.catalog.inputs import (
     CreateDatasetInput,
     CreateDatasetVersionInput,
     CreateTagInput,
+    ExperimentTagInput,
     TagIdInput,
     UpdateTagInput,
 )
 from expgraph.domains.catalog.types import Dataset, DatasetExample, DatasetVersion, Tag
+from expgraph.domains.experiments import service as experiments_service
+from expgraph.domains.experiments.models import Experiment as ExperimentRecord
+from expgraph.domains.experiments.types import Experiment
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.context import Info
 from expgraph.graphql.inputs import values_given
@@ -41,6 +45,13 @@ class AddDatasetExamplesPayload:
     dataset: Dataset
     dataset_version: DatasetVersion
     examples: list[DatasetExample]
+
+
+@strawberry.type
+class ExperimentTagPayload:
+    experiment: Experiment
+    tag: Tag
+    changed: bool = strawberry.field(description="False when the link already was as asked.")
 
 
 @strawberry.type
@@ -105,3 +116,34 @@ class Mutation:
             dataset_version=to_node(version),
             examples=[to_node(r) for r in rows],
         )
+
+    @mutation(permission=Permission.WRITE, description="Put a tag on an experiment.")
+    async def tag_experiment(self, info: Info, input: ExperimentTagInput) -> ExperimentTagPayload:
+        return await _set_link(info, input, linked=True)
+
+    @mutation(permission=Permission.WRITE, description="Take a tag off an experiment.")
+    async def untag_experiment(self, info: Info, input: ExperimentTagInput) -> ExperimentTagPayload:
+        return await _set_link(info, input, linked=False)
+
+
+async def _set_link(info: Info, input: ExperimentTagInput, *, linked: bool) -> ExperimentTagPayload:
+    ctx = info.context
+    experiment_id = model_pk(input.experiment_id, ExperimentRecord)
+    tag_id = model_pk(input.tag_id, models.Tag)
+    async with ctx.db.transaction() as session:
+        # Locked: a concurrent delete or restore recounts this experiment's tags.
+        experiment = await experiments_service.get_live(session, experiment_id, for_update=True)
+        counted = experiment.deleted_at is None  # usageCount counts live experiments
+        if linked:
+            changed = await service.link_tag(
+                session,
+                ctx.db.dialect,
+                experiment_id,
+                tag_id,
+                ctx.principal.user_id,
+                counted=counted,
+            )
+        else:
+            changed = await service.unlink_tag(session, experiment_id, tag_id, counted=counted)
+        tag = await service.get_tag(session, tag_id)
+    return ExperimentTagPayload(experiment=to_node(experiment), tag=to_node(tag), changed=changed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -21,8 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.dialect import insert_ignoring_conflicts
 from expgraph.domains.catalog import models
+from expgraph.domains.experiments import hooks
+from expgraph.domains.experiments.models import Experiment
 from expgraph.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import json_object, optional_text, text
+from expgraph.graphql.relay import model_pk
 
 TAG_NAME_MAX, DATASET_NAME_MAX = 50, 255
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -220,3 +223,41 @@ async def add_examples(
     session.add_all(rows)
     await session.flush()
     return rows
+
+
+@hooks.after_create
+async def tag_new_experiment(
+    session: AsyncSession, dialect: str, experiment: Experiment, input: Any, user_id: int | None
+) -> None:
+    """Put the tags the create input names (``tagIds``) on the new experiment."""
+    tag_ids = [model_pk(t, models.Tag) for t in getattr(input, "tag_ids", None) or []]
+    for tag_id in dict.fromkeys(tag_ids):
+        await link_tag(session, dialect, experiment.id, tag_id, user_id)
+
+
+@hooks.after_delete_or_restore
+async def recount_tags(session: AsyncSession, experiment_id: int, deleted: bool) -> None:
+    """A tag's usage count counts live experiments only."""
+    await count_experiment_tags(session, experiment_id, -1 if deleted else +1)
+
+
+DATASET_IDS = {"dataset_id": models.Dataset, "dataset_version_id": models.DatasetVersion}
+
+
+async def check_dataset_references(
+    session: AsyncSession, values: MutableMapping[str, Any], stored: Experiment | None
+) -> None:
+    """For the experiment kinds that run on a dataset: turn the global ids of
+    ``dataset_id`` and ``dataset_version_id`` into keys, check both exist, and
+    that the version is one of the dataset's (the stored dataset on update)."""
+    for field, model in DATASET_IDS.items():
+        if values.get(field) is not None:
+            values[field] = model_pk(values[field], model)
+            if await session.get(model, values[field]) is None:
+                raise NotFound(f"no {model.__name__} with that id", field=field)
+    version_id = values.get("dataset_version_id")
+    dataset_id = values.get("dataset_id", getattr(stored, "dataset_id", None))
+    if version_id is not None and dataset_id is not None:
+        version = await session.get(models.DatasetVersion, version_id)
+        if version is not None and version.dataset_id != dataset_id:
+            raise BadRequest("the dataset version belongs to another dataset")

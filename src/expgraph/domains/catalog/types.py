@@ -10,11 +10,11 @@ import strawberry
 
 from expgraph.domains.accounts.models import User as UserRecord
 from expgraph.domains.catalog import models
-from expgraph.domains.experiments.fields import TAGGED, experiments_field
+from expgraph.domains.experiments.fields import experiments_field
 from expgraph.graphql.bounds import capped
 from expgraph.graphql.connections import connection_field
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
-from expgraph.graphql.loaders import Relation, RowsById
+from expgraph.graphql.loaders import Relation, RowsById, Through
 from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
@@ -44,6 +44,7 @@ VERSIONS = Relation(models.DatasetVersion, "dataset_id")
 EXAMPLES = Relation(models.DatasetExample, "dataset_id")
 VERSION_EXAMPLES = Relation(models.DatasetExample, "dataset_version_id")
 SIGNALS = Relation(models.Signal, "dataset_id")
+TAGGED = Through(models.ExperimentTag, "tag_id", "experiment_id")
 
 
 @node_type(models.DatasetExample, read=Public, renames=META)

@@ -1,5 +1,6 @@
-"""Execution fields carried by experiment types (``Experiment.executionConfig``,
-``EvaluationExperiment.runs`` ...): defined here, attached there."""
+"""Execution fields carried by experiment types: ``executionConfig`` on every
+experiment (added to the interface with ``extends``), and the runs, progress and
+incomplete runs of ``EvaluationExperiment`` (execution/experiment.py)."""
 
 from __future__ import annotations
 
@@ -28,22 +29,26 @@ from expgraph.domains.execution.types import (
     Progress,
     progress_shown,
 )
+from expgraph.domains.experiments.types import Experiment
 from expgraph.errors import BadRequest
 from expgraph.graphql.connections import connection_field
 from expgraph.graphql.context import Info
+from expgraph.graphql.extend import extends
 from expgraph.graphql.loaders import Relation, RowsById
 from expgraph.graphql.prefetch import derived_field, node_field
 
 R = models.ExperimentRun
 
 
-# Null for kinds that do not execute, and before a config is created.
-execution_config = node_field(
-    RowsById(models.ExecutionConfig),
-    "id",
-    ExecutionConfig,
-    description="How it executes (evaluation experiments; null otherwise).",
-)
+@extends(Experiment)
+class ExperimentExecution:
+    # Null for kinds that do not execute, and before a config is created.
+    execution_config = node_field(
+        RowsById(models.ExecutionConfig),
+        "id",
+        ExecutionConfig,
+        description="How it executes (evaluation experiments; null otherwise).",
+    )
 
 
 runs = connection_field(

@@ -6,7 +6,7 @@ custom providers (credentials) need ADMIN.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 
@@ -38,6 +38,7 @@ from expgraph.domains.execution.types import (
     PromptVersion,
 )
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
+from expgraph.domains.experiments.types import Experiment
 from expgraph.errors import BadRequest, Conflict
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.connections import load_node
@@ -45,11 +46,6 @@ from expgraph.graphql.context import Info
 from expgraph.graphql.inputs import values_given
 from expgraph.graphql.permissions import mutation
 from expgraph.graphql.relay import model_pk, to_node
-
-if TYPE_CHECKING:
-    from expgraph.domains.experiments.types import Experiment
-
-ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
 
 
 @strawberry.type
@@ -64,7 +60,7 @@ class Claim:
     record: strawberry.Private[models.ExecutionConfig]
 
     @strawberry.field
-    async def experiment(self, info: Info) -> ExperimentT:
+    async def experiment(self, info: Info) -> Experiment:
         return await load_node(info, ExperimentRecord, self.record.id)
 
 

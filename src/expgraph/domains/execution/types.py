@@ -13,6 +13,7 @@ from expgraph.domains.catalog.models import DatasetExample as ExampleRecord
 from expgraph.domains.execution import models
 from expgraph.domains.execution.loaders import Counts, ProgressById
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
+from expgraph.domains.experiments.types import Experiment
 from expgraph.graphql.connections import load_node
 from expgraph.graphql.context import Info
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
@@ -25,9 +26,7 @@ from expgraph.graphql.visibility import AdminOnly, Public
 
 if TYPE_CHECKING:
     from expgraph.domains.catalog.types import DatasetExample
-    from expgraph.domains.experiments.types import Experiment
 
-ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
 ExampleT = Annotated["DatasetExample", strawberry.lazy("expgraph.domains.catalog.types")]
 # This module's own type, for a field declared before the type it shows.
 PromptVersionT = Annotated["PromptVersion", strawberry.lazy(__name__)]
@@ -124,8 +123,8 @@ class ExecutionConfig(Node):
     def evaluator_configs(self) -> list[JSON]:
         return [JSON(e.model_dump(mode="json")) for e in self.record.evaluator_configs]
 
-    experiment: ExperimentT = node_field(
-        RowsById(ExperimentRecord), "id", ExperimentT, nullable=False
+    experiment: Experiment = node_field(
+        RowsById(ExperimentRecord), "id", Experiment, nullable=False
     )
 
     state: ExecutionState = derived_field(ProgressById(), "id", ExecutionState, state_shown)

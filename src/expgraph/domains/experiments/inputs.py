@@ -107,9 +107,3 @@ class UpdateExperimentInput(KindBlocks):
 @strawberry.input
 class ExperimentIdInput:
     id: strawberry.ID
-
-
-@strawberry.input
-class ExperimentTagInput:
-    experiment_id: strawberry.ID
-    tag_id: strawberry.ID

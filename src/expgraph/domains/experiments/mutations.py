@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
-from expgraph.domains.catalog import service as catalog_service
-from expgraph.domains.catalog.models import Tag as TagRecord
-from expgraph.domains.catalog.types import Tag
 from expgraph.domains.experiments import models, service
 from expgraph.domains.experiments.inputs import (
     CreateExperimentInput,
     ExperimentIdInput,
-    ExperimentTagInput,
     UpdateExperimentInput,
 )
 from expgraph.domains.experiments.types import Experiment
@@ -25,13 +21,6 @@ from expgraph.graphql.relay import model_pk, to_node
 @strawberry.type
 class ExperimentPayload:
     experiment: Experiment
-
-
-@strawberry.type
-class ExperimentTagPayload:
-    experiment: Experiment
-    tag: Tag
-    changed: bool = strawberry.field(description="False when the link already was as asked.")
 
 
 COMMON_FIELDS = ("name", "description", "status", "config", "metadata")
@@ -50,7 +39,6 @@ class Mutation:
         self, info: Info, input: CreateExperimentInput
     ) -> ExperimentPayload:
         ctx = info.context
-        tag_ids = [model_pk(t, TagRecord) for t in input.tag_ids or []]
         async with ctx.db.transaction() as session:
             experiment = await service.create(
                 session,
@@ -60,10 +48,6 @@ class Mutation:
                 blocks=input,
                 created_by=ctx.principal.user_id,
             )
-            for tag_id in dict.fromkeys(tag_ids):
-                await catalog_service.link_tag(
-                    session, ctx.db.dialect, experiment.id, tag_id, ctx.principal.user_id
-                )
         return ExperimentPayload(experiment=to_node(experiment))
 
     @mutation(permission=Permission.WRITE, description="Change an experiment's fields.")
@@ -90,36 +74,3 @@ class Mutation:
         async with info.context.db.transaction() as session:
             experiment = await service.set_deleted(session, pk, deleted=False)
         return ExperimentPayload(experiment=to_node(experiment))
-
-    @mutation(permission=Permission.WRITE, description="Put a tag on an experiment.")
-    async def tag_experiment(self, info: Info, input: ExperimentTagInput) -> ExperimentTagPayload:
-        return await _set_link(info, input, linked=True)
-
-    @mutation(permission=Permission.WRITE, description="Take a tag off an experiment.")
-    async def untag_experiment(self, info: Info, input: ExperimentTagInput) -> ExperimentTagPayload:
-        return await _set_link(info, input, linked=False)
-
-
-async def _set_link(info: Info, input: ExperimentTagInput, *, linked: bool) -> ExperimentTagPayload:
-    ctx = info.context
-    experiment_id = model_pk(input.experiment_id, models.Experiment)
-    tag_id = model_pk(input.tag_id, TagRecord)
-    async with ctx.db.transaction() as session:
-        # Locked: a concurrent delete or restore recounts this experiment's tags.
-        experiment = await service.get_live(session, experiment_id, for_update=True)
-        counted = experiment.deleted_at is None  # usageCount counts live experiments
-        if linked:
-            changed = await catalog_service.link_tag(
-                session,
-                ctx.db.dialect,
-                experiment_id,
-                tag_id,
-                ctx.principal.user_id,
-                counted=counted,
-            )
-        else:
-            changed = await catalog_service.unlink_tag(
-                session, experiment_id, tag_id, counted=counted
-            )
-        tag = await catalog_service.get_tag(session, tag_id)
-    return ExperimentTagPayload(experiment=to_node(experiment), tag=to_node(tag), changed=changed)

@@ -14,9 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.search import search_document
 from expgraph.db.types import utcnow
-from expgraph.domains.catalog import models as catalog
-from expgraph.domains.catalog.service import count_experiment_tags
-from expgraph.domains.experiments import models
+from expgraph.domains.experiments import hooks, models
 from expgraph.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import (
     given,
@@ -26,7 +24,6 @@ from expgraph.graphql.inputs import (
     text,
     values_given,
 )
-from expgraph.graphql.relay import model_pk
 
 E = models.Experiment
 KindKey = models.ExperimentKind
@@ -45,7 +42,6 @@ REQUIRED_AT_CREATION: Mapping[KindKey, tuple[str, ...]] = {
     KindKey.SIMULATION: ("master_seed",),
     KindKey.RESEARCH: ("hypothesis",),
 }
-ID_FIELDS = {"dataset_id": catalog.Dataset, "dataset_version_id": catalog.DatasetVersion}
 TEXT_LIMITS = {
     "hypothesis": 500,
     "simulation_type": 100,
@@ -86,9 +82,6 @@ def kind_values(kind: KindKey, blocks: Any, *, creating: bool) -> dict[str, Any]
         missing = [f for f in REQUIRED_AT_CREATION.get(kind, ()) if values.get(f) is None]
         if missing:
             raise BadRequest(f"a {kind.name} experiment needs {', '.join(missing)}", field=own)
-    for field, model in ID_FIELDS.items():
-        if values.get(field) is not None:
-            values[field] = model_pk(values[field], model)
     for field, limit in TEXT_LIMITS.items():
         if field in values:
             values[field] = optional_text(values[field], field, max_length=limit)
@@ -142,18 +135,6 @@ def common_values(data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def _check_references(session: AsyncSession, values: Mapping[str, Any]) -> None:
-    for field, model in ID_FIELDS.items():
-        pk = values.get(field)
-        if pk is not None and await session.get(model, pk) is None:
-            raise NotFound(f"no {model.__name__} with that id", field=field)
-    version_id, dataset_id = values.get("dataset_version_id"), values.get("dataset_id")
-    if version_id is not None and dataset_id is not None:
-        version = await session.get(catalog.DatasetVersion, version_id)
-        if version is not None and version.dataset_id != dataset_id:
-            raise BadRequest("the dataset version belongs to another dataset")
-
-
 async def _check_name_free(session: AsyncSession, name: str, exclude_id: int | None) -> None:
     stmt = select(E.id).where(E.name == name, E.deleted_at.is_(None))
     if exclude_id is not None:
@@ -180,12 +161,13 @@ async def create(
 ) -> models.Experiment:
     values = {**common_values(common), **kind_values(kind, blocks, creating=True)}
     _check_window(values)
-    await _check_references(session, values)
+    await hooks.run_kind_checks(session, kind, values, None)
     await _check_name_free(session, values["name"], None)
     experiment = model_for(kind)(**values, created_by=created_by)
     _refresh_search(experiment, dialect)
     session.add(experiment)
     await session.flush()
+    await hooks.run_created(session, dialect, experiment, blocks, created_by)
     return experiment
 
 
@@ -209,10 +191,7 @@ async def update_experiment(
         raise NotFound("the experiment is deleted; restore it first")
     values = {**common_values(common), **kind_values(experiment.kind, blocks, creating=False)}
     _check_window(values, experiment)
-    await _check_references(
-        session,
-        {"dataset_id": getattr(experiment, "dataset_id", None), **values},
-    )
+    await hooks.run_kind_checks(session, experiment.kind, values, experiment)
     if "name" in values:
         await _check_name_free(session, values["name"], experiment.id)
     for column, value in values.items():
@@ -235,7 +214,6 @@ async def set_deleted(session: AsyncSession, pk: int, *, deleted: bool) -> model
         .values(deleted_at=utcnow() if deleted else None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    # Tag.usage_count counts live experiments only.
-    await count_experiment_tags(session, pk, -1 if deleted else +1)
+    await hooks.run_deleted_or_restored(session, pk, deleted)
     await session.refresh(experiment)
     return experiment

@@ -15,6 +15,7 @@ import strawberry
 from sqlalchemy import select
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
+from expgraph.domains.experiments.types import Experiment
 from expgraph.domains.research import models, trees
 from expgraph.errors import BadRequest
 from expgraph.graphql.connections import connection_field
@@ -28,10 +29,8 @@ from expgraph.graphql.scalars import JSON, BigInt
 from expgraph.graphql.visibility import Public, node_for, nodes_for
 
 if TYPE_CHECKING:
-    from expgraph.domains.experiments.types import Experiment
     from expgraph.domains.research.types import AnalysisRun
 
-ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
 AnalysisRunT = Annotated["AnalysisRun", strawberry.lazy("expgraph.domains.research.types")]
 # This module's own types, for fields declared before the type they show.
 ExplorationT = Annotated["Exploration", strawberry.lazy(__name__)]
@@ -137,8 +136,8 @@ class Exploration(Node):
     completed_at: datetime | None
     record: strawberry.Private[models.Exploration]
 
-    experiment: ExperimentT = node_field(
-        RowsById(ExperimentRecord), "experiment_id", ExperimentT, nullable=False
+    experiment: Experiment = node_field(
+        RowsById(ExperimentRecord), "experiment_id", Experiment, nullable=False
     )
     baseline_analysis: AnalysisRunT = node_field(
         RowsById(models.AnalysisRun), "baseline_analysis_id", AnalysisRunT, nullable=False

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
+from expgraph.domains.experiments.types import Experiment
 from expgraph.domains.research import models
 from expgraph.domains.simulation.models import SimulationRun as SimulationRunRecord
 from expgraph.graphql.connections import connection_field
@@ -22,10 +23,8 @@ from expgraph.graphql.scalars import JSON
 from expgraph.graphql.visibility import Public
 
 if TYPE_CHECKING:
-    from expgraph.domains.experiments.types import Experiment
     from expgraph.domains.simulation.types import SimulationRun
 
-ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
 SimulationRunT = Annotated["SimulationRun", strawberry.lazy("expgraph.domains.simulation.types")]
 # This module's own type, for a field declared before the type it shows.
 SynthGroupT = Annotated["SynthGroup", strawberry.lazy(__name__)]
@@ -45,7 +44,7 @@ OLDEST = (SortKey("id"),)
 
 
 def _experiment() -> Any:
-    return node_field(RowsById(ExperimentRecord), "experiment_id", ExperimentT)
+    return node_field(RowsById(ExperimentRecord), "experiment_id", Experiment)
 
 
 @node_type(models.Synth, read=Public, renames={"name": "nome", "description": "descricao"})
@@ -124,7 +123,7 @@ class AnalysisRun(Node):
     aggregated_outcomes: JSON | None
     execution_time_seconds: float | None
     record: strawberry.Private[models.AnalysisRun]
-    experiment: ExperimentT | None = _experiment()
+    experiment: Experiment | None = _experiment()
 
     outcomes = connection_field(Relation(models.SynthOutcome, "analysis_id"), SynthOutcome)
 
@@ -163,7 +162,7 @@ class ResearchExecution(Node):
     completed_at: datetime | None
     additional_context: str | None
     record: strawberry.Private[models.ResearchExecution]
-    experiment: ExperimentT | None = _experiment()
+    experiment: Experiment | None = _experiment()
 
     transcripts = connection_field(Relation(models.Transcript, "exec_id"), Transcript)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
+from expgraph.domains.experiments.types import Experiment
 from expgraph.domains.simulation import models
 from expgraph.graphql.bounds import capped
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
@@ -18,11 +18,6 @@ from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 from expgraph.graphql.visibility import Public
-
-if TYPE_CHECKING:
-    from expgraph.domains.experiments.types import Experiment
-
-ExperimentT = Annotated["Experiment", strawberry.lazy("expgraph.domains.experiments.types")]
 
 RunPurpose = models.RunPurpose
 strawberry.enum(RunPurpose, description="Why a simulation ran.")
@@ -56,8 +51,8 @@ class SimulationRun(Node):
     created_at: datetime
     record: strawberry.Private[models.SimulationRun]
 
-    experiment: ExperimentT | None = node_field(
-        RowsById(ExperimentRecord), "experiment_id", ExperimentT
+    experiment: Experiment | None = node_field(
+        RowsById(ExperimentRecord), "experiment_id", Experiment
     )
 
 

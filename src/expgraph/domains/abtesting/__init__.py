@@ -1,0 +1,1 @@
+"""A/B testing: tests that assign units to variants."""

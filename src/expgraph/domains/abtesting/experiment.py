@@ -1,0 +1,20 @@
+"""``AbTestExperiment``: the A/B-test kind of experiment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from expgraph.domains.experiments import models as experiments
+from expgraph.domains.experiments.types import EXPERIMENT_RENAMES, Experiment, UnitType
+from expgraph.graphql.relay import node_type
+from expgraph.graphql.visibility import Public
+
+
+@node_type(experiments.AbTestExperiment, read=Public, renames=EXPERIMENT_RENAMES)
+@strawberry.type(description="An A/B test assigning units to variants.")
+class AbTestExperiment(Experiment):
+    unit_type: UnitType | None
+    start_at: datetime | None
+    end_at: datetime | None

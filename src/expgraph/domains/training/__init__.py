@@ -1,0 +1,1 @@
+"""ML training: experiments that train a model over a dataset."""
