@@ -16,11 +16,12 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from expgraph.config import Settings
@@ -33,6 +34,8 @@ from expgraph.domains.accounts.requestlog import RequestLogMiddleware, RequestLo
 from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
 from expgraph.graphql.context import Context
 from expgraph.graphql.errors import classify
+from expgraph.graphql.http import Cors, Gzip, etag_response
+from expgraph.graphql.persisted import PersistedQueries, PersistedQueryRefused
 from expgraph.runtime import tune_garbage_collector
 from expgraph.schema import build_schema
 
@@ -40,6 +43,7 @@ logger = logging.getLogger("expgraph")
 
 _LONG_NUMBER = re.compile(rb"\d{19,}")
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+_HAD_ERRORS = "expgraph.graphql_errors"  # set in the ASGI scope when a response has errors
 
 
 def _exact_int(text: str) -> int:
@@ -64,6 +68,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.settings = settings
         self.audit = SystemLogSink(db)
         self.broker = Broker(db)
+        self.persisted = PersistedQueries.of(settings)
 
     def encode_json(self, data: object) -> str:
         # orjson is several times faster than json; text, since WebSocket frames
@@ -88,19 +93,67 @@ class GraphQLApp(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as exc:
             code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
             response = JSONResponse(
                 {"errors": [{"message": exc.reason, "extensions": {"code": code}}]},
                 status_code=exc.status_code,
             )
+        except PersistedQueryRefused as exc:
+            response = JSONResponse(
+                {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
+                status_code=exc.status,
+            )
+        else:
+            if (
+                request.method == "GET"
+                and response.status_code == 200
+                and not isinstance(response, StreamingResponse)
+                and response.media_type == "application/json"
+                and not request.scope.get(_HAD_ERRORS)
+            ):  # a query that answered without errors (GET never runs a mutation)
+                response = etag_response(response, request.headers.get("if-none-match"))
         await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with a persisted query's hash and no query runs it; it is no page load.
+        return bool(super().should_render_graphql_ide(request)) and (
+            "extensions" not in request.query_params
+        )
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """Strawberry's, then each operation's persisted query resolved to its
+        document (graphql/persisted.py); a refusal answers before anything runs."""
+        parsed = await super().parse_http_body(request)
+        for data in parsed if isinstance(parsed, list) else [parsed]:
+            data.query = self.persisted.resolve(data.query, data.extensions)
+        return parsed
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's, then a document sent with its hash is kept once it ran
+        (one refused by the limits or validation never runs: it is not kept)."""
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if result.data is not None:
+            self.persisted.register(request_data.query, request_data.extensions)
+        return result
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         # Parse errors skip the schema extensions; give them their code here too.
         if result.errors:
+            request.scope[_HAD_ERRORS] = True
             result.errors = [
                 error if (error.extensions or {}).get("code") else classify(error)
                 for error in result.errors
@@ -244,7 +297,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app = Starlette(
         middleware=[
+            *([Middleware(Cors, origins=settings.cors_origins)] if settings.cors_origins else []),
             *([Middleware(RequestLogMiddleware, writer=request_log)] if request_log else []),
+            *([Middleware(Gzip, minimum_size=settings.gzip_min_bytes)] if settings.gzip else []),
             Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
             Middleware(AccessMiddleware, db=database, settings=settings),
         ],

@@ -5,11 +5,13 @@ Nothing else in expgraph reads the environment: every knob is a field here.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("expgraph.db")
 
@@ -74,6 +76,21 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(default=256 * 1024, ge=1)
     max_json_depth: int = Field(default=32, ge=1)
     graphiql: bool = True
+    # CORS (graphql/http.py): the origins (scheme://host[:port]) whose pages may call
+    # the API from a browser, with credentials (cookies, Authorization); "*" also lets
+    # any other origin in, without credentials. Empty (the default): no CORS headers,
+    # only same-origin pages. Comma-separated or a JSON list.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Persisted queries (graphql/persisted.py): "auto" (Apollo's Automatic Persisted
+    # Queries, documents kept in a per-process LRU of persisted_queries_cache_size),
+    # "allowlist" (only the documents of persisted_queries_file run: a JSON object
+    # hash -> document, an Apollo manifest, or a directory of .graphql files) or "off".
+    persisted_queries: Literal["auto", "allowlist", "off"] = "auto"
+    persisted_queries_cache_size: int = Field(default=1_000, ge=1)
+    persisted_queries_file: Path | None = None
+    # gzip a response when the client accepts it and the body has at least this many bytes.
+    gzip: bool = True
+    gzip_min_bytes: int = Field(default=1024, ge=0)
     # The fast path (graphql/fastpath/, db/direct.py, db/records.py): expgraph's own
     # executor, pages' relationships loaded ahead, loader statements straight on
     # asyncpg, rows as bare records. Off: strawberry's stock execution and SQLAlchemy's
@@ -113,6 +130,22 @@ class Settings(BaseSettings):
     request_log_queue_size: int = 10_000
     request_log_sample_rate: float = Field(default=0.1, ge=0, le=1)
     request_log_flush_seconds: float = 1.0
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        """A comma-separated string or a JSON list; each origin without a trailing /."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list):
+            origins = [str(origin).strip().rstrip("/") for origin in value]
+            origins = [origin for origin in origins if origin]
+            for origin in origins:
+                if origin != "*" and not origin.startswith(("http://", "https://")):
+                    raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+            return origins
+        return value
 
     @property
     def is_sqlite(self) -> bool:
