@@ -5,6 +5,15 @@ execute with bounded concurrency -> record runs and annotations in batches ->
 release. A lost claim (taken over, disabled) stops the work within one
 heartbeat; a fatal error releases with the error; SIGTERM finishes the batch in
 hand, releases, and exits.
+
+What the server refuses is sorted once (``refusal``): a rate limit (HTTP 429 /
+RATE_LIMITED) is waited out as its Retry-After says; a transient failure
+(UNAVAILABLE, TIMEOUT, 502-504, a connection error) is retried with bounded
+exponential back-off; an authorization failure (UNAUTHENTICATED, FORBIDDEN)
+stops the worker with ``WorkerStopped`` saying what key it needs. None of them
+marks an execution FAILED: the claim is released without an error, so the
+experiment goes back to the queue. The claim is released on every way out of
+``_work`` (errors, cancellation, KeyboardInterrupt) unless it was lost.
 """
 
 from __future__ import annotations
@@ -12,17 +21,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from expgraph.worker.client import Client
-from expgraph.worker.client.exceptions import GraphQLClientGraphQLMultiError
+from expgraph.worker.client.exceptions import (
+    GraphQLClientGraphQLMultiError,
+    GraphQLClientHttpError,
+)
 from expgraph.worker.client.input_types import AnnotationInput, RunInput
 from expgraph.worker.executors import Executor, Task, evaluate, run_one
 
 logger = logging.getLogger("expgraph.worker")
+T = TypeVar("T")
+
+# What a worker's key needs, as the README says.
+KEY_HINT = (
+    "a worker needs an API key with the READ and EXECUTE scopes: "
+    'createApiKey(input: {name: "worker", preset: WORKER}), '
+    "given as --api-key or EXPGRAPH_WORKER_API_KEY"
+)
 
 
 @dataclass
@@ -36,10 +58,41 @@ class WorkerOptions:
     idle_seconds: float = 5.0
     exit_when_idle: bool = False
     experiment_id: str | None = None
+    # Transient failures (server unavailable, connection errors): retried this
+    # many times in a row, waiting backoff_seconds, doubling up to backoff_max_seconds.
+    retries: int = 8
+    backoff_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+    # The longest a release at exit may take (retries included) before the
+    # claim is left to go stale.
+    release_timeout_seconds: float = 30.0
 
 
 class ClaimLost(Exception):
     """The server says this worker no longer holds the claim."""
+
+
+class WorkerStopped(Exception):
+    """The worker cannot go on (its key is refused, the server stays unreachable);
+    the message says why and what to do."""
+
+
+class _Interrupted(Exception):
+    """A stop was asked for while the worker waited to retry."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A failure that is not the work's fault."""
+
+    kind: str  # "auth", "rate" or "transient"
+    message: str
+    retry_after: float | None = None
+
+
+AUTH_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
+TRANSIENT_CODES = {"UNAVAILABLE", "TIMEOUT"}
+TRANSIENT_STATUS = {502, 503, 504}
 
 
 def _codes(error: Exception) -> set[str]:
@@ -48,45 +101,150 @@ def _codes(error: Exception) -> set[str]:
     return set()
 
 
+def _seconds(value: Any) -> float | None:
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def refusal(error: BaseException) -> Refusal | None:
+    """What kind of refusal ``error`` is, or None for an error of the work itself."""
+    if isinstance(error, httpx.TransportError):
+        return Refusal("transient", f"cannot reach the server ({type(error).__name__}: {error})")
+    status: int | None = None
+    errors: list[dict[str, Any]] = []
+    retry_after: float | None = None
+    if isinstance(error, GraphQLClientHttpError):
+        status = error.status_code
+        response = error.response
+        headers = getattr(response, "headers", {})
+        retry_after = _seconds(headers.get("retry-after"))
+        with contextlib.suppress(Exception):
+            errors = list(response.json().get("errors") or [])
+    elif isinstance(error, GraphQLClientGraphQLMultiError):
+        errors = [{"message": e.message, "extensions": e.extensions or {}} for e in error.errors]
+    else:
+        return None
+    codes = {str((e.get("extensions") or {}).get("code")) for e in errors}
+    message = "; ".join(str(e.get("message")) for e in errors) or f"HTTP {status}"
+    if status == 429 or "RATE_LIMITED" in codes:
+        for e in errors:
+            retry_after = retry_after or _seconds((e.get("extensions") or {}).get("retryAfter"))
+        return Refusal("rate", message, retry_after)
+    if status in (401, 403) or codes & AUTH_CODES:
+        return Refusal("auth", message)
+    if status in TRANSIENT_STATUS or codes & TRANSIENT_CODES:
+        return Refusal("transient", message)
+    return None
+
+
 class Worker:
-    def __init__(self, options: WorkerOptions, executor: Executor) -> None:
+    def __init__(
+        self,
+        options: WorkerOptions,
+        executor: Executor,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.options = options
         self.executor = executor
         self.stopping = asyncio.Event()
         headers = {"authorization": f"Bearer {options.api_key}"} if options.api_key else {}
-        self.http = httpx.AsyncClient(headers=headers, timeout=60)
+        self.http = httpx.AsyncClient(headers=headers, timeout=60, transport=transport)
         self.client = Client(url=options.url, http_client=self.http)
         self.completed_experiments = 0
+        self._abort: WorkerStopped | None = None  # set by the heartbeat
 
     def stop(self) -> None:
         """Ask the worker to finish the batch in hand, release and exit."""
         self.stopping.set()
 
-    async def run(self) -> None:
+    async def run(self) -> str:
+        """Work until stopped or idle (with exit_when_idle); returns why it stopped.
+        Raises WorkerStopped when it cannot go on."""
         try:
             while not self.stopping.is_set():
-                claim = await self._claim()
+                try:
+                    claim, reason = await self._claim()
+                except _Interrupted:
+                    break
                 if claim is None:
                     if self.options.exit_when_idle:
-                        return
+                        return reason
                     await self._sleep(self.options.idle_seconds)
                     continue
                 await self._work(claim)
+            return "asked to stop (SIGTERM or Ctrl-C)"
         finally:
             await self.http.aclose()
 
-    async def _claim(self) -> Any:
-        """A claim, or None when nothing is claimable (a named experiment that is
-        held, disabled or complete counts as nothing claimable)."""
+    async def _call(
+        self, what: str, call: Callable[[], Awaitable[T]], *, interruptible: bool = True
+    ) -> T:
+        """``call()``, waiting out rate limits and retrying transient failures;
+        WorkerStopped on an authorization failure or too many failures in a row."""
+        failures = 0
+        while True:
+            try:
+                return await call()
+            except Exception as exc:
+                refused = refusal(exc)
+                if refused is None:
+                    raise
+                if refused.kind == "auth":
+                    raise WorkerStopped(
+                        f"the server refused {what}: {refused.message}; {KEY_HINT}"
+                    ) from exc
+                if refused.kind == "rate":
+                    wait = refused.retry_after if refused.retry_after is not None else 1.0
+                    logger.warning(
+                        "%s: rate limited (%s); retrying in %.0f s", what, refused.message, wait
+                    )
+                else:
+                    failures += 1
+                    if failures > self.options.retries:
+                        raise WorkerStopped(
+                            f"{what} failed {failures} times in a row: {refused.message}"
+                        ) from exc
+                    wait = min(
+                        self.options.backoff_max_seconds,
+                        self.options.backoff_seconds * 2 ** (failures - 1),
+                    ) * random.uniform(1.0, 1.25)
+                    logger.warning(
+                        "%s failed (%s); retry %d of %d in %.1f s",
+                        what,
+                        refused.message,
+                        failures,
+                        self.options.retries,
+                        wait,
+                    )
+                await self._pause(wait, interruptible=interruptible)
+
+    async def _pause(self, seconds: float, *, interruptible: bool) -> None:
+        """Wait before a retry; _Interrupted when a stop is asked for meanwhile."""
+        if not interruptible:
+            await asyncio.sleep(seconds)
+            return
+        await self._sleep(seconds)
+        if self.stopping.is_set():
+            raise _Interrupted
+
+    async def _claim(self) -> tuple[Any, str]:
+        """A claim, or None and why there is none (a named experiment that is
+        held, disabled, failed or complete counts as nothing claimable)."""
         try:
-            claimed = await self.client.claim_execution(
-                self.options.worker_id, self.options.experiment_id
+            claimed = await self._call(
+                "claimExecution",
+                lambda: self.client.claim_execution(
+                    self.options.worker_id, self.options.experiment_id
+                ),
             )
         except GraphQLClientGraphQLMultiError as exc:
             if self.options.experiment_id is not None and "CONFLICT" in _codes(exc):
-                return None
+                return None, f"experiment {self.options.experiment_id} cannot be claimed: {exc}"
             raise
-        return claimed.claim_execution.claim
+        claim = claimed.claim_execution.claim
+        return claim, "nothing left to claim"
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -94,45 +252,78 @@ class Worker:
 
     async def _work(self, claim: Any) -> None:
         experiment_id = claim.experiment.id
+        name = claim.experiment.name
         token = claim.fencing_token
         lost = asyncio.Event()
+        self._abort = None
         heart = asyncio.create_task(self._heartbeat(experiment_id, token, lost))
-        logger.info("claimed %s (token %s)", claim.experiment.name, token)
+        logger.info("claimed %s (token %s)", name, token)
         error: str | None = None
+        holding = True
         try:
-            await self._execute_all(claim, lost)
-        except ClaimLost:
-            logger.warning("claim on %s lost; stopping it", claim.experiment.name)
-            return
-        except Exception as exc:
-            if "CONFLICT" in _codes(exc):
-                logger.warning("claim on %s lost while writing", claim.experiment.name)
+            try:
+                await self._execute_all(claim, lost)
+            except ClaimLost:
+                holding = False
+                logger.warning("claim on %s lost; stopping it", name)
                 return
-            logger.exception("execution of %s failed", claim.experiment.name)
-            error = f"{type(exc).__name__}: {exc}"
+            except (WorkerStopped, _Interrupted):
+                raise  # not the experiment's fault: released without an error below
+            except Exception as exc:
+                if "CONFLICT" in _codes(exc):
+                    holding = False
+                    logger.warning("claim on %s lost while writing", name)
+                    return
+                logger.exception("execution of %s failed", name)
+                error = f"{type(exc).__name__}: {exc}"
         finally:
             heart.cancel()
-        if lost.is_set():
-            return
+            if holding and not lost.is_set():
+                released = await self._release(experiment_id, token, error)
+                if released and error is None and not self.stopping.is_set():
+                    self.completed_experiments += 1
+
+    async def _release(self, experiment_id: str, token: str, error: str | None) -> bool:
+        """Give the claim back; never raises (it runs on every way out of _work)."""
         try:
-            await self.client.release_execution(experiment_id, self.options.worker_id, token, error)
-            if error is None and not self.stopping.is_set():
-                self.completed_experiments += 1
-        except GraphQLClientGraphQLMultiError as exc:
-            logger.warning("release refused: %s", exc)
+            async with asyncio.timeout(self.options.release_timeout_seconds):
+                await self._call(
+                    "releaseExecution",
+                    lambda: self.client.release_execution(
+                        experiment_id, self.options.worker_id, token, error
+                    ),
+                    interruptible=False,
+                )
+            return True
+        except Exception as exc:  # logged; the claim goes stale instead
+            logger.warning("release of %s failed: %s", experiment_id, exc)
+            return False
 
     async def _heartbeat(self, experiment_id: str, token: str, lost: asyncio.Event) -> None:
         while True:
             await asyncio.sleep(self.options.heartbeat_seconds)
             try:
-                await self.client.heartbeat_execution(experiment_id, self.options.worker_id, token)
+                await self._call(
+                    "heartbeatExecution",
+                    lambda: self.client.heartbeat_execution(
+                        experiment_id, self.options.worker_id, token
+                    ),
+                    interruptible=False,
+                )
             except GraphQLClientGraphQLMultiError as exc:
                 if "CONFLICT" in _codes(exc) or "NOT_FOUND" in _codes(exc):
                     lost.set()
                     return
                 logger.warning("heartbeat failed: %s", exc)
-            except httpx.HTTPError as exc:
-                logger.warning("heartbeat failed: %s", exc)
+            except WorkerStopped as exc:
+                self._abort = exc
+                return
+
+    def _check(self, lost: asyncio.Event) -> None:
+        if self._abort is not None:
+            raise self._abort
+        if lost.is_set():
+            raise ClaimLost
 
     async def _execute_all(self, claim: Any, lost: asyncio.Event) -> None:
         experiment_id = claim.experiment.id
@@ -141,9 +332,13 @@ class Worker:
         limit = asyncio.Semaphore(self.options.concurrency)
         after: str | None = None
         while True:
-            if lost.is_set():
-                raise ClaimLost
-            page = await self.client.incomplete_runs(experiment_id, self.options.batch_size, after)
+            self._check(lost)
+            page = await self._call(
+                "incompleteRuns",
+                lambda after=after: self.client.incomplete_runs(  # type: ignore[misc]
+                    experiment_id, self.options.batch_size, after
+                ),
+            )
             node = page.node
             runs_page = getattr(node, "incomplete_runs", None)
             if runs_page is None or not runs_page.items:
@@ -161,8 +356,7 @@ class Worker:
                     return item, await run_one(self.executor, task)
 
             results = await asyncio.gather(*(one(i) for i in items))
-            if lost.is_set():
-                raise ClaimLost
+            self._check(lost)
             await self._record(experiment_id, claim.fencing_token, results, evaluators)
             if self.stopping.is_set() or not runs_page.has_next_page:
                 return
@@ -187,8 +381,12 @@ class Worker:
             )
             for item, (result, error, latency) in results
         ]
-        recorded = await self.client.record_experiment_runs(
-            experiment_id, self.options.worker_id, token, runs
+        recorded = await self._call(
+            "recordExperimentRuns",
+            lambda: self.client.record_experiment_runs(
+                experiment_id, self.options.worker_id, token, runs
+            ),
+            interruptible=False,
         )
         if not evaluators:
             return
@@ -206,6 +404,10 @@ class Worker:
                     AnnotationInput(experimentRunId=run_id, name=evaluator["name"], **judged)
                 )
         if annotations:
-            await self.client.record_run_annotations(
-                experiment_id, self.options.worker_id, token, annotations
+            await self._call(
+                "recordRunAnnotations",
+                lambda: self.client.record_run_annotations(
+                    experiment_id, self.options.worker_id, token, annotations
+                ),
+                interruptible=False,
             )

@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types.unset import UNSET
 
+from expgraph.domains.accounts.keys import KeyPreset
 from expgraph.domains.accounts.types import Scope, UserRole
 
 
@@ -53,6 +54,14 @@ class TotpCodeInput:
 @strawberry.input
 class CreateApiKeyInput:
     name: str
-    scopes: list[Scope]
+    scopes: list[Scope] = strawberry.field(
+        default_factory=list,
+        description="What the key allows; with a preset, added to the preset's scopes.",
+    )
+    preset: KeyPreset | None = strawberry.field(
+        default=None,
+        description="A named set of scopes (WORKER for `expgraph worker`); give scopes, "
+        "a preset, or both.",
+    )
     expires_at: datetime | None = None
     rate_limit: int = strawberry.field(default=60, description="Requests per minute.")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 
+import strawberry
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,20 +18,43 @@ from expgraph.graphql.inputs import text
 MAX_RATE_LIMIT = 100_000
 
 
+@strawberry.enum(
+    name="ApiKeyPreset",
+    description="A named set of scopes for a common kind of API key.",
+)
+class KeyPreset(enum.Enum):
+    WORKER = strawberry.enum_value(
+        "worker",
+        description="What `expgraph worker` needs: READ and EXECUTE (it claims, "
+        "heartbeats, records runs and releases, and reads the examples it runs).",
+    )
+
+
+# What each preset grants. A worker claims, heartbeats, records and releases
+# (EXECUTE) and reads the examples of what it claimed (READ): the operations in
+# src/expgraph/worker/operations.graphql need exactly these two.
+PRESET_SCOPES: dict[KeyPreset, frozenset[Permission]] = {
+    KeyPreset.WORKER: frozenset({Permission.READ, Permission.EXECUTE}),
+}
+
+
 async def create(
     session: AsyncSession,
     owner_id: int,
     *,
     name: str,
     scopes: list[Permission],
+    preset: KeyPreset | None = None,
     expires_at: datetime | None,
     rate_limit: int,
 ) -> tuple[models.ApiKey, str]:
     owner = await session.get(models.User, owner_id)
     if owner is None:
         raise NotFound("no user with that id")
+    if preset is not None:
+        scopes = [*scopes, *PRESET_SCOPES[preset]]
     if not scopes:
-        raise BadRequest("a key needs at least one scope", field="scopes")
+        raise BadRequest("a key needs at least one scope, or a preset", field="scopes")
     beyond = set(scopes) - ROLE_PERMISSIONS[owner.role]
     if beyond:
         names = ", ".join(sorted(p.value for p in beyond))

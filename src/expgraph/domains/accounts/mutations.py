@@ -210,6 +210,7 @@ class Mutation:
                 user_id,
                 name=input.name,
                 scopes=list(input.scopes),
+                preset=input.preset,
                 expires_at=expires,
                 rate_limit=input.rate_limit,
             )

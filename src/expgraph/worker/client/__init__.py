@@ -10,6 +10,7 @@ from .claim_execution import (
 from .client import Client
 from .enums import (
     AnalysisStatus,
+    ApiKeyPreset,
     DatasetOrderField,
     DocumentStatus,
     DocumentType,
@@ -160,6 +161,7 @@ __all__ = [
     "AnalysisRunIdInput",
     "AnalysisStatus",
     "AnnotationInput",
+    "ApiKeyPreset",
     "AppendTranscriptMessagesInput",
     "AsyncBaseClient",
     "BaseModel",

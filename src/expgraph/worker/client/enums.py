@@ -8,6 +8,10 @@ class AnalysisStatus(str, Enum):
     RUNNING = "RUNNING"
 
 
+class ApiKeyPreset(str, Enum):
+    WORKER = "WORKER"
+
+
 class DatasetOrderField(str, Enum):
     CREATED_AT = "CREATED_AT"
     NAME = "NAME"

@@ -4,6 +4,7 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import (
+    ApiKeyPreset,
     DatasetOrderField,
     DocumentStatus,
     DocumentType,
@@ -93,10 +94,12 @@ class CreateAnalysisRunInput(BaseModel):
 class CreateApiKeyInput(BaseModel):
     expires_at: Optional[str] = Field(alias="expiresAt", default=None)
     name: str
+    preset: Optional[ApiKeyPreset] = None
+    "A named set of scopes (WORKER for `expgraph worker`); give scopes, a preset, or both."
     rate_limit: int = Field(alias="rateLimit", default=60)
     "Requests per minute."
-    scopes: list[Scope]
-    "At most 4 items."
+    scopes: list[Scope] = Field(default_factory=lambda: [])
+    "What the key allows; with a preset, added to the preset's scopes. At most 4 items."
 
 
 class CreateCustomProviderInput(BaseModel):
