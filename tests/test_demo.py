@@ -1,12 +1,17 @@
-"""The demo data set: every kind, exact tag counts, served through the API."""
+"""The demo data set: every kind, exact tag counts, served through the API, loaded
+once unless appended, in English."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from sqlalchemy import func, select
 
-from expgraph.demo import load_demo
-from expgraph.domains.catalog.models import ExperimentTag, Tag
-from expgraph.domains.experiments.models import Experiment
+from expgraph.demo import DemoDataPresent, load_demo
+from expgraph.domains.catalog.models import DatasetExample, ExperimentTag, Tag
+from expgraph.domains.experiments.models import Experiment, ExperimentKind
+from expgraph.domains.research.models import ScenarioNode
 
 
 async def test_demo_fills_every_kind_and_the_api_serves_it(settings, db, gql):
@@ -34,6 +39,27 @@ async def test_demo_fills_every_kind_and_the_api_serves_it(settings, db, gql):
     data = await gql.data("""{ experiments(first: 5) { totalCount edges { node { name kind
       ... on SimulationExperiment { masterSeed } } } } }""")
     assert data["experiments"]["totalCount"] == live
-    # Twice is fine: a second run adds a second set.
-    again = await load_demo(settings, seed=3, experiments=10, progress=False)
+    # A second run refuses (it would double the data) unless asked to append.
+    with pytest.raises(DemoDataPresent, match="--append"):
+        await load_demo(settings, seed=3, experiments=10, progress=False)
+    again = await load_demo(settings, seed=3, experiments=10, progress=False, append=True)
     assert again["experiments"] == 10
+    assert (await gql.data("{ experiments { totalCount } }"))["experiments"]["totalCount"] > live
+
+
+async def test_demo_texts_read_as_english(settings, db):
+    await load_demo(settings, seed=5, experiments=10, progress=False)
+    async with db.read() as session:
+        experiments = (await session.scalars(select(Experiment))).all()
+        questions = (await session.scalars(select(DatasetExample.input))).all()
+        actions = (await session.scalars(select(ScenarioNode.short_action))).all()
+    texts = [e.description for e in experiments] + [q["question"] for q in questions] + actions
+    texts += [e.hypothesis for e in experiments if e.kind is ExperimentKind.RESEARCH]
+    for text in texts:
+        assert "_" not in text, text  # no enum values (ab_test) in prose
+        assert not re.search(r"\ba [aeiou]", text, re.I), (
+            text
+        )  # "an evaluation", not "a evaluation"
+        assert "How do I fast" not in text and "tweak" not in text, text
+    assert any(re.fullmatch(r"An? \w+ evaluation of \w+\.", t) for t in texts), texts
+    assert any("A/B test" in t for t in texts)

@@ -20,6 +20,9 @@ users_app = typer.Typer(help="User administration.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# create-admin reads the password from here when --password is not given (scripts,
+# containers: keeps it out of the process list and shell history).
+ADMIN_PASSWORD_ENV = "EXPGRAPH_ADMIN_PASSWORD"
 
 
 def _settings() -> Settings:
@@ -61,6 +64,17 @@ def serve(
         raise typer.Exit(code=1)
     bind_host = host or settings.host
     bind_port = port or settings.port
+    processes = workers or settings.workers
+    cpus = available_cpus()
+    if processes > cpus:
+        typer.secho(
+            f"WARNING: {processes} workers on {cpus} CPU(s): they compete for the processors "
+            "while they start and while they serve, so more workers than CPUs rarely answers "
+            f"faster. Each gets {worker_startup_seconds(processes, cpus)} s to start; "
+            f"consider --workers {cpus}.",
+            fg="yellow",
+            err=True,
+        )
     if not settings.auth_enabled and bind_host not in LOOPBACK:
         typer.secho(
             f"WARNING: authentication is off and expgraph listens on {bind_host}: anyone who "
@@ -74,10 +88,30 @@ def serve(
         factory=True,
         host=bind_host,
         port=bind_port,
-        workers=workers or settings.workers,
+        workers=processes,
+        # uvicorn's supervisor kills (and restarts) a worker that does not answer its
+        # health check within this many seconds; its 5 s default is shorter than
+        # several workers take to import and build the schema on a busy machine.
+        timeout_worker_healthcheck=worker_startup_seconds(processes, cpus),
         log_level=settings.log_level,
         **proxy_options(settings),
     )
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity, as `taskset` or a container sets it)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def worker_startup_seconds(workers: int, cpus: int) -> int:
+    """How long each worker may take to answer its first health check: about 5 s of
+    startup per worker sharing a CPU, at least uvicorn's 5 s, with room to spare."""
+    return max(5, 10 * -(-workers // cpus))
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:
@@ -90,26 +124,33 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
     return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
-@db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
-    """Migrate the configured database up to REVISION (default: head)."""
-    migrate.upgrade(_settings().database_url, revision)
-    typer.echo(f"upgraded to {revision}")
+def _missing_sqlite_file(settings: Settings) -> Path | None:
+    """The configured SQLite file when it does not exist yet (opening it would
+    create an empty one); None for PostgreSQL, in-memory SQLite or a file that exists."""
+    if not settings.is_sqlite:
+        return None
+    from sqlalchemy.engine import make_url
+
+    name = make_url(settings.database_url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    path = Path(name)
+    return None if path.exists() else path
 
 
-@db_app.command("downgrade")
-def db_downgrade(revision: str = typer.Argument("-1")) -> None:
-    """Migrate down to REVISION (default: one step; 'base' empties the database)."""
-    migrate.downgrade(_settings().database_url, revision)
-    typer.echo(f"downgraded to {revision}")
+def _refuse_missing_database(settings: Settings) -> None:
+    missing = _missing_sqlite_file(settings)
+    if missing is not None:
+        typer.secho(
+            f"no database at {missing} (`expgraph db upgrade` or `expgraph serve` creates it)",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(code=1)
 
 
-@db_app.command("current")
-def db_current() -> None:
-    """Print the database's revision and the code's head."""
+def _current_revision(settings: Settings) -> str | None:
     from expgraph.db.engine import Database
-
-    settings = _settings()
 
     async def run() -> str | None:
         database = Database(settings)
@@ -118,7 +159,32 @@ def db_current() -> None:
         finally:
             await database.dispose()
 
-    current = asyncio.run(run())
+    return asyncio.run(run())
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Migrate the configured database up to REVISION (default: head)."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url, revision)
+    typer.echo(f"upgraded to {_current_revision(settings) or 'base'}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument("-1")) -> None:
+    """Migrate down to REVISION (default: one step; 'base' empties the database)."""
+    settings = _settings()
+    _refuse_missing_database(settings)
+    migrate.downgrade(settings.database_url, revision)
+    typer.echo(f"downgraded to {_current_revision(settings) or 'base'}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the code's head (creates nothing)."""
+    settings = _settings()
+    _refuse_missing_database(settings)
+    current = _current_revision(settings)
     head = migrate.head_revision(settings.database_url)
     typer.echo(f"current: {current or 'none'}  head: {head}")
 
@@ -146,13 +212,21 @@ def export_schema(
 def demo(
     seed: int = typer.Option(7, help="Random seed: the same seed gives the same data."),
     experiments: int = typer.Option(600, help="How many experiments to create."),
+    append: bool = typer.Option(
+        False, "--append", help="Add another set when the database already holds demo data."
+    ),
 ) -> None:
-    """Fill the configured database with a realistic demo data set."""
-    from expgraph.demo import load_demo
+    """Fill the configured database with a realistic demo data set (refuses to load
+    it a second time unless --append)."""
+    from expgraph.demo import DemoDataPresent, load_demo
 
     settings = _settings()
     migrate.upgrade(settings.database_url)
-    counts = asyncio.run(load_demo(settings, seed=seed, experiments=experiments))
+    try:
+        counts = asyncio.run(load_demo(settings, seed=seed, experiments=experiments, append=append))
+    except DemoDataPresent as exc:
+        typer.secho(f"nothing loaded: {exc.message}", fg="red", err=True)
+        raise typer.Exit(code=1) from exc
     for table, count in counts.items():
         typer.echo(f"{table:>20}: {count}")
 
@@ -192,7 +266,11 @@ def rollup_api_metrics(
 @app.command()
 def worker(
     url: str = typer.Option("http://127.0.0.1:8000/graphql", help="The server's /graphql URL."),
-    api_key: str = typer.Option(None, envvar="EXPGRAPH_WORKER_API_KEY", help="Needs EXECUTE."),
+    api_key: str = typer.Option(
+        None,
+        envvar="EXPGRAPH_WORKER_API_KEY",
+        help="With authentication on: a key made with createApiKey(preset: WORKER).",
+    ),
     executor: str = typer.Option("echo", help="`echo` or `package.module:function`."),
     concurrency: int = typer.Option(4, min=1, max=256),
     worker_id: str = typer.Option(None, help="Defaults to host:pid."),
@@ -210,7 +288,7 @@ def worker(
     import socket
 
     from expgraph.worker.executors import load_executor
-    from expgraph.worker.runner import Worker, WorkerOptions
+    from expgraph.worker.runner import Worker, WorkerOptions, WorkerStopped
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     options = WorkerOptions(
@@ -225,29 +303,58 @@ def worker(
     )
     runner = Worker(options, load_executor(executor))
 
-    async def main() -> None:
+    async def main() -> str:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, runner.stop)
-        await runner.run()
+        return await runner.run()
 
-    asyncio.run(main())
-    typer.echo(f"worker {options.worker_id} stopped ({runner.completed_experiments} completed)")
+    try:
+        reason = asyncio.run(main())
+    except WorkerStopped as exc:
+        done = f"worker {options.worker_id} stopped ({runner.completed_experiments} completed)"
+        typer.echo(f"{done}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    done = f"worker {options.worker_id} stopped ({runner.completed_experiments} completed)"
+    typer.echo(f"{done}: {reason}")
 
 
 @users_app.command("create-admin")
 def create_admin(
-    username: str = typer.Option(..., prompt=True),
-    email: str = typer.Option(..., prompt=True),
+    username: str = typer.Option(..., help="The admin's user name."),
+    email: str = typer.Option(..., help="The admin's email address."),
     password: str = typer.Option(
-        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters."
+        None,
+        envvar=ADMIN_PASSWORD_ENV,
+        show_envvar=True,
+        help="At least 12 characters. Without it (or the environment variable), "
+        "asked for on the terminal, hidden, twice.",
     ),
 ) -> None:
-    """Create an admin user (the first one, to bootstrap a server with auth on)."""
+    """Create an admin user (the first one, to bootstrap a server with auth on).
+
+    The password comes from --password, else EXPGRAPH_ADMIN_PASSWORD, else it is
+    asked for on the terminal (hidden, typed twice)."""
+    import sys
+
     from expgraph.db.engine import Database
     from expgraph.domains.accounts import models, service
     from expgraph.graphql.errors import as_expected
 
+    if password is None:
+        if not sys.stdin.isatty():
+            typer.secho(
+                "not created: no password given and no terminal to ask for one: pass "
+                f"--password or set {ADMIN_PASSWORD_ENV}",
+                fg="red",
+                err=True,
+            )
+            raise typer.Exit(code=2)
+        password = typer.prompt(
+            f"Password for {username} (at least 12 characters)",
+            hide_input=True,
+            confirmation_prompt=True,
+        )
     settings = _settings()
 
     async def run() -> int:

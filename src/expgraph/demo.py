@@ -2,8 +2,9 @@
 
 Every experiment kind, tags (with exact usage counts), datasets with versions and
 examples and signals, users, an execution config, an exploration tree: a few
-thousand rows, in a handful of transactions. Run twice, it adds a second set
-(names carry the seed and a run number, so they never collide).
+thousand rows, in a handful of transactions. Run again on a database that
+already holds demo data, it refuses (``DemoDataPresent``) unless ``append=True``,
+which adds a second set (names carry the seed and a run number, so they never collide).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from expgraph.domains.execution.configs import EvaluatorConfig, TaskConfig
 from expgraph.domains.execution.models import ExecutionConfig
 from expgraph.domains.experiments import models as xm
 from expgraph.domains.research.models import AnalysisRun, Exploration, ScenarioNode
+from expgraph.errors import Conflict
+
+DEMO_EMAIL_DOMAIN = "demo.example"
 
 TOPICS = [
     "checkout",
@@ -45,6 +49,38 @@ TOPICS = [
     "summaries",
 ]
 ADJECTIVES = ["fast", "careful", "terse", "friendly", "strict", "creative", "robust", "cheap"]
+# What a user wants to do about a topic ("How do I {task}?"), one per topic.
+TASKS = {
+    "checkout": "pay with a saved card at checkout",
+    "onboarding": "skip the onboarding tour",
+    "search": "search only my own projects",
+    "pricing": "compare the pricing plans",
+    "support": "reach a support agent",
+    "recommendations": "turn off recommendations",
+    "notifications": "mute notifications at night",
+    "billing": "download last month's invoice",
+    "retention": "pause my subscription",
+    "summaries": "get a weekly summary by email",
+}
+# How each experiment kind reads in a sentence ("A careful A/B test of checkout.").
+KIND_WORDS = {
+    xm.ExperimentKind.EVALUATION: "evaluation",
+    xm.ExperimentKind.AB_TEST: "A/B test",
+    xm.ExperimentKind.SIMULATION: "simulation",
+    xm.ExperimentKind.TRAINING: "training run",
+    xm.ExperimentKind.RESEARCH: "user research study",
+}
+# Changes an exploration tries on a scenario.
+ACTIONS = [
+    "lower the price",
+    "raise the price",
+    "shorten the sign-up form",
+    "add a free trial",
+    "move the button up",
+    "send a reminder email",
+    "offer a discount",
+    "simplify the wording",
+]
 TAG_NAMES = [
     "baseline",
     "production",
@@ -72,10 +108,24 @@ KINDS = list(xm.ExperimentKind)
 STATUSES = list(xm.ExperimentStatus)
 
 
+class DemoDataPresent(Conflict):
+    """The database already holds demo data and ``append`` was not asked for."""
+
+
+def _article(word: str) -> str:
+    return "an" if word[0].lower() in "aeiou" else "a"
+
+
 async def load_demo(
-    settings: Settings, *, seed: int = 7, experiments: int = 600, progress: bool = True
+    settings: Settings,
+    *,
+    seed: int = 7,
+    experiments: int = 600,
+    progress: bool = True,
+    append: bool = False,
 ) -> dict[str, int]:
-    """Fill the (migrated) database; returns rows inserted per table."""
+    """Fill the (migrated) database; returns rows inserted per table. Raises
+    ``DemoDataPresent`` when demo data is already there, unless ``append``."""
     rng = random.Random(seed)
     db = Database(settings)
     counts: Counter[str] = Counter()
@@ -83,6 +133,14 @@ async def load_demo(
     try:
         async with db.read() as session:
             run = (await session.scalar(select(func.count(User.id)))) or 0
+            present = await session.scalar(
+                select(func.count(User.id)).where(User.email.like(f"%@{DEMO_EMAIL_DOMAIN}"))
+            )
+        if present and not append:
+            raise DemoDataPresent(
+                f"the database already holds demo data ({present} demo users); "
+                "loading it again would add a second set: pass --append to do that"
+            )
         suffix = f"s{seed}r{run}"
         with Progress(disable=not progress) as bar:
             task = bar.add_task("demo data", total=6)
@@ -90,7 +148,7 @@ async def load_demo(
                 users = [
                     User(
                         username=f"{name}.{suffix}",
-                        email=f"{name}.{suffix}@demo.example",
+                        email=f"{name}.{suffix}@{DEMO_EMAIL_DOMAIN}",
                         role=role,
                     )
                     for name, role in [
@@ -142,10 +200,11 @@ async def load_demo(
                             {
                                 "dataset_id": dataset.id,
                                 "dataset_version_id": version.id,
-                                "input": {
-                                    "question": f"How do I {rng.choice(ADJECTIVES)} {topic} #{i}?"
+                                "input": {"question": f"How do I {TASKS[topic]}? (#{i + 1})"},
+                                "output": {
+                                    "answer": f"Open the {topic} settings and follow step "
+                                    f"{i % 5 + 1}."
                                 },
-                                "output": {"answer": f"Open {topic} settings, step {i}."},
                                 "metadata": {"difficulty": rng.choice(["easy", "hard"])},
                             }
                             for i in range(rng.randint(10, 40))
@@ -181,10 +240,14 @@ async def load_demo(
             async with db.transaction() as session:
                 for i in range(experiments):
                     kind = KINDS[i % len(KINDS)]
+                    adjective = rng.choice(ADJECTIVES)
                     created = now - timedelta(days=rng.uniform(0, 90))
                     common: dict[str, Any] = {
-                        "name": f"{TOPICS[i % 10]} {kind.value} {i:04d} {suffix}",
-                        "description": f"A {rng.choice(ADJECTIVES)} {kind.value} experiment.",
+                        "name": f"{TOPICS[i % 10]} {KIND_WORDS[kind]} {i:04d} {suffix}",
+                        "description": (
+                            f"{_article(adjective).capitalize()} {adjective} {KIND_WORDS[kind]} "
+                            f"of {TOPICS[i % 10]}."
+                        ),
                         "status": rng.choice(STATUSES),
                         "config": {"owner": "demo"},
                         "metadata_": {"team": rng.choice(["core", "growth", "ml"])},
@@ -223,7 +286,8 @@ async def load_demo(
                         },
                         xm.ExperimentKind.RESEARCH: {
                             "hypothesis": (
-                                f"Users prefer a {rng.choice(ADJECTIVES)} {TOPICS[i % 10]}."
+                                f"Users are more satisfied with {TOPICS[i % 10]} when it is "
+                                f"{rng.choice(ADJECTIVES)}."
                             ),
                             "scorecard_data": {"price": rng.randint(5, 50)},
                         },
@@ -287,7 +351,7 @@ async def load_demo(
                                     parent_id=parent,
                                     depth=depth,
                                     llm_calls=rng.randint(0, 3),
-                                    short_action=f"{rng.choice(ADJECTIVES)} tweak",
+                                    short_action=rng.choice(ACTIONS),
                                     scorecard_params={"price": rng.randint(5, 50)},
                                     simulation_results={"success_rate": round(rng.random(), 3)},
                                 )
