@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,8 @@ from expgraph.domains.accounts import models, service
 from expgraph.worker.executors import Result, Task, echo
 from expgraph.worker.runner import Worker, WorkerOptions, WorkerStopped
 from tests.auth_helpers import PASSWORD, Caller
+from tests.conftest import GraphQLClient
+from tests.test_worker import _serve
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = "http://test/graphql"
@@ -205,8 +209,10 @@ async def test_a_key_without_read_stops_the_worker_and_fails_nothing(auth_app, m
     key = await worker_key(
         member, 'mutation { createApiKey(input: {name: "x", scopes: [EXECUTE]}) { key } }'
     )
+    runner = worker(auth_app, key)
     with pytest.raises(WorkerStopped) as stopped:
-        await worker(auth_app, key).run()
+        await runner.run()
+    assert runner.completed_experiments == 0
     message = str(stopped.value)
     assert "needs the read permission" in message
     assert "preset: WORKER" in message
@@ -322,3 +328,77 @@ async def test_an_error_of_the_work_releases_the_claim_with_the_error(auth_app, 
     assert runner.completed_experiments == 0
     node = await progress(member, experiment_id)
     assert node["executionConfig"] == {"state": "FAILED", "claimedBy": None}
+
+
+# --- the README's own commands: `expgraph serve` with auth on, `expgraph worker` ----------
+
+
+@pytest.fixture
+def auth_server(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """`expgraph serve` with authentication on (as processes, like tests/test_worker.py)."""
+    monkeypatch.setenv("EXPGRAPH_AUTH_ENABLED", "true")
+    process, url = _serve(database_url, tmp_path / "server.log")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def cli_worker(url: str, key: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            *(sys.executable, "-m", "expgraph.cli", "worker", "--url", url, "--api-key", key),
+            *("--worker-id", "cli", "--exit-when-idle", "--heartbeat-seconds", "0.5", *extra),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+async def test_the_readmes_commands_run_an_experiment_with_auth_on(auth_server, db):
+    async with db.transaction() as session:
+        await service.create_user(
+            session,
+            username="member",
+            email="member@example.com",
+            role=models.UserRole.MEMBER,
+            password=PASSWORD,
+        )
+    async with httpx.AsyncClient(base_url=auth_server.removesuffix("/graphql")) as http:
+        caller = Caller.__new__(Caller)
+        caller.http = http
+        caller.gql = GraphQLClient(http)
+        await caller.login("member")
+        experiment_id = await make_experiment(caller, examples=10)
+        refused = await worker_key(
+            caller, 'mutation { createApiKey(input: {name: "x", scopes: [EXECUTE]}) { key } }'
+        )
+        done = await asyncio.to_thread(cli_worker, auth_server, refused)
+        assert done.returncode == 1, done.stdout + done.stderr
+        last = done.stderr.strip().splitlines()[-1]
+        assert last.startswith(
+            "worker cli stopped (0 completed): the server refused incompleteRuns"
+        )
+        assert "preset: WORKER" in done.stderr
+        node = await progress(caller, experiment_id)
+        assert node["executionConfig"] == {"state": "QUEUED", "claimedBy": None}
+
+        done = await asyncio.to_thread(cli_worker, auth_server, await worker_key(caller))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "worker cli stopped (1 completed): nothing left to claim" in done.stdout
+        node = await progress(caller, experiment_id)
+        assert node["executionConfig"] == {"state": "COMPLETED", "claimedBy": None}
+        assert node["progress"] == {"expected": "10", "completed": 10, "failed": 0}
+
+        done = await asyncio.to_thread(
+            cli_worker, auth_server, await worker_key(caller), "--experiment-id", experiment_id
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"experiment {experiment_id} cannot be claimed: every expected run is recorded" in (
+            done.stdout
+        )

@@ -260,9 +260,11 @@ class Worker:
         logger.info("claimed %s (token %s)", name, token)
         error: str | None = None
         holding = True
+        finished = False
         try:
             try:
                 await self._execute_all(claim, lost)
+                finished = not self.stopping.is_set()
             except ClaimLost:
                 holding = False
                 logger.warning("claim on %s lost; stopping it", name)
@@ -280,7 +282,7 @@ class Worker:
             heart.cancel()
             if holding and not lost.is_set():
                 released = await self._release(experiment_id, token, error)
-                if released and error is None and not self.stopping.is_set():
+                if released and finished:
                     self.completed_experiments += 1
 
     async def _release(self, experiment_id: str, token: str, error: str | None) -> bool:
