@@ -257,6 +257,29 @@ async def test_rate_limits_are_waited_out_as_retry_after_says(auth_app, member, 
     assert node["progress"] == {"expected": "12", "completed": 12, "failed": 0}
 
 
+async def test_a_stop_while_waiting_out_a_rate_limit_releases_and_exits(auth_app, member, db):
+    """SIGTERM (stop) during a Retry-After wait: the worker does not wait the
+    minute out; it releases its claim and returns why it stopped."""
+    experiment_id = await make_experiment(member, examples=6)
+    key = await worker_key(
+        member,
+        'mutation { createApiKey(input: {name: "slow", preset: WORKER, rateLimit: 1}) { key } }',
+    )
+
+    class Stopped(Worker):
+        async def _pause(self, seconds: float, *, interruptible: bool) -> None:
+            self.stop()
+            async with db.transaction() as session:  # the release is not refused
+                await session.execute(delete(models.ApiRateWindow))
+            await super()._pause(0.01, interruptible=interruptible)
+
+    runner = worker(auth_app, key, cls=Stopped)
+    assert await runner.run() == "asked to stop (SIGTERM or Ctrl-C)"
+    node = await progress(member, experiment_id)
+    assert node["executionConfig"] == {"state": "QUEUED", "claimedBy": None}
+    assert node["progress"]["completed"] == 0
+
+
 class Flaky(httpx.AsyncBaseTransport):
     """The app behind a network that refuses the first ``failures`` connections."""
 

@@ -166,14 +166,14 @@ class Worker:
             while not self.stopping.is_set():
                 try:
                     claim, reason = await self._claim()
-                except _Interrupted:
+                    if claim is None:
+                        if self.options.exit_when_idle:
+                            return reason
+                        await self._sleep(self.options.idle_seconds)
+                        continue
+                    await self._work(claim)
+                except _Interrupted:  # a stop asked for while waiting to retry
                     break
-                if claim is None:
-                    if self.options.exit_when_idle:
-                        return reason
-                    await self._sleep(self.options.idle_seconds)
-                    continue
-                await self._work(claim)
             return "asked to stop (SIGTERM or Ctrl-C)"
         finally:
             await self.http.aclose()
