@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from sqlalchemy import Select, func, select
@@ -44,22 +44,33 @@ NodeT = TypeVar("NodeT")
 
 @strawberry.type(description="Where a page sits in its list (Relay).")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="Whether items follow this page (ask again with `after: endCursor`)."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Whether items come before this page (ask with `before: startCursor`)."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The first item's cursor; null when the page is empty."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last item's cursor; null when the page is empty."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One item of a page, with its cursor (Relay).")
 class Edge(Generic[NodeT]):
-    cursor: str
-    node: NodeT
+    cursor: str = strawberry.field(
+        description="Opaque position of this item, for `after` or `before`; valid as long as "
+        "the list's order is the same."
+    )
+    node: NodeT = strawberry.field(description="The item.")
 
 
 @strawberry.type(description="A page of a list, with keyset cursors (Relay).")
 class Connection(Generic[NodeT]):
-    edges: list[Edge[NodeT]]
-    page_info: PageInfo
+    edges: list[Edge[NodeT]] = strawberry.field(description="The page's items, in order.")
+    page_info: PageInfo = strawberry.field(description="Where the page sits in the list.")
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="How many items the whole list has (one extra query).")
@@ -242,8 +253,29 @@ def stmt_filtered(stmt: Select[Any], filter: Any, rules: Mapping[str, Rule]) -> 
 
 
 # Relay's page arguments, declared here once for every connection field.
+PAGE_ARGUMENT_DESCRIPTIONS = {
+    "first": (
+        "How many items to return from the start of the list (after `after` when "
+        "given); 0 to the server's page maximum (500 by default). Default: 50."
+    ),
+    "after": "Return the items after this cursor (an edge's `cursor` or `pageInfo.endCursor`).",
+    "last": (
+        "How many items to return from the end of the list (before `before` when "
+        "given); 0 to the server's page maximum. Use instead of `first`."
+    ),
+    "before": (
+        "Return the items before this cursor (an edge's `cursor` or `pageInfo.startCursor`)."
+    ),
+}
 PAGE_PARAMETERS = tuple(
-    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+    inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            annotation, strawberry.argument(description=PAGE_ARGUMENT_DESCRIPTIONS[name])
+        ],
+    )
     for name, annotation in (
         ("first", int | None),
         ("after", str | None),
@@ -277,7 +309,15 @@ def _list_arguments(filter: Any, order: Any) -> list[inspect.Parameter]:
     if filter is not None:
         parameters.append(
             inspect.Parameter(
-                "filter", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=filter | None
+                "filter",
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[
+                    filter | None,
+                    strawberry.argument(
+                        description="Only the items meeting these conditions (all of them)."
+                    ),
+                ],
             )
         )
     if order is not None:

@@ -32,7 +32,13 @@ async def _resolve(info: Info, global_id: str) -> Node | None:
 @strawberry.type
 class Query:
     @query_field(description="Any object by its global id; null when it does not exist.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="A global id, as any object's `id`.")
+        ],
+    ) -> Node | None:
         return await _resolve(info, id)
 
     @query_field(description="Objects by global id, in the order asked; null where missing.")

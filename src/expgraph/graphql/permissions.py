@@ -48,13 +48,29 @@ def requires(permission: Permission) -> type[RequiresPermission]:
 def mutation(*, permission: Permission, description: str | None = None) -> Any:
     """``strawberry.mutation`` that demands ``permission`` of the caller and is
     audited, refusals included (the audit wraps the permission check)."""
-    return strawberry.mutation(
+    make = strawberry.mutation(
         extensions=[
             PermissionExtension([requires(permission)()], use_directives=False),
             Audited(),
         ],
         description=description,
     )
+
+    def decorate(resolver: Any) -> Any:
+        return _input_described(make(resolver))
+
+    return decorate
+
+
+INPUT_DESCRIPTION = "What to do; its input type describes each field."
+
+
+def _input_described(field: Any) -> Any:
+    """Every mutation takes one ``input`` argument: say what it is once, here."""
+    for argument in field.arguments:
+        if argument.python_name == "input" and not argument.description:
+            argument.description = INPUT_DESCRIPTION
+    return field
 
 
 def query_field(*, permission: Permission = Permission.READ, description: str | None = None) -> Any:
@@ -71,13 +87,15 @@ def public_mutation(*, description: str | None = None) -> Any:
 
     def decorate(resolver: Any) -> Any:
         OPEN_ROOT_FIELDS.add(to_camel_case(resolver.__name__))
-        return strawberry.mutation(
-            extensions=[
-                PermissionExtension([RequiresNothing()], use_directives=False),
-                Audited(),
-            ],
-            description=description,
-        )(resolver)
+        return _input_described(
+            strawberry.mutation(
+                extensions=[
+                    PermissionExtension([RequiresNothing()], use_directives=False),
+                    Audited(),
+                ],
+                description=description,
+            )(resolver)
+        )
 
     return decorate
 

@@ -29,9 +29,22 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+ID_DESCRIPTION = (
+    "Globally unique, opaque id: give it to `node(id:)`, or to any argument that "
+    "takes this type's id. Stable for the object's life."
+)
+# Fields every node type declares the same way, described once here (a type
+# that says more about one of them declares its own description).
+COMMON_DESCRIPTIONS = {
+    "id": ID_DESCRIPTION,
+    "created_at": "When it was created (UTC).",
+    "updated_at": "When it last changed (UTC).",
+}
+
+
 @strawberry.interface(description="An object with a globally unique, opaque id.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description=ID_DESCRIPTION)
 
     @classmethod
     def resolve_type(cls, obj: Any, _info: Any, _abstract_type: Any) -> str:
@@ -142,6 +155,9 @@ def node_type(
 
     def wrap(cls: type[T]) -> type[T]:
         definition = get_object_definition(cls, strict=True)
+        for field in definition.fields:
+            if not field.description and field.python_name in COMMON_DESCRIPTIONS:
+                field.description = COMMON_DESCRIPTIONS[field.python_name]
         fields = tuple(
             (f.python_name, renames.get(f.python_name, f.python_name))
             for f in definition.fields

@@ -15,6 +15,7 @@ from strawberry.extensions import MaxTokensLimiter
 from strawberry.printer import print_schema as strawberry_print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types.base import get_object_definition
 
 from expgraph import compat
 from expgraph.config import Settings
@@ -84,9 +85,9 @@ def assemble(
     # (node(id:) can return any of them).
     every_type = [*types, *(spec.gql_type for spec in registry.specs())]
     schema = Schema(
-        query=merge_types("Query", (node.Query, *queries)),
-        mutation=merge_types("Mutation", tuple(mutations)),
-        subscription=merge_types("Subscription", tuple(subscriptions)),
+        query=_root("Query", (node.Query, *queries)),
+        mutation=_root("Mutation", tuple(mutations)),
+        subscription=_root("Subscription", tuple(subscriptions)),
         types=list(dict.fromkeys(every_type)),
         extensions=request_extensions,
         config=StrawberryConfig(scalar_map=scalar_map),
@@ -97,6 +98,23 @@ def assemble(
     if fast:
         install_lean_resolvers(schema)
     return schema
+
+
+ROOT_DESCRIPTIONS = {
+    "Query": "Reads: every list is a paged connection; any object by id through `node`.",
+    "Mutation": "Writes: each takes one `input` and answers a payload; errors carry "
+    "`extensions.code`.",
+    "Subscription": "Live updates over a WebSocket at the same path "
+    "(graphql-transport-ws or the older graphql-ws protocol).",
+}
+
+
+def _root(name: str, parts: tuple[type, ...]) -> type:
+    """One root type merged from the domains' classes, with its description."""
+    merged = merge_types(name, parts)
+    definition = get_object_definition(merged, strict=True)
+    definition.description = ROOT_DESCRIPTIONS[name]
+    return merged
 
 
 def export_sdl(schema: strawberry.Schema) -> str:
