@@ -24,46 +24,46 @@ from expgraph.graphql.permissions import mutation, public_mutation
 from expgraph.graphql.relay import model_pk, to_node
 
 
-@strawberry.type
+@strawberry.type(description="Result of a change to a user.")
 class UserPayload:
-    user: User
+    user: User = strawberry.field(description="The user as it now is.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of signing in.")
 class LoginPayload:
     token: str = strawberry.field(
         description="The session token, shown this once (also set as an HttpOnly cookie). "
         "Send it as `Authorization: Bearer <token>` or let the cookie travel."
     )
-    session: Session
-    user: User
+    session: Session = strawberry.field(description="The new session.")
+    user: User = strawberry.field(description="The signed-in user.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of ending a session.")
 class SessionPayload:
-    session: Session
+    session: Session = strawberry.field(description="The ended session.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of starting two-factor enrollment; confirm it with a code.")
 class TotpEnrollmentPayload:
     provisioning_uri: str = strawberry.field(
         description="otpauth:// URI for an authenticator app, shown this once."
     )
 
 
-@strawberry.type
+@strawberry.type(description="New backup codes; the old ones stop working.")
 class BackupCodesPayload:
     codes: list[str] = strawberry.field(description="Ten single-use codes, shown this once.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of revoking an API key.")
 class ApiKeyPayload:
-    api_key: ApiKey
+    api_key: ApiKey = strawberry.field(description="The revoked key.")
 
 
-@strawberry.type
+@strawberry.type(description="A new API key and its secret.")
 class CreateApiKeyPayload:
-    api_key: ApiKey
+    api_key: ApiKey = strawberry.field(description="The new key, without its secret.")
     key: str = strawberry.field(description="The full key, shown this once.")
 
 

@@ -34,26 +34,38 @@ U = models.User
 
 @strawberry.input(description="Conditions on users.")
 class UserFilter:
-    roles: list[UserRole] | None = None
-    is_active: bool | None = None
+    roles: list[UserRole] | None = strawberry.field(
+        default=None, description="Has one of these roles."
+    )
+    is_active: bool | None = strawberry.field(
+        default=None, description="Active (true) or deactivated (false) users only."
+    )
     search: str | None = strawberry.field(
         default=None, description="Case-insensitive substring of username or email."
     )
-    and_: list[UserFilter] | None = strawberry.field(name="and", default=None)
-    or_: list[UserFilter] | None = strawberry.field(name="or", default=None)
-    not_: UserFilter | None = strawberry.field(name="not", default=None)
+    and_: list[UserFilter] | None = strawberry.field(
+        name="and", default=None, description="Matches every one of these conditions."
+    )
+    or_: list[UserFilter] | None = strawberry.field(
+        name="or", default=None, description="Matches at least one of these conditions."
+    )
+    not_: UserFilter | None = strawberry.field(
+        name="not", default=None, description="Does not match this condition."
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="What users can be sorted by.")
 class UserOrderField(enum.Enum):
-    USERNAME = "username"
-    CREATED_AT = "created_at"
+    USERNAME = strawberry.enum_value("username", description="Username, alphabetically.")
+    CREATED_AT = strawberry.enum_value("created_at", description="When the user was created.")
 
 
-@strawberry.input
+@strawberry.input(description="One sort key for users; list several to break ties.")
 class UserOrder:
-    field: UserOrderField
-    direction: SortDirection = SortDirection.ASC
+    field: UserOrderField = strawberry.field(description="What to sort by.")
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.ASC, description="Ascending unless given."
+    )
 
 
 def _search(value: str) -> object:
@@ -66,7 +78,7 @@ USER_RULES: dict[str, Rule] = {
     "is_active": lambda v: U.is_active.is_(v),
     "search": _search,  # type: ignore[dict-item]
 }
-USER_ORDERING = Ordering({f: f.value for f in UserOrderField}, (SortKey("username"),))
+USER_ORDERING = Ordering({f: str(f.value) for f in UserOrderField}, (SortKey("username"),))
 
 
 SESSION_ORDER = (SortKey("created_at", descending=True),)
@@ -75,14 +87,28 @@ L = models.SystemLog
 
 @strawberry.input(description="Conditions on audit records.")
 class SystemLogFilter:
-    user_id: strawberry.ID | None = None
-    actions: list[str] | None = capped(100, default=None)
+    user_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global ID of the user who acted."
+    )
+    actions: list[str] | None = capped(
+        100, default=None, description="Mutation field names, e.g. login."
+    )
     statuses: list[str] | None = capped(100, default=None, description="success, failure, denied")
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    and_: list[SystemLogFilter] | None = strawberry.field(name="and", default=None)
-    or_: list[SystemLogFilter] | None = strawberry.field(name="or", default=None)
-    not_: SystemLogFilter | None = strawberry.field(name="not", default=None)
+    created_after: datetime | None = strawberry.field(
+        default=None, description="At or after this time."
+    )
+    created_before: datetime | None = strawberry.field(
+        default=None, description="Strictly before this time."
+    )
+    and_: list[SystemLogFilter] | None = strawberry.field(
+        name="and", default=None, description="Matches every one of these conditions."
+    )
+    or_: list[SystemLogFilter] | None = strawberry.field(
+        name="or", default=None, description="Matches at least one of these conditions."
+    )
+    not_: SystemLogFilter | None = strawberry.field(
+        name="not", default=None, description="Does not match this condition."
+    )
 
 
 SYSTEM_LOG_RULES: dict[str, Rule] = {
@@ -102,7 +128,14 @@ class Query:
 
     @query_field(description="Your sessions, newest first.")
     @paged(Session, models.SessionLog, SESSION_ORDER)
-    def my_sessions(self, info: Info, active_only: bool = True) -> Select[Any]:
+    def my_sessions(
+        self,
+        info: Info,
+        active_only: Annotated[
+            bool,
+            strawberry.argument(description="True: only sessions neither ended nor expired."),
+        ] = True,
+    ) -> Select[Any]:
         S = models.SessionLog
         stmt = select(S).where(S.user_id == info.context.principal.user_id)
         if active_only:
@@ -123,9 +156,16 @@ class Query:
     def api_metrics_summaries(
         self,
         info: Info,
-        period: str | None = None,
-        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
-        to: datetime | None = None,
+        period: Annotated[
+            str | None, strawberry.argument(description="hour or day; both when null.")
+        ] = None,
+        from_: Annotated[
+            datetime | None,
+            strawberry.argument(name="from", description="Periods starting at or after this time."),
+        ] = None,
+        to: Annotated[
+            datetime | None, strawberry.argument(description="Periods starting before this time.")
+        ] = None,
     ) -> Select[Any]:
         M = models.ApiMetricsSummary
         stmt = select(M)
@@ -139,7 +179,16 @@ class Query:
 
     @query_field(description="Your API keys, newest first; admins may name another user.")
     @paged(ApiKey, models.ApiKey, SESSION_ORDER)
-    def api_keys(self, info: Info, user_id: strawberry.ID | None = None) -> Select[Any]:
+    def api_keys(
+        self,
+        info: Info,
+        user_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Global ID of the owner; yours when null (others: admins only)."
+            ),
+        ] = None,
+    ) -> Select[Any]:
         principal = info.context.principal
         owner = principal.user_id
         if user_id is not None:

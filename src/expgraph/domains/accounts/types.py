@@ -23,14 +23,16 @@ strawberry.enum(UserRole, description="What a user may do.")
 @node_type(models.User, read=Public)
 @strawberry.type(description="A person or service account.")
 class User(Node):
-    id: strawberry.ID
-    username: str
-    email: str
-    role: UserRole
-    is_active: bool
-    totp_enabled: bool
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description="Global ID.")
+    username: str = strawberry.field(description="Sign-in name, unique.")
+    email: str = strawberry.field(description="Email address, unique, lower-cased.")
+    role: UserRole = strawberry.field(description="What the user may do.")
+    is_active: bool = strawberry.field(
+        description="False once deactivated by an admin: the user cannot sign in."
+    )
+    totp_enabled: bool = strawberry.field(description="Whether sign-in needs a two-factor code.")
+    created_at: datetime = strawberry.field(description="When the user was created.")
+    updated_at: datetime = strawberry.field(description="When the user was last changed.")
     record: strawberry.Private[models.User]
 
     experiments = experiments_field(
@@ -45,34 +47,55 @@ strawberry.enum(Scope, name="Scope", description="What an API key (or a role) al
 @node_type(models.ApiKey, read=OwnerOrAdmin("user_id"))
 @strawberry.type(description="An API key, without its secret (shown once, at creation).")
 class ApiKey(Node):
-    id: strawberry.ID
-    name: str
+    id: strawberry.ID = strawberry.field(description="Global ID.")
+    name: str = strawberry.field(description="The label given at creation.")
     prefix: str = strawberry.field(description="The key's public start, to recognise it.")
-    scopes: list[str]
+    scopes: list[str] = strawberry.field(
+        description="What the key allows: Scope values, lower-case (e.g. read, execute)."
+    )
     rate_limit: int = strawberry.field(description="Requests per minute.")
-    last_used_at: datetime | None
-    is_active: bool
-    expires_at: datetime | None
-    created_at: datetime
+    last_used_at: datetime | None = strawberry.field(
+        description="When a request last used it; null if never."
+    )
+    is_active: bool = strawberry.field(description="False once revoked.")
+    expires_at: datetime | None = strawberry.field(
+        description="When it stops working; null if it does not expire."
+    )
+    created_at: datetime = strawberry.field(description="When it was created.")
     record: strawberry.Private[models.ApiKey]
 
-    user: User = node_field(RowsById(models.User), "user_id", User, nullable=False)
+    user: User = node_field(
+        RowsById(models.User), "user_id", User, nullable=False, description="The key's owner."
+    )
 
 
 @node_type(models.SessionLog, read=OwnerOrAdmin("user_id"))
 @strawberry.type(description="A sign-in session (its token is never shown again).")
 class Session(Node):
-    id: strawberry.ID
-    ip_address: str | None
-    user_agent: str | None
-    device_type: str | None
-    browser: str | None
-    location: str | None
-    last_active: datetime
-    is_active: bool
-    logged_out_at: datetime | None
-    expires_at: datetime
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Global ID.")
+    ip_address: str | None = strawberry.field(
+        description="Client IP address at sign-in, when known."
+    )
+    user_agent: str | None = strawberry.field(
+        description="The User-Agent header sent at sign-in, when any."
+    )
+    device_type: str | None = strawberry.field(
+        description="desktop, mobile or api, guessed from the user agent; null without one."
+    )
+    browser: str | None = strawberry.field(
+        description="Browser guessed from the user agent (chrome, firefox, safari, edge...), "
+        "when recognised."
+    )
+    location: str | None = strawberry.field(
+        description="Where the sign-in came from; not recorded yet, so null."
+    )
+    last_active: datetime = strawberry.field(description="When the session last made a request.")
+    is_active: bool = strawberry.field(description="False once signed out or revoked.")
+    logged_out_at: datetime | None = strawberry.field(
+        description="When it was ended; null while active."
+    )
+    expires_at: datetime = strawberry.field(description="When it stops working even if not ended.")
+    created_at: datetime = strawberry.field(description="When the user signed in.")
     record: strawberry.Private[models.SessionLog]
 
     @strawberry.field(description="Whether this is the session making the request.")
@@ -83,12 +106,14 @@ class Session(Node):
 @node_type(models.SystemLog, read=AdminOnly)
 @strawberry.type(description="An audit record: one mutation, allowed or refused.")
 class SystemLog(Node):
-    id: strawberry.ID
-    action: str
+    id: strawberry.ID = strawberry.field(description="Global ID.")
+    action: str = strawberry.field(description="The mutation's field name, e.g. createExperiment.")
     status: str = strawberry.field(description="success, failure or denied.")
     details: JSON | None = strawberry.field(description="The input, secrets redacted.")
-    error_message: str | None
-    created_at: datetime
+    error_message: str | None = strawberry.field(
+        description="The error code and message when refused or failed; null on success."
+    )
+    created_at: datetime = strawberry.field(description="When it happened.")
     record: strawberry.Private[models.SystemLog]
 
     user: User | None = node_field(
@@ -102,18 +127,36 @@ class SystemLog(Node):
 @node_type(models.ApiMetricsSummary, read=AdminOnly)
 @strawberry.type(description="Request metrics of one hour or day (expgraph rollup-api-metrics).")
 class ApiMetricsSummary(Node):
-    id: strawberry.ID
-    period_start: datetime
-    period_end: datetime
+    id: strawberry.ID = strawberry.field(description="Global ID.")
+    period_start: datetime = strawberry.field(description="Start of the period (inclusive).")
+    period_end: datetime = strawberry.field(description="End of the period (exclusive).")
     aggregation_type: str = strawberry.field(description="hour or day")
-    total_requests: int
-    successful_requests: int
-    failed_requests: int
-    avg_response_time_ms: float | None
-    p50_response_time_ms: float | None
-    p95_response_time_ms: float | None
-    p99_response_time_ms: float | None
-    requests_per_second: float | None
-    error_rate: float | None
-    endpoint_metrics: JSON | None
+    total_requests: int = strawberry.field(description="Requests in the period.")
+    successful_requests: int = strawberry.field(
+        description="Requests answered with a status below 400 and no error."
+    )
+    failed_requests: int = strawberry.field(
+        description="Requests answered with a status of 400 or more, or an error."
+    )
+    avg_response_time_ms: float | None = strawberry.field(
+        description="Mean response time in milliseconds; null with no requests."
+    )
+    p50_response_time_ms: float | None = strawberry.field(
+        description="Median response time in milliseconds; null with no requests."
+    )
+    p95_response_time_ms: float | None = strawberry.field(
+        description="95th percentile response time in milliseconds; null with no requests."
+    )
+    p99_response_time_ms: float | None = strawberry.field(
+        description="99th percentile response time in milliseconds; null with no requests."
+    )
+    requests_per_second: float | None = strawberry.field(
+        description="Mean requests per second over the period."
+    )
+    error_rate: float | None = strawberry.field(
+        description="Failed requests as a fraction of all, 0 to 1."
+    )
+    endpoint_metrics: JSON | None = strawberry.field(
+        description="Per endpoint path: {count, failed, avg_ms, p95_ms}."
+    )
     record: strawberry.Private[models.ApiMetricsSummary]

@@ -10,57 +10,90 @@ from expgraph.graphql.bounds import capped
 from expgraph.graphql.scalars import JSON
 
 
-@strawberry.input
+@strawberry.input(description="A new tag.")
 class CreateTagInput:
-    name: str
+    name: str = strawberry.field(
+        description="Display name, unique, at most 50 characters; the slug is made from it."
+    )
     color: str | None = strawberry.field(default=None, description="#rrggbb")
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a tag; only the fields given change.")
 class UpdateTagInput:
-    id: strawberry.ID
-    name: str | None = UNSET
-    color: str | None = UNSET
+    id: strawberry.ID = strawberry.field(description="Global ID of the tag.")
+    name: str | None = strawberry.field(
+        default=UNSET,
+        description="New name (the slug follows); leave out to keep, null is refused.",
+    )
+    color: str | None = strawberry.field(
+        default=UNSET, description="New color as #rrggbb; null clears it, leave out to keep."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Names a tag.")
 class TagIdInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Global ID of the tag.")
 
 
-@strawberry.input
+@strawberry.input(description="A new dataset.")
 class CreateDatasetInput:
-    name: str
-    description: str | None = None
-    metadata: JSON | None = None
-    num_signals: int = 0
-    fault_types: JSON | None = None
-    severity_levels: JSON | None = None
-    file_path: str | None = None
+    name: str = strawberry.field(description="Display name, unique, at most 255 characters.")
+    description: str | None = strawberry.field(
+        default=None, description="Free text, at most 10,000 characters."
+    )
+    metadata: JSON | None = strawberry.field(
+        default=None, description="Any JSON object; {} when null."
+    )
+    num_signals: int = strawberry.field(
+        default=0, description="How many recorded signals the dataset holds."
+    )
+    fault_types: JSON | None = strawberry.field(
+        default=None, description="The fault classes its signals cover, as a JSON list."
+    )
+    severity_levels: JSON | None = strawberry.field(
+        default=None, description="The severity levels its signals cover, as a JSON list."
+    )
+    file_path: str | None = strawberry.field(
+        default=None, description="Where the dataset's files are stored, when on disk."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new version of a dataset.")
 class CreateDatasetVersionInput:
-    dataset_id: strawberry.ID
-    description: str | None = None
-    metadata: JSON | None = None
+    dataset_id: strawberry.ID = strawberry.field(description="Global ID of the dataset.")
+    description: str | None = strawberry.field(
+        default=None, description="What changed in this version; at most 10,000 characters."
+    )
+    metadata: JSON | None = strawberry.field(
+        default=None, description="Any JSON object; {} when null."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="One example to add.")
 class DatasetExampleInput:
-    input: JSON
-    output: JSON | None = None
-    metadata: JSON | None = None
+    input: JSON = strawberry.field(description="What the experiment is given, a JSON object.")
+    output: JSON | None = strawberry.field(
+        default=None, description="The expected output, a JSON object; {} when null."
+    )
+    metadata: JSON | None = strawberry.field(
+        default=None, description="Any JSON object; {} when null."
+    )
 
 
-@strawberry.input
+@strawberry.input(
+    description="A batch of examples for one version of a dataset, added all or none."
+)
 class AddDatasetExamplesInput:
-    dataset_id: strawberry.ID
-    dataset_version_id: strawberry.ID
-    examples: list[DatasetExampleInput] = capped(MAX_EXAMPLES_PER_CALL)
+    dataset_id: strawberry.ID = strawberry.field(description="Global ID of the dataset.")
+    dataset_version_id: strawberry.ID = strawberry.field(
+        description="Global ID of the version to add to; it must be one of the dataset's."
+    )
+    examples: list[DatasetExampleInput] = capped(
+        MAX_EXAMPLES_PER_CALL, description="The examples; at least one."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="An experiment and a tag to link or unlink.")
 class ExperimentTagInput:
-    experiment_id: strawberry.ID
-    tag_id: strawberry.ID
+    experiment_id: strawberry.ID = strawberry.field(description="Global ID of the experiment.")
+    tag_id: strawberry.ID = strawberry.field(description="Global ID of the tag.")

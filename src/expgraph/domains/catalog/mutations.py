@@ -25,32 +25,36 @@ from expgraph.graphql.permissions import mutation
 from expgraph.graphql.relay import model_pk, to_node
 
 
-@strawberry.type
+@strawberry.type(description="Result of a change to a tag.")
 class TagPayload:
-    tag: Tag
+    tag: Tag = strawberry.field(description="The tag as it now is (or was, when deleted).")
 
 
-@strawberry.type
+@strawberry.type(description="Result of creating a dataset.")
 class DatasetPayload:
-    dataset: Dataset
+    dataset: Dataset = strawberry.field(description="The new dataset.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of creating a dataset version.")
 class DatasetVersionPayload:
-    dataset_version: DatasetVersion
+    dataset_version: DatasetVersion = strawberry.field(description="The new version.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of adding examples to a dataset version.")
 class AddDatasetExamplesPayload:
-    dataset: Dataset
-    dataset_version: DatasetVersion
-    examples: list[DatasetExample]
+    dataset: Dataset = strawberry.field(description="The dataset the examples were added to.")
+    dataset_version: DatasetVersion = strawberry.field(
+        description="The version the examples were added to."
+    )
+    examples: list[DatasetExample] = strawberry.field(
+        description="The new examples, in the order given."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="Result of putting a tag on, or taking it off, an experiment.")
 class ExperimentTagPayload:
-    experiment: Experiment
-    tag: Tag
+    experiment: Experiment = strawberry.field(description="The experiment.")
+    tag: Tag = strawberry.field(description="The tag, its usage count updated.")
     changed: bool = strawberry.field(description="False when the link already was as asked.")
 
 
