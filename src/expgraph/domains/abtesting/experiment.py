@@ -15,6 +15,12 @@ from expgraph.graphql.visibility import Public
 @node_type(experiments.AbTestExperiment, read=Public, renames=EXPERIMENT_RENAMES)
 @strawberry.type(description="An A/B test assigning units to variants.")
 class AbTestExperiment(Experiment):
-    unit_type: UnitType | None
-    start_at: datetime | None
-    end_at: datetime | None
+    unit_type: UnitType | None = strawberry.field(
+        description="What is assigned to variants; null until set."
+    )
+    start_at: datetime | None = strawberry.field(
+        description="When assignment starts (UTC); null until scheduled."
+    )
+    end_at: datetime | None = strawberry.field(
+        description="When assignment ends (UTC); null while open-ended."
+    )

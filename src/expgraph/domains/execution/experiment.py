@@ -20,7 +20,9 @@ hooks.check_kind(experiments.ExperimentKind.EVALUATION, check_dataset_references
 @node_type(experiments.EvaluationExperiment, read=Public, renames=EXPERIMENT_RENAMES)
 @strawberry.type(description="An LLM evaluation over a dataset version.")
 class EvaluationExperiment(Experiment):
-    repetitions: int | None
+    repetitions: int | None = strawberry.field(
+        description="How many times each dataset example runs; null means once."
+    )
     dataset = dataset_field("The dataset it runs on.")
     dataset_version = dataset_version_field("The dataset version whose examples it runs.")
     runs = fields.runs

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Annotated, Any
 
+import strawberry
 from sqlalchemy import Select, and_, case, func, or_, select, true
 from sqlalchemy.orm import aliased
 
@@ -167,7 +168,15 @@ def _incomplete_statement(
 
 
 async def incomplete_runs(
-    root: Any, info: Info, first: int = 100, after: str | None = None
+    root: Any,
+    info: Info,
+    first: Annotated[
+        int, strawberry.argument(description="Page size, 0 to the server's page size limit.")
+    ] = 100,
+    after: Annotated[
+        str | None,
+        strawberry.argument(description="endCursor of the previous page; omit to start."),
+    ] = None,
 ) -> IncompleteRunPage:
     """Missing and failed example x repetition pairs in (example, repetition)
     order, paged by a keyset cursor: what a worker resumes with. One statement

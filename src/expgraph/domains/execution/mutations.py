@@ -48,50 +48,54 @@ from expgraph.graphql.permissions import mutation
 from expgraph.graphql.relay import model_pk, to_node
 
 
-@strawberry.type
+@strawberry.type(description="The result of an execution config mutation.")
 class ExecutionConfigPayload:
-    execution_config: ExecutionConfig
+    execution_config: ExecutionConfig = strawberry.field(description="The config as it is now.")
 
 
 @strawberry.type(description="A held claim: use fencingToken in every later call.")
 class Claim:
-    config: ExecutionConfig
+    config: ExecutionConfig = strawberry.field(description="The claimed execution's config.")
     fencing_token: str = strawberry.field(description="BigInt as a decimal string.")
     record: strawberry.Private[models.ExecutionConfig]
 
-    @strawberry.field
+    @strawberry.field(description="The claimed experiment.")
     async def experiment(self, info: Info) -> Experiment:
         return await load_node(info, ExperimentRecord, self.record.id)
 
 
-@strawberry.type
+@strawberry.type(description="The result of claimExecution.")
 class ClaimPayload:
     claim: Claim | None = strawberry.field(description="Null when nothing is claimable.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of recordExperimentRuns.")
 class RecordExperimentRunsPayload:
-    runs: list[ExperimentRun]
+    runs: list[ExperimentRun] = strawberry.field(description="The recorded runs, in input order.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of recordRunAnnotations.")
 class RecordRunAnnotationsPayload:
-    annotations: list[ExperimentRunAnnotation]
+    annotations: list[ExperimentRunAnnotation] = strawberry.field(
+        description="The recorded annotations, in input order."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of createPrompt.")
 class PromptPayload:
-    prompt: Prompt
+    prompt: Prompt = strawberry.field(description="The new prompt, with its version 1.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of createPromptVersion.")
 class PromptVersionPayload:
-    prompt_version: PromptVersion
+    prompt_version: PromptVersion = strawberry.field(description="The new version.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a custom provider mutation.")
 class CustomProviderPayload:
-    custom_provider: CustomProvider
+    custom_provider: CustomProvider = strawberry.field(
+        description="The provider; after a delete, as it was."
+    )
 
 
 def _ids(values: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
@@ -36,10 +37,10 @@ CHANNEL = "execution_updates"
 
 @strawberry.type(description="An execution's state and progress at one moment.")
 class ExecutionUpdate:
-    experiment_id: strawberry.ID
-    state: ExecutionState
-    progress: Progress
-    config: ExecutionConfig
+    experiment_id: strawberry.ID = strawberry.field(description="Global id of the experiment.")
+    state: ExecutionState = strawberry.field(description="Where the execution stands now.")
+    progress: Progress = strawberry.field(description="Runs recorded against those expected.")
+    config: ExecutionConfig = strawberry.field(description="The execution config at this moment.")
 
 
 async def _snapshot(context: Context, experiment_id: int, global_id: str) -> ExecutionUpdate:
@@ -76,7 +77,12 @@ class Subscription:
         description="State and progress of one execution, sent when they change.",
     )
     async def execution_updates(
-        self, info: Info, experiment_id: strawberry.ID
+        self,
+        info: Info,
+        experiment_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Global id of an experiment with an execution config."),
+        ],
     ) -> AsyncGenerator[ExecutionUpdate, None]:
         pk = model_pk(experiment_id, ExperimentRecord)
         context = info.context

@@ -34,12 +34,22 @@ PromptVersionT = Annotated["PromptVersion", strawberry.lazy(__name__)]
 
 @strawberry.enum(description="Where an execution stands; derived, never stored.")
 class ExecutionState(enum.Enum):
-    STOPPED = "stopped"
-    QUEUED = "queued"
-    RUNNING = "running"
-    ORPHANED = "orphaned"
-    COMPLETED = "completed"
-    FAILED = "failed"
+    STOPPED = strawberry.enum_value("stopped", description="Disabled; no worker may claim it.")
+    QUEUED = strawberry.enum_value(
+        "queued", description="Enabled with runs to do, waiting for a worker to claim it."
+    )
+    RUNNING = strawberry.enum_value(
+        "running", description="Claimed by a worker whose last heartbeat is recent."
+    )
+    ORPHANED = strawberry.enum_value(
+        "orphaned", description="Claimed, but the heartbeat is stale; another worker may take it."
+    )
+    COMPLETED = strawberry.enum_value(
+        "completed", description="Every expected run is recorded without error."
+    )
+    FAILED = strawberry.enum_value(
+        "failed", description="Released with an error (see lastError); toggle off and on to retry."
+    )
 
 
 @strawberry.type(description="Runs recorded against dataset examples x repetitions.")
@@ -105,12 +115,18 @@ def state_shown(counts: Counts | None, config: Any, context: Any) -> ExecutionSt
 @strawberry.type(description="How an evaluation experiment executes, and who holds it.")
 class ExecutionConfig(Node):
     id: strawberry.ID
-    enabled: bool
+    enabled: bool = strawberry.field(
+        description="Whether workers may claim it; see toggleExecution."
+    )
     claimed_at: datetime | None = strawberry.field(description="Last claim or heartbeat.")
     claimed_by: str | None = strawberry.field(description="The worker holding the claim.")
     fencing_token: BigInt = strawberry.field(description="Grows by one with every claim.")
-    toggled_at: datetime | None
-    last_error: str | None
+    toggled_at: datetime | None = strawberry.field(
+        description="When it was last enabled or disabled; null if never toggled."
+    )
+    last_error: str | None = strawberry.field(
+        description="Error of the last release, if any; cleared when toggled on again."
+    )
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[models.ExecutionConfig]
@@ -124,11 +140,27 @@ class ExecutionConfig(Node):
         return [JSON(e.model_dump(mode="json")) for e in self.record.evaluator_configs]
 
     experiment: Experiment = node_field(
-        RowsById(ExperimentRecord), "id", Experiment, nullable=False
+        RowsById(ExperimentRecord),
+        "id",
+        Experiment,
+        nullable=False,
+        description="The evaluation experiment it executes.",
     )
 
-    state: ExecutionState = derived_field(ProgressById(), "id", ExecutionState, state_shown)
-    progress: Progress = derived_field(ProgressById(), "id", Progress, progress_shown)
+    state: ExecutionState = derived_field(
+        ProgressById(),
+        "id",
+        ExecutionState,
+        state_shown,
+        description="Where it stands now, derived from the claim, errors and runs.",
+    )
+    progress: Progress = derived_field(
+        ProgressById(),
+        "id",
+        Progress,
+        progress_shown,
+        description="Runs recorded against those expected.",
+    )
 
 
 @node_type(models.ExperimentRunAnnotation, read=Public, renames={"metadata": "metadata_"})
@@ -136,11 +168,19 @@ class ExecutionConfig(Node):
 class ExperimentRunAnnotation(Node):
     id: strawberry.ID
     name: str = strawberry.field(description="The evaluator's name.")
-    label: str | None
-    score: float | None
-    explanation: str | None
-    error: str | None
-    metadata: JSON
+    label: str | None = strawberry.field(
+        description="Categorical verdict; null when the evaluator gives none."
+    )
+    score: float | None = strawberry.field(
+        description="Numeric score; null when the evaluator gives none."
+    )
+    explanation: str | None = strawberry.field(
+        description="The evaluator's reasoning, if it gave any."
+    )
+    error: str | None = strawberry.field(description="Why the evaluator failed; null on success.")
+    metadata: JSON = strawberry.field(
+        description="Free-form JSON object from the evaluator; {} by default."
+    )
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[models.ExperimentRunAnnotation]
@@ -153,22 +193,38 @@ ANNOTATIONS = ChildLists(Relation(models.ExperimentRunAnnotation, "experiment_ru
 @strawberry.type(description="One dataset example x repetition of an evaluation experiment.")
 class ExperimentRun(Node):
     id: strawberry.ID
-    repetition_number: int
-    output: JSON | None
-    error: str | None
-    start_time: datetime | None
-    end_time: datetime | None
-    latency_ms: float | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
+    repetition_number: int = strawberry.field(
+        description="Which repetition of the example, from 1."
+    )
+    output: JSON | None = strawberry.field(
+        description="The task's output; non-object values are wrapped as {value: ...}."
+    )
+    error: str | None = strawberry.field(description="Why the run failed; null when it succeeded.")
+    start_time: datetime | None = strawberry.field(
+        description="When the run started, as reported by the worker."
+    )
+    end_time: datetime | None = strawberry.field(
+        description="When the run ended, as reported by the worker."
+    )
+    latency_ms: float | None = strawberry.field(description="Model call latency in milliseconds.")
+    prompt_tokens: int | None = strawberry.field(
+        description="Input tokens used; null when unknown."
+    )
+    completion_tokens: int | None = strawberry.field(
+        description="Output tokens used; null when unknown."
+    )
     cost_micros: BigInt | None = strawberry.field(description="Cost in millionths of a dollar.")
-    worker_id: str | None
+    worker_id: str | None = strawberry.field(description="The worker that recorded it.")
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[models.ExperimentRun]
 
     example: ExampleT = node_field(
-        RowsById(ExampleRecord), "dataset_example_id", ExampleT, nullable=False
+        RowsById(ExampleRecord),
+        "dataset_example_id",
+        ExampleT,
+        nullable=False,
+        description="The dataset example it ran on.",
     )
     annotations: list[ExperimentRunAnnotation] = list_field(
         ANNOTATIONS, ExperimentRunAnnotation, description="Evaluator results, by evaluator name."
@@ -177,60 +233,84 @@ class ExperimentRun(Node):
 
 @strawberry.type(description="A missing or failed example x repetition: what a resume runs.")
 class IncompleteRun:
-    repetition_number: int
+    repetition_number: int = strawberry.field(
+        description="Which repetition of the example, from 1."
+    )
     status: str = strawberry.field(description="MISSING or FAILED.")
-    cursor: str
+    cursor: str = strawberry.field(
+        description="Opaque; pass as `after` to continue after this item."
+    )
     record: strawberry.Private[Any]
 
-    @strawberry.field
+    @strawberry.field(description="The dataset example to run.")
     async def example(self, info: Info) -> ExampleT:
         return await load_node(info, ExampleRecord, self.record)
 
 
-@strawberry.type
+@strawberry.type(description="One page of incomplete runs.")
 class IncompleteRunPage:
-    items: list[IncompleteRun]
-    has_next_page: bool
-    end_cursor: str | None
+    items: list[IncompleteRun] = strawberry.field(description="At most `first` items, in order.")
+    has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item; null when the page is empty."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="How many annotations carry one label.")
 class LabelCount:
-    label: str
-    count: int
+    label: str = strawberry.field(description="The label as the evaluator gave it.")
+    count: int = strawberry.field(description="Annotations with this label.")
 
 
 @strawberry.type(description="What one evaluator said across an experiment's runs.")
 class AnnotationSummary:
-    name: str
-    count: int
-    error_count: int
-    mean_score: float | None
-    labels: list[LabelCount]
+    name: str = strawberry.field(description="The evaluator's name.")
+    count: int = strawberry.field(description="Annotations it recorded, errors included.")
+    error_count: int = strawberry.field(description="Annotations with an error.")
+    mean_score: float | None = strawberry.field(
+        description="Mean of the scores given; null when none has a score."
+    )
+    labels: list[LabelCount] = strawberry.field(description="How often each label was given.")
 
 
 @strawberry.input(description="Conditions on runs.")
 class ExperimentRunFilter:
-    has_error: bool | None = None
-    repetition: int | None = None
-    dataset_example_id: strawberry.ID | None = None
-    and_: list[ExperimentRunFilter] | None = strawberry.field(name="and", default=None)
-    or_: list[ExperimentRunFilter] | None = strawberry.field(name="or", default=None)
-    not_: ExperimentRunFilter | None = strawberry.field(name="not", default=None)
+    has_error: bool | None = strawberry.field(
+        default=None, description="True: only failed runs; false: only successful ones."
+    )
+    repetition: int | None = strawberry.field(
+        default=None, description="Only this repetition number."
+    )
+    dataset_example_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only runs of this dataset example (global id)."
+    )
+    and_: list[ExperimentRunFilter] | None = strawberry.field(
+        name="and", default=None, description="Every one of these filters holds."
+    )
+    or_: list[ExperimentRunFilter] | None = strawberry.field(
+        name="or", default=None, description="At least one of these filters holds."
+    )
+    not_: ExperimentRunFilter | None = strawberry.field(
+        name="not", default=None, description="This filter does not hold."
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="What runs can be sorted by; ties are broken by id.")
 class ExperimentRunOrderField(enum.Enum):
-    CREATED_AT = "created_at"
-    UPDATED_AT = "updated_at"
-    REPETITION_NUMBER = "repetition_number"
-    DATASET_EXAMPLE = "dataset_example_id"
+    CREATED_AT = strawberry.enum_value("created_at", description="When the run was first recorded.")
+    UPDATED_AT = strawberry.enum_value("updated_at", description="When the run was last recorded.")
+    REPETITION_NUMBER = strawberry.enum_value("repetition_number", description="Repetition number.")
+    DATASET_EXAMPLE = strawberry.enum_value(
+        "dataset_example_id", description="Dataset example, in creation order."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A sort order for runs.")
 class ExperimentRunOrder:
-    field: ExperimentRunOrderField
-    direction: SortDirection = SortDirection.ASC
+    field: ExperimentRunOrderField = strawberry.field(description="What to sort by.")
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.ASC, description="Ascending unless told otherwise."
+    )
 
 
 R = models.ExperimentRun
@@ -239,7 +319,9 @@ RUN_RULES: dict[str, Rule] = {
     "repetition": lambda v: R.repetition_number == v,
     "dataset_example_id": lambda v: R.dataset_example_id == model_pk(v, ExampleRecord),
 }
-RUN_ORDERING = Ordering({f: f.value for f in ExperimentRunOrderField}, (SortKey("created_at"),))
+RUN_ORDERING = Ordering(
+    {f: str(f.value) for f in ExperimentRunOrderField}, (SortKey("created_at"),)
+)
 
 
 PROMPT_VERSIONS = ChildLists(Relation(models.PromptVersion, "prompt_id"), "version")
@@ -249,9 +331,9 @@ PROMPT_VERSIONS = ChildLists(Relation(models.PromptVersion, "prompt_id"), "versi
 @strawberry.type(description="A named prompt with versions.")
 class Prompt(Node):
     id: strawberry.ID
-    name: str
-    description: str | None
-    metadata: JSON
+    name: str = strawberry.field(description="Unique prompt name, at most 255 characters.")
+    description: str | None = strawberry.field(description="Free text; null when none was given.")
+    metadata: JSON = strawberry.field(description="Free-form JSON object; {} by default.")
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[models.Prompt]
@@ -265,24 +347,34 @@ class Prompt(Node):
 @strawberry.type(description="One version of a prompt: template and model.")
 class PromptVersion(Node):
     id: strawberry.ID
-    version: int
-    template: str
-    model_provider: str
-    model_name: str
-    invocation_parameters: JSON
+    version: int = strawberry.field(description="Version number within its prompt: 1, 2, 3, ...")
+    template: str = strawberry.field(description="The prompt template text.")
+    model_provider: str = strawberry.field(description="Provider of the model, such as openai.")
+    model_name: str = strawberry.field(description="Model name as the provider spells it.")
+    invocation_parameters: JSON = strawberry.field(
+        description="Model call parameters (temperature, ...) as a JSON object; never secrets."
+    )
     created_at: datetime
     record: strawberry.Private[models.PromptVersion]
 
-    prompt: Prompt = node_field(RowsById(models.Prompt), "prompt_id", Prompt, nullable=False)
+    prompt: Prompt = node_field(
+        RowsById(models.Prompt),
+        "prompt_id",
+        Prompt,
+        nullable=False,
+        description="The prompt it is a version of.",
+    )
 
 
 @node_type(models.CustomProvider, read=AdminOnly)
 @strawberry.type(description="A model provider endpoint. Its credentials are write-only.")
 class CustomProvider(Node):
     id: strawberry.ID
-    name: str
-    provider_kind: str
-    base_url: str | None
+    name: str = strawberry.field(description="Unique provider name, at most 255 characters.")
+    provider_kind: str = strawberry.field(description="Which API it speaks, such as openai.")
+    base_url: str | None = strawberry.field(
+        description="Endpoint URL; null for the provider's default."
+    )
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[models.CustomProvider]

@@ -15,8 +15,13 @@ from expgraph.graphql.scalars import JSON, BigInt
 
 @strawberry.input(description="Fields of an evaluation experiment.")
 class EvaluationInput:
-    dataset_id: strawberry.ID | None = UNSET
-    dataset_version_id: strawberry.ID | None = UNSET
+    dataset_id: strawberry.ID | None = strawberry.field(
+        default=UNSET, description="Global id of the dataset it runs on; required before execution."
+    )
+    dataset_version_id: strawberry.ID | None = strawberry.field(
+        default=UNSET,
+        description="Global id of the dataset version whose examples run; of that dataset.",
+    )
     repetitions: int | None = strawberry.field(
         default=UNSET,
         description=(
@@ -27,9 +32,13 @@ class EvaluationInput:
 
 @strawberry.input(description="Fields of an A/B test.")
 class AbTestInput:
-    unit_type: UnitType | None = UNSET
-    start_at: datetime | None = UNSET
-    end_at: datetime | None = UNSET
+    unit_type: UnitType | None = strawberry.field(
+        default=UNSET, description="What is assigned to variants."
+    )
+    start_at: datetime | None = strawberry.field(
+        default=UNSET, description="When assignment starts."
+    )
+    end_at: datetime | None = strawberry.field(default=UNSET, description="When assignment ends.")
 
 
 @strawberry.input(description="Fields of a simulation experiment; costs in integer cents.")
@@ -37,29 +46,65 @@ class SimulationInput:
     master_seed: BigInt | None = strawberry.field(
         default=UNSET, description="Required at creation: runs are reproducible from it."
     )
-    simulation_type: str | None = UNSET
-    scenario_path: str | None = UNSET
-    completed_at: datetime | None = UNSET
-    num_iterations: int | None = UNSET
-    converged: bool | None = UNSET
-    convergence_reason: str | None = UNSET
-    final_cost: BigInt | None = UNSET
-    best_cost: BigInt | None = UNSET
+    simulation_type: str | None = strawberry.field(
+        default=UNSET, description="Simulation engine or model name, at most 100 characters."
+    )
+    scenario_path: str | None = strawberry.field(
+        default=UNSET, description="Path of the scenario file, at most 500 characters."
+    )
+    completed_at: datetime | None = strawberry.field(
+        default=UNSET, description="When the simulation finished; null while it runs."
+    )
+    num_iterations: int | None = strawberry.field(
+        default=UNSET, description="Iterations run so far."
+    )
+    converged: bool | None = strawberry.field(
+        default=UNSET, description="Whether the optimisation converged; null until known."
+    )
+    convergence_reason: str | None = strawberry.field(
+        default=UNSET, description="Why it stopped, at most 255 characters."
+    )
+    final_cost: BigInt | None = strawberry.field(
+        default=UNSET, description="Cost of the final iteration, integer cents, at least 0."
+    )
+    best_cost: BigInt | None = strawberry.field(
+        default=UNSET, description="Lowest cost of any iteration, integer cents, at least 0."
+    )
 
 
 @strawberry.input(description="Fields of a training experiment.")
 class TrainingInput:
-    dataset_id: strawberry.ID | None = UNSET
-    model_type: str | None = UNSET
-    hyperparameters: JSON | None = UNSET
-    metrics: JSON | None = UNSET
-    best_epoch: int | None = UNSET
-    total_epochs: int | None = UNSET
-    duration_seconds: float | None = UNSET
-    model_path: str | None = UNSET
-    onnx_path: str | None = UNSET
-    results_dir: str | None = UNSET
-    notes: str | None = UNSET
+    dataset_id: strawberry.ID | None = strawberry.field(
+        default=UNSET, description="Global id of the dataset it trains on."
+    )
+    model_type: str | None = strawberry.field(
+        default=UNSET, description="Model family or architecture, at most 100 characters."
+    )
+    hyperparameters: JSON | None = strawberry.field(
+        default=UNSET, description="Hyperparameters as a JSON object."
+    )
+    metrics: JSON | None = strawberry.field(
+        default=UNSET, description="Resulting metrics as a JSON object."
+    )
+    best_epoch: int | None = strawberry.field(
+        default=UNSET, description="Epoch with the best validation result."
+    )
+    total_epochs: int | None = strawberry.field(default=UNSET, description="Epochs trained.")
+    duration_seconds: float | None = strawberry.field(
+        default=UNSET, description="Training wall-clock time in seconds."
+    )
+    model_path: str | None = strawberry.field(
+        default=UNSET, description="Where the trained model is stored, at most 500 characters."
+    )
+    onnx_path: str | None = strawberry.field(
+        default=UNSET, description="Where the ONNX export is stored, at most 500 characters."
+    )
+    results_dir: str | None = strawberry.field(
+        default=UNSET, description="Directory of training outputs, at most 500 characters."
+    )
+    notes: str | None = strawberry.field(
+        default=UNSET, description="Free-text notes; searched by full-text search."
+    )
 
 
 @strawberry.input(description="Fields of a research experiment.")
@@ -67,28 +112,48 @@ class ResearchInput:
     hypothesis: str | None = strawberry.field(
         default=UNSET, description="Required at creation; at most 500 characters."
     )
-    scorecard_data: JSON | None = UNSET
+    scorecard_data: JSON | None = strawberry.field(
+        default=UNSET, description="The research scorecard as a JSON object."
+    )
 
 
 @strawberry.input
 class KindBlocks:
     """The per-kind blocks; at most the one named after the experiment's kind."""
 
-    evaluation: EvaluationInput | None = UNSET
-    ab_test: AbTestInput | None = UNSET
-    simulation: SimulationInput | None = UNSET
-    training: TrainingInput | None = UNSET
-    research: ResearchInput | None = UNSET
+    evaluation: EvaluationInput | None = strawberry.field(
+        default=UNSET, description="Only for EVALUATION experiments."
+    )
+    ab_test: AbTestInput | None = strawberry.field(
+        default=UNSET, description="Only for AB_TEST experiments."
+    )
+    simulation: SimulationInput | None = strawberry.field(
+        default=UNSET, description="Only for SIMULATION experiments; required to create one."
+    )
+    training: TrainingInput | None = strawberry.field(
+        default=UNSET, description="Only for TRAINING experiments."
+    )
+    research: ResearchInput | None = strawberry.field(
+        default=UNSET, description="Only for RESEARCH experiments; required to create one."
+    )
 
 
 @strawberry.input(description="A new experiment of one kind.")
 class CreateExperimentInput(KindBlocks):
-    kind: ExperimentKind
-    name: str
-    description: str | None = None
-    status: ExperimentStatus = ExperimentStatus.DRAFT
-    config: JSON | None = None
-    metadata: JSON | None = None
+    kind: ExperimentKind = strawberry.field(description="Its kind; cannot change later.")
+    name: str = strawberry.field(
+        description="Display name, 1-255 characters, unique among live experiments."
+    )
+    description: str | None = strawberry.field(default=None, description="Free text.")
+    status: ExperimentStatus = strawberry.field(
+        default=ExperimentStatus.DRAFT, description="Starting status; DRAFT unless given."
+    )
+    config: JSON | None = strawberry.field(
+        default=None, description="Free-form JSON object; {} when omitted."
+    )
+    metadata: JSON | None = strawberry.field(
+        default=None, description="Free-form JSON object; {} when omitted."
+    )
     tag_ids: list[strawberry.ID] | None = capped(
         100, default=None, description="Tags to apply at once."
     )
@@ -96,14 +161,24 @@ class CreateExperimentInput(KindBlocks):
 
 @strawberry.input(description="Changes to an experiment; omitted fields stay as they are.")
 class UpdateExperimentInput(KindBlocks):
-    id: strawberry.ID
-    name: str | None = UNSET
-    description: str | None = UNSET
-    status: ExperimentStatus | None = UNSET
-    config: JSON | None = UNSET
-    metadata: JSON | None = UNSET
+    id: strawberry.ID = strawberry.field(description="Global id of the experiment to change.")
+    name: str | None = strawberry.field(
+        default=UNSET, description="New name, unique among live experiments; cannot be null."
+    )
+    description: str | None = strawberry.field(
+        default=UNSET, description="New description; null clears it."
+    )
+    status: ExperimentStatus | None = strawberry.field(
+        default=UNSET, description="New status; cannot be null."
+    )
+    config: JSON | None = strawberry.field(
+        default=UNSET, description="Replaces the whole config object."
+    )
+    metadata: JSON | None = strawberry.field(
+        default=UNSET, description="Replaces the whole metadata object."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Names one experiment.")
 class ExperimentIdInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Global id of the experiment.")

@@ -18,9 +18,9 @@ from expgraph.graphql.permissions import mutation
 from expgraph.graphql.relay import model_pk, to_node
 
 
-@strawberry.type
+@strawberry.type(description="The result of an experiment mutation.")
 class ExperimentPayload:
-    experiment: Experiment
+    experiment: Experiment = strawberry.field(description="The experiment as it is now.")
 
 
 COMMON_FIELDS = ("name", "description", "status", "config", "metadata")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Select, select
@@ -31,7 +31,13 @@ class Query:
         rules=EXPERIMENT_RULES,
         order=ExperimentOrder,
     )
-    def experiments(self, info: Info, include_deleted: bool = False) -> Select[Any]:
+    def experiments(
+        self,
+        info: Info,
+        include_deleted: Annotated[
+            bool, strawberry.argument(description="Also list soft-deleted experiments.")
+        ] = False,
+    ) -> Select[Any]:
         E = models.Experiment
         stmt = select(E)
         if not include_deleted:

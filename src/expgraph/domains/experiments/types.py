@@ -33,15 +33,21 @@ MAX_TAG_SLUGS = 200
     description="An experiment of any kind; ask for a kind's fields with fragments."
 )
 class Experiment(Node):
-    id: strawberry.ID
-    kind: ExperimentKind
-    name: str
-    description: str | None
-    status: ExperimentStatus
-    config: JSON
-    metadata: JSON
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(
+        description="Globally unique, opaque id: give it to `node(id:)` or to experiment mutations."
+    )
+    kind: ExperimentKind = strawberry.field(description="Which kind it is; fixed at creation.")
+    name: str = strawberry.field(
+        description="Display name, at most 255 characters, unique among live experiments."
+    )
+    description: str | None = strawberry.field(description="Free text; null when none was given.")
+    status: ExperimentStatus = strawberry.field(description="Lifecycle state, set by clients.")
+    config: JSON = strawberry.field(description="Free-form JSON object; {} when none was given.")
+    metadata: JSON = strawberry.field(
+        description="Free-form JSON object for client use; {} by default."
+    )
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
     deleted_at: datetime | None = strawberry.field(
         description="When it was soft-deleted; null while it is live."
     )
@@ -54,34 +60,54 @@ EXPERIMENT_RENAMES = {"metadata": "metadata_"}
 
 @strawberry.input(description="Conditions on experiments; all given conditions must hold.")
 class ExperimentFilter:
-    kinds: list[ExperimentKind] | None = None
-    statuses: list[ExperimentStatus] | None = None
+    kinds: list[ExperimentKind] | None = strawberry.field(
+        default=None, description="Is of one of these kinds."
+    )
+    statuses: list[ExperimentStatus] | None = strawberry.field(
+        default=None, description="Has one of these statuses."
+    )
     name_contains: str | None = strawberry.field(
         default=None, description="Case-insensitive substring of the name."
     )
     tag_slugs: list[str] | None = capped(
         MAX_TAG_SLUGS, default=None, description="Has every one of these tags."
     )
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    created_by_id: strawberry.ID | None = None
-    dataset_id: strawberry.ID | None = None
-    and_: list[ExperimentFilter] | None = strawberry.field(name="and", default=None)
-    or_: list[ExperimentFilter] | None = strawberry.field(name="or", default=None)
-    not_: ExperimentFilter | None = strawberry.field(name="not", default=None)
+    created_after: datetime | None = strawberry.field(
+        default=None, description="Created at or after this instant."
+    )
+    created_before: datetime | None = strawberry.field(
+        default=None, description="Created strictly before this instant."
+    )
+    created_by_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Created by this user (global id)."
+    )
+    dataset_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Uses this dataset (global id); evaluation and training only."
+    )
+    and_: list[ExperimentFilter] | None = strawberry.field(
+        name="and", default=None, description="Every one of these filters holds."
+    )
+    or_: list[ExperimentFilter] | None = strawberry.field(
+        name="or", default=None, description="At least one of these filters holds."
+    )
+    not_: ExperimentFilter | None = strawberry.field(
+        name="not", default=None, description="This filter does not hold."
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="What experiments can be sorted by; ties are broken by id.")
 class ExperimentOrderField(enum.Enum):
-    CREATED_AT = "created_at"
-    UPDATED_AT = "updated_at"
-    NAME = "name"
+    CREATED_AT = strawberry.enum_value("created_at", description="Creation time.")
+    UPDATED_AT = strawberry.enum_value("updated_at", description="Time of the last change.")
+    NAME = strawberry.enum_value("name", description="Name, in the database's collation.")
 
 
-@strawberry.input
+@strawberry.input(description="A sort order for experiments.")
 class ExperimentOrder:
-    field: ExperimentOrderField
-    direction: SortDirection = SortDirection.ASC
+    field: ExperimentOrderField = strawberry.field(description="What to sort by.")
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.ASC, description="Ascending unless told otherwise."
+    )
 
 
 E = models.Experiment
@@ -114,6 +140,6 @@ def filter_rule(name: str) -> Callable[[Rule], Rule]:
 
 
 EXPERIMENT_ORDERING = Ordering(
-    attributes={f: f.value for f in ExperimentOrderField},
+    attributes={f: str(f.value) for f in ExperimentOrderField},
     default=(SortKey("created_at", descending=True),),
 )

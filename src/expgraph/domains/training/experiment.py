@@ -21,13 +21,31 @@ hooks.check_kind(experiments.ExperimentKind.TRAINING, check_dataset_references)
 @strawberry.type(description="An ML training run over a dataset.")
 class TrainingExperiment(Experiment):
     dataset = dataset_field("The dataset it trains on.")
-    model_type: str | None
-    hyperparameters: JSON | None
-    metrics: JSON | None
-    best_epoch: int | None
-    total_epochs: int | None
-    duration_seconds: float | None
-    model_path: str | None
-    onnx_path: str | None
-    results_dir: str | None
-    notes: str | None
+    model_type: str | None = strawberry.field(
+        description="Model family or architecture; null until set."
+    )
+    hyperparameters: JSON | None = strawberry.field(
+        description="Hyperparameters as a JSON object; null until set."
+    )
+    metrics: JSON | None = strawberry.field(
+        description="Resulting metrics as a JSON object; null until reported."
+    )
+    best_epoch: int | None = strawberry.field(
+        description="Epoch with the best validation result; null until known."
+    )
+    total_epochs: int | None = strawberry.field(description="Epochs trained; null until reported.")
+    duration_seconds: float | None = strawberry.field(
+        description="Training wall-clock time in seconds; null until it finishes."
+    )
+    model_path: str | None = strawberry.field(
+        description="Where the trained model is stored; null until saved."
+    )
+    onnx_path: str | None = strawberry.field(
+        description="Where the ONNX export is stored; null when there is none."
+    )
+    results_dir: str | None = strawberry.field(
+        description="Directory of training outputs; null when not set."
+    )
+    notes: str | None = strawberry.field(
+        description="Free-text notes; searched by full-text search."
+    )
