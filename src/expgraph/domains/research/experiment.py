@@ -39,8 +39,14 @@ async def _analysis_run(root: Any, info: Info) -> AnalysisRun | None:
 @node_type(experiments.ResearchExperiment, read=Public, renames=EXPERIMENT_RENAMES)
 @strawberry.type(description="A hypothesis tested on synthetic users.")
 class ResearchExperiment(Experiment):
-    hypothesis: str | None
-    scorecard_data: JSON | None
+    hypothesis: str | None = strawberry.field(
+        description=("The hypothesis under test, in words; null if not set.")
+    )
+    scorecard_data: JSON | None = strawberry.field(
+        description=(
+            "The feature scorecard the experiment evaluates (a JSON object); null if not set."
+        )
+    )
 
     explorations = explorations_of
     analysis_run = strawberry.field(resolver=_analysis_run, description="Its analysis.")

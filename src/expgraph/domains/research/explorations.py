@@ -46,25 +46,41 @@ strawberry.enum(NodeStatus, description="A node's standing in its exploration.")
 
 @strawberry.input(description="Conditions on scenario nodes.")
 class ScenarioNodeFilter:
-    statuses: list[NodeStatus] | None = None
-    depth: int | None = None
-    min_depth: int | None = None
-    max_depth: int | None = None
-    and_: list[ScenarioNodeFilter] | None = strawberry.field(name="and", default=None)
-    or_: list[ScenarioNodeFilter] | None = strawberry.field(name="or", default=None)
-    not_: ScenarioNodeFilter | None = strawberry.field(name="not", default=None)
+    statuses: list[NodeStatus] | None = strawberry.field(
+        default=None, description=("Only nodes in one of these statuses.")
+    )
+    depth: int | None = strawberry.field(
+        default=None, description=("Only nodes at exactly this depth (the root is 0).")
+    )
+    min_depth: int | None = strawberry.field(
+        default=None, description=("Only nodes at this depth or deeper.")
+    )
+    max_depth: int | None = strawberry.field(
+        default=None, description=("Only nodes at this depth or shallower.")
+    )
+    and_: list[ScenarioNodeFilter] | None = strawberry.field(
+        name="and", default=None, description=("Every one of these filters must match.")
+    )
+    or_: list[ScenarioNodeFilter] | None = strawberry.field(
+        name="or", default=None, description=("At least one of these filters must match.")
+    )
+    not_: ScenarioNodeFilter | None = strawberry.field(
+        name="not", default=None, description=("This filter must not match.")
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="What scenario nodes can be sorted by.")
 class ScenarioNodeOrderField(enum.Enum):
-    CREATED_AT = "created_at"
-    DEPTH = "depth"
+    CREATED_AT = strawberry.enum_value("created_at", description="When the node was added.")
+    DEPTH = strawberry.enum_value("depth", description="Levels below the root.")
 
 
-@strawberry.input
+@strawberry.input(description="How to sort scenario nodes.")
 class ScenarioNodeOrder:
-    field: ScenarioNodeOrderField
-    direction: SortDirection = SortDirection.ASC
+    field: ScenarioNodeOrderField = strawberry.field(description="The value to sort by.")
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.ASC, description=("Ascending (the default) or descending.")
+    )
 
 
 NODE_RULES: dict[str, Rule] = {
@@ -74,7 +90,7 @@ NODE_RULES: dict[str, Rule] = {
     "max_depth": lambda v: N.depth <= v,
 }
 NODE_ORDERING = Ordering(
-    {f: f.value for f in ScenarioNodeOrderField}, (SortKey("depth"), SortKey("created_at"))
+    {f: str(f.value) for f in ScenarioNodeOrderField}, (SortKey("depth"), SortKey("created_at"))
 )
 CHILDREN = Relation(N, "parent_id")
 
@@ -82,24 +98,60 @@ CHILDREN = Relation(N, "parent_id")
 @node_type(models.ScenarioNode, read=Public)
 @strawberry.type(description="One scenario in an exploration tree.")
 class ScenarioNode(Node):
-    id: strawberry.ID
-    depth: int
-    action_applied: str | None
-    action_category: str | None
-    rationale: str | None
-    short_action: str | None
-    scorecard_params: JSON
-    simulation_results: JSON | None
-    execution_time_seconds: float | None
-    llm_calls: int
-    node_status: NodeStatus
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    depth: int = strawberry.field(description="Levels below the root; the root is 0.")
+    action_applied: str | None = strawberry.field(
+        description=(
+            "The change this scenario applies to its parent's, in words; null for the root."
+        )
+    )
+    action_category: str | None = strawberry.field(
+        description=(
+            "The kind of change, a free-form label of at most 100 characters; null if not given."
+        )
+    )
+    rationale: str | None = strawberry.field(
+        description=("Why the change was tried; null if not given.")
+    )
+    short_action: str | None = strawberry.field(
+        description=(
+            "A short label for the change (at most 255 characters), for charts; null if not given."
+        )
+    )
+    scorecard_params: JSON = strawberry.field(
+        description=("The scorecard parameters this scenario simulates (a JSON object).")
+    )
+    simulation_results: JSON | None = strawberry.field(
+        description=(
+            "What simulating this scenario gave (a JSON object; its success_rate, from 0 to 1, "
+            "ranks nodes); null until simulated."
+        )
+    )
+    execution_time_seconds: float | None = strawberry.field(
+        description=("Seconds spent simulating this scenario; null if not reported.")
+    )
+    llm_calls: int = strawberry.field(description="LLM calls made to produce this scenario.")
+    node_status: NodeStatus = strawberry.field(
+        description=("active, dominated, winner (at most one per exploration) or expansion_failed.")
+    )
+    created_at: datetime = strawberry.field(description="When the node was added.")
     record: strawberry.Private[models.ScenarioNode]
 
     exploration: ExplorationT = node_field(
-        RowsById(models.Exploration), "exploration_id", ExplorationT, nullable=False
+        RowsById(models.Exploration),
+        "exploration_id",
+        ExplorationT,
+        nullable=False,
+        description="The exploration this node belongs to.",
     )
-    parent: ScenarioNodeT | None = node_field(RowsById(N), "parent_id", ScenarioNodeT)
+    parent: ScenarioNodeT | None = node_field(
+        RowsById(N),
+        "parent_id",
+        ScenarioNodeT,
+        description=("The node it was expanded from; null for the root."),
+    )
 
     children = connection_field(
         CHILDREN, ScenarioNodeT, (SortKey("created_at"),), description="Its children, oldest first."
@@ -111,7 +163,13 @@ class ScenarioNode(Node):
         return nodes_for(info.context.principal, rows)
 
     @strawberry.field(description="Everything below it, at most maxDepth levels down.")
-    async def descendants(self, info: Info, max_depth: int = 3) -> list[ScenarioNode]:
+    async def descendants(
+        self,
+        info: Info,
+        max_depth: Annotated[
+            int, strawberry.argument(description="How many levels down to go, from 1 to 20.")
+        ] = 3,
+    ) -> list[ScenarioNode]:
         if not 1 <= max_depth <= MAX_DESCENDANT_DEPTH:
             raise BadRequest(f"maxDepth must be 1..{MAX_DESCENDANT_DEPTH}")
         rows = await info.context.loader(Descendants(N, max_depth)).load(self.record.id)
@@ -121,26 +179,50 @@ class ScenarioNode(Node):
 @node_type(models.Exploration, read=Public)
 @strawberry.type(description="A search over scenarios, as a tree of nodes.")
 class Exploration(Node):
-    id: strawberry.ID
-    goal: JSON
-    config: JSON
-    status: ExplorationStatus
-    current_depth: int
-    total_nodes: int
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    goal: JSON = strawberry.field(
+        description=("What the exploration aims for (a JSON object, as given at creation).")
+    )
+    config: JSON = strawberry.field(
+        description=("The exploration's settings (a JSON object, empty if none was given).")
+    )
+    status: ExplorationStatus = strawberry.field(
+        description=("running until finishExploration, then how it ended.")
+    )
+    current_depth: int = strawberry.field(
+        description=("Depth of its deepest node, kept equal to the nodes.")
+    )
+    total_nodes: int = strawberry.field(description="Number of nodes in the tree, root included.")
     total_llm_calls: BigInt = strawberry.field(
         description="LLM calls made by every node of the tree, summed (a decimal string: "
         "it can pass 32 bits)."
     )
-    best_success_rate: float | None
-    started_at: datetime
-    completed_at: datetime | None
+    best_success_rate: float | None = strawberry.field(
+        description=(
+            "The best simulationResults.success_rate among its nodes; null while no node has one."
+        )
+    )
+    started_at: datetime = strawberry.field(description="When the exploration was created.")
+    completed_at: datetime | None = strawberry.field(
+        description=("When it was finished; null while running.")
+    )
     record: strawberry.Private[models.Exploration]
 
     experiment: Experiment = node_field(
-        RowsById(ExperimentRecord), "experiment_id", Experiment, nullable=False
+        RowsById(ExperimentRecord),
+        "experiment_id",
+        Experiment,
+        nullable=False,
+        description="The research experiment explored.",
     )
     baseline_analysis: AnalysisRunT = node_field(
-        RowsById(models.AnalysisRun), "baseline_analysis_id", AnalysisRunT, nullable=False
+        RowsById(models.AnalysisRun),
+        "baseline_analysis_id",
+        AnalysisRunT,
+        nullable=False,
+        description="The analysis run the exploration starts from.",
     )
 
     @strawberry.field(description="The depth-0 node.")

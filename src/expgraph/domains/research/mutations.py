@@ -53,82 +53,98 @@ from expgraph.graphql.permissions import mutation
 from expgraph.graphql.relay import model_pk, to_node
 
 
-@strawberry.type
+@strawberry.type(description="The result of createSynthGroup.")
 class SynthGroupPayload:
-    synth_group: SynthGroup
+    synth_group: SynthGroup = strawberry.field(description="The group just created.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of importSynths.")
 class ImportSynthsPayload:
-    imported: int
-    synth_ids: list[strawberry.ID]
+    imported: int = strawberry.field(description="Number of synths imported.")
+    synth_ids: list[strawberry.ID] = strawberry.field(
+        description=("Global ids of the new synths, in the order given.")
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation on an analysis run.")
 class AnalysisRunPayload:
-    analysis_run: AnalysisRun
+    analysis_run: AnalysisRun = strawberry.field(description="The analysis run as it now stands.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of recordSynthOutcomes.")
 class RecordSynthOutcomesPayload:
-    analysis_run: AnalysisRun
-    recorded: int
+    analysis_run: AnalysisRun = strawberry.field(
+        description=("The analysis run the outcomes belong to.")
+    )
+    recorded: int = strawberry.field(description="Number of outcomes recorded or replaced.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of upsertAnalysisCache.")
 class AnalysisCachePayload:
-    entry: AnalysisCacheEntry
+    entry: AnalysisCacheEntry = strawberry.field(description="The cache entry as now stored.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation on a research execution.")
 class ResearchExecutionPayload:
-    research_execution: ResearchExecution
+    research_execution: ResearchExecution = strawberry.field(
+        description=("The research execution as it now stands.")
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation on a transcript.")
 class TranscriptPayload:
-    transcript: Transcript
+    transcript: Transcript = strawberry.field(description="The transcript as it now stands.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of upsertInterviewGuide.")
 class InterviewGuidePayload:
-    interview_guide: InterviewGuide
+    interview_guide: InterviewGuide = strawberry.field(
+        description=("The interview guide as now stored.")
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of upsertExperimentDocument.")
 class ExperimentDocumentPayload:
-    experiment_document: ExperimentDocument
+    experiment_document: ExperimentDocument = strawberry.field(
+        description=("The document as now stored.")
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of upsertChartInsight.")
 class ChartInsightPayload:
-    chart_insight: ChartInsight
+    chart_insight: ChartInsight = strawberry.field(description="The chart insight as now stored.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of createSensitivityResult.")
 class SensitivityResultPayload:
-    sensitivity_result: SensitivityResult
+    sensitivity_result: SensitivityResult = strawberry.field(
+        description=("The result just recorded.")
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of createRegionAnalysis.")
 class RegionAnalysisPayload:
-    region_analysis: RegionAnalysis
+    region_analysis: RegionAnalysis = strawberry.field(description="The region just recorded.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of createExploration or finishExploration.")
 class ExplorationPayload:
-    exploration: Exploration
+    exploration: Exploration = strawberry.field(description="The exploration as it now stands.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of expandNode.")
 class ExpandNodePayload:
-    exploration: Exploration
-    children: list[ScenarioNode]
+    exploration: Exploration = strawberry.field(
+        description=("The exploration, its counters updated.")
+    )
+    children: list[ScenarioNode] = strawberry.field(
+        description=("The nodes just added, in the order given.")
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of setNodeStatus.")
 class ScenarioNodePayload:
-    scenario_node: ScenarioNode
+    scenario_node: ScenarioNode = strawberry.field(description="The node as it now stands.")
 
 
 def _run_pk(global_id: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Select, select
@@ -53,7 +53,14 @@ class Query:
 
     @query_field(description="Explorations, newest first.")
     @paged(Exploration, models.Exploration, (SortKey("started_at", descending=True),))
-    def explorations(self, info: Info, experiment_id: strawberry.ID | None = None) -> Select[Any]:
+    def explorations(
+        self,
+        info: Info,
+        experiment_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only the explorations of this experiment."),
+        ] = None,
+    ) -> Select[Any]:
         X = models.Exploration
         stmt = select(X)
         if experiment_id is not None:

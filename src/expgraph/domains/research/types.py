@@ -50,52 +50,87 @@ def _experiment() -> Any:
 @node_type(models.Synth, read=Public, renames={"name": "nome", "description": "descricao"})
 @strawberry.type(description="A synthetic user: a persona the research interviews and analyses.")
 class Synth(Node):
-    id: strawberry.ID
-    name: str
-    description: str | None
-    link_photo: str | None
-    avatar_path: str | None
-    version: str
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    name: str = strawberry.field(description="The synth's display name.")
+    description: str | None = strawberry.field(
+        description=("A short portrait of the synth in prose; null if none.")
+    )
+    link_photo: str | None = strawberry.field(description="URL of the synth's photo; null if none.")
+    avatar_path: str | None = strawberry.field(
+        description=("Path of the synth's avatar image on the server; null if none.")
+    )
+    version: str = strawberry.field(
+        description=('Version of the synth format its data follows, e.g. "2.0.0".')
+    )
     data: JSON | None = strawberry.field(description="All of the synth's attributes.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the synth was created.")
     record: strawberry.Private[models.Synth]
 
     group: SynthGroupT | None = node_field(
-        RowsById(models.SynthGroup), "synth_group_id", SynthGroupT
+        RowsById(models.SynthGroup),
+        "synth_group_id",
+        SynthGroupT,
+        description="The group it belongs to; null if ungrouped or the group was deleted.",
     )
 
 
 @node_type(models.SynthGroup, read=Public)
 @strawberry.type(description="A named group of synths.")
 class SynthGroup(Node):
-    id: strawberry.ID
-    name: str
-    description: str | None
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    name: str = strawberry.field(description="The group's display name.")
+    description: str | None = strawberry.field(description="What the group is for; null if none.")
+    created_at: datetime = strawberry.field(description="When the group was created.")
     record: strawberry.Private[models.SynthGroup]
 
-    synths = connection_field(Relation(models.Synth, "synth_group_id"), Synth)
+    synths = connection_field(
+        Relation(models.Synth, "synth_group_id"), Synth, description="The synths of the group."
+    )
 
 
 @node_type(models.SynthOutcome, read=Public)
 @strawberry.type(description="How one synth fared in an analysis; the three rates sum to 1.")
 class SynthOutcome(Node):
-    id: strawberry.ID
-    did_not_try_rate: float
-    failed_rate: float
-    success_rate: float
-    synth_attributes: JSON | None
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    did_not_try_rate: float = strawberry.field(
+        description=("Share of attempts the synth did not try, from 0 to 1.")
+    )
+    failed_rate: float = strawberry.field(description="Share of attempts that failed, from 0 to 1.")
+    success_rate: float = strawberry.field(
+        description=("Share of attempts that succeeded, from 0 to 1.")
+    )
+    synth_attributes: JSON | None = strawberry.field(
+        description=(
+            "The synth attributes used for this outcome (a JSON object); null if not recorded."
+        )
+    )
     record: strawberry.Private[models.SynthOutcome]
 
-    synth: Synth = node_field(RowsById(models.Synth), "synth_id", Synth, nullable=False)
+    synth: Synth = node_field(
+        RowsById(models.Synth),
+        "synth_id",
+        Synth,
+        nullable=False,
+        description=("The synth this outcome is for."),
+    )
 
 
 @strawberry.type(description="A cached computation of an analysis.")
 class AnalysisCacheEntry:
-    cache_key: str
-    data: JSON
-    params: JSON | None
-    computed_at: datetime
+    cache_key: str = strawberry.field(
+        description=("The key the computation is stored under, unique within its analysis.")
+    )
+    data: JSON = strawberry.field(description="The computed result.")
+    params: JSON | None = strawberry.field(
+        description=("The parameters the result was computed with; null if none.")
+    )
+    computed_at: datetime = strawberry.field(description="When the result was last stored.")
 
 
 def cache_entry(row: models.AnalysisCache) -> AnalysisCacheEntry:
@@ -113,21 +148,48 @@ CACHE = ChildLists(Relation(models.AnalysisCache, "analysis_id"), "cache_key")
 @node_type(models.AnalysisRun, read=Public)
 @strawberry.type(description="The analysis of a research experiment (at most one).")
 class AnalysisRun(Node):
-    id: strawberry.ID
-    scenario_id: str
-    config: JSON
-    status: AnalysisStatus
-    started_at: datetime
-    completed_at: datetime | None
-    total_synths: int
-    aggregated_outcomes: JSON | None
-    execution_time_seconds: float | None
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    scenario_id: str = strawberry.field(
+        description=('The scenario analysed, "baseline" unless another was given.')
+    )
+    config: JSON = strawberry.field(
+        description=("The analysis configuration (a JSON object, empty if none was given).")
+    )
+    status: AnalysisStatus = strawberry.field(
+        description=("Where the analysis stands: pending, running, completed or failed.")
+    )
+    started_at: datetime = strawberry.field(
+        description=("When it was created, then when it started running.")
+    )
+    completed_at: datetime | None = strawberry.field(
+        description=("When it completed or failed; null until then.")
+    )
+    total_synths: int = strawberry.field(
+        description=("Number of synth outcomes aggregated; 0 until it completes.")
+    )
+    aggregated_outcomes: JSON | None = strawberry.field(
+        description=(
+            "Count and mean rates of its synth outcomes, set when it completes; null until then."
+        )
+    )
+    execution_time_seconds: float | None = strawberry.field(
+        description=("Seconds from start to completion; null until it completes.")
+    )
     record: strawberry.Private[models.AnalysisRun]
-    experiment: Experiment | None = _experiment()
+    experiment: Experiment | None = strawberry.field(
+        default=_experiment(),
+        description=("The research experiment analysed; null if you may not see it."),
+    )
 
-    outcomes = connection_field(Relation(models.SynthOutcome, "analysis_id"), SynthOutcome)
+    outcomes = connection_field(
+        Relation(models.SynthOutcome, "analysis_id"),
+        SynthOutcome,
+        description="How each synth fared, one outcome per synth.",
+    )
 
-    @strawberry.field
+    @strawberry.field(description="Cached computations of this analysis, by key.")
     async def cache(self, info: Info) -> list[AnalysisCacheEntry]:
         rows = await info.context.loader(CACHE).load(self.record.id)
         return [cache_entry(r) for r in rows]
@@ -136,71 +198,130 @@ class AnalysisRun(Node):
 @node_type(models.Transcript, read=Public)
 @strawberry.type(description="One synth's interview in a research execution.")
 class Transcript(Node):
-    id: strawberry.ID
-    synth_name: str
-    status: str
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    synth_name: str = strawberry.field(description="The synth's name when the interview began.")
+    status: str = strawberry.field(description="pending, running, completed or failed.")
     turn_count: int = strawberry.field(description="Equals the number of messages.")
-    timestamp: datetime
-    messages: JSON
+    timestamp: datetime = strawberry.field(description="When the transcript was started.")
+    messages: JSON = strawberry.field(
+        description=(
+            "The interview's messages in order (a JSON list; each message as the writer sent it)."
+        )
+    )
     record: strawberry.Private[models.Transcript]
 
-    synth: Synth = node_field(RowsById(models.Synth), "synth_id", Synth, nullable=False)
+    synth: Synth = node_field(
+        RowsById(models.Synth),
+        "synth_id",
+        Synth,
+        nullable=False,
+        description=("The synth interviewed."),
+    )
 
 
 @node_type(models.ResearchExecution, read=Public)
 @strawberry.type(description="A round of interviews with synths.")
 class ResearchExecution(Node):
-    id: strawberry.ID
-    topic_name: str
-    status: ResearchStatus
-    synth_count: int
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    topic_name: str = strawberry.field(description="What the interviews are about.")
+    status: ResearchStatus = strawberry.field(
+        description=(
+            "Where the round stands: pending, running, generating_summary, completed or failed."
+        )
+    )
+    synth_count: int = strawberry.field(description="Number of synths meant to be interviewed.")
     successful_count: int = strawberry.field(description="Transcripts completed.")
     failed_count: int = strawberry.field(description="Transcripts failed.")
-    model: str
-    max_turns: int
-    started_at: datetime
-    completed_at: datetime | None
-    additional_context: str | None
+    model: str = strawberry.field(
+        description=('The LLM used for the interviews, e.g. "gpt-4o-mini".')
+    )
+    max_turns: int = strawberry.field(description="Most turns an interview may take, 1 or more.")
+    started_at: datetime = strawberry.field(description="When the round was created.")
+    completed_at: datetime | None = strawberry.field(
+        description=("When it completed or failed; null until then.")
+    )
+    additional_context: str | None = strawberry.field(
+        description=("Extra context given to the interviewer; null if none.")
+    )
     record: strawberry.Private[models.ResearchExecution]
-    experiment: Experiment | None = _experiment()
+    experiment: Experiment | None = strawberry.field(
+        default=_experiment(),
+        description=("The research experiment it belongs to; null if none or you may not see it."),
+    )
 
-    transcripts = connection_field(Relation(models.Transcript, "exec_id"), Transcript)
+    transcripts = connection_field(
+        Relation(models.Transcript, "exec_id"),
+        Transcript,
+        description="One transcript per synth interviewed.",
+    )
 
 
 @node_type(models.InterviewGuide, read=Public)
 @strawberry.type(description="How synths of an experiment are interviewed (one per experiment).")
 class InterviewGuide(Node):
-    id: strawberry.ID
-    context_definition: str | None
-    questions: str | None
-    context_examples: str | None
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; the guide has the same number as its experiment.")
+    )
+    context_definition: str | None = strawberry.field(
+        description=("The context the interviewer sets for the synths; null if not set.")
+    )
+    questions: str | None = strawberry.field(
+        description=("The questions to ask, as text; null if not set.")
+    )
+    context_examples: str | None = strawberry.field(
+        description=("Examples of the context, as text; null if not set.")
+    )
+    created_at: datetime = strawberry.field(description="When the guide was first saved.")
+    updated_at: datetime = strawberry.field(description="When the guide was last replaced.")
     record: strawberry.Private[models.InterviewGuide]
 
 
 @node_type(models.ExperimentDocument, read=Public, renames={"metadata": "metadata_"})
 @strawberry.type(description="A generated document (one per experiment and type).")
 class ExperimentDocument(Node):
-    id: strawberry.ID
-    document_type: DocumentType
-    markdown_content: str
-    metadata: JSON | None
-    generated_at: datetime
-    model: str
-    status: DocumentStatus
-    error_message: str | None
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    document_type: DocumentType = strawberry.field(
+        description=("Which document this is: summary, prfaq or executive_summary.")
+    )
+    markdown_content: str = strawberry.field(
+        description=("The document, as Markdown; empty until generated.")
+    )
+    metadata: JSON | None = strawberry.field(
+        description=("Generation details (a JSON object); null if none.")
+    )
+    generated_at: datetime = strawberry.field(description="When the document was first stored.")
+    model: str = strawberry.field(description='The LLM that generated it, e.g. "gpt-4o-mini".')
+    status: DocumentStatus = strawberry.field(
+        description=("Generation status: pending, generating, completed, failed or partial.")
+    )
+    error_message: str | None = strawberry.field(
+        description=("Why generation failed; null unless it failed.")
+    )
     record: strawberry.Private[models.ExperimentDocument]
 
 
 @node_type(models.ChartInsight, read=Public)
 @strawberry.type(description="An LLM insight on a chart (one per simulation and type).")
 class ChartInsight(Node):
-    id: strawberry.ID
-    insight_type: str
-    response_json: JSON
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    insight_type: str = strawberry.field(
+        description=(
+            "Which chart the insight is about, a free-form label unique per simulation run."
+        )
+    )
+    response_json: JSON = strawberry.field(
+        description=("The LLM's insight (a JSON object, as the writer stored it).")
+    )
+    created_at: datetime = strawberry.field(description="When the insight was first stored.")
+    updated_at: datetime = strawberry.field(description="When the insight was last replaced.")
     record: strawberry.Private[models.ChartInsight]
     simulation_run: SimulationRunT | None = node_field(
         RowsById(SimulationRunRecord),
@@ -213,48 +334,92 @@ class ChartInsight(Node):
 @node_type(models.SensitivityResult, read=Public)
 @strawberry.type(description="How sensitive a simulation's success is to each dimension.")
 class SensitivityResult(Node):
-    id: strawberry.ID
-    analyzed_at: datetime
-    deltas_used: JSON
-    baseline_success: float
-    most_sensitive_dimension: str
-    dimensions: JSON
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    analyzed_at: datetime = strawberry.field(description="When the analysis was made.")
+    deltas_used: JSON = strawberry.field(
+        description=("The perturbations applied to each dimension (a JSON list).")
+    )
+    baseline_success: float = strawberry.field(
+        description=("The success rate without perturbation, from 0 to 1.")
+    )
+    most_sensitive_dimension: str = strawberry.field(
+        description=("The dimension whose change moves success the most.")
+    )
+    dimensions: JSON = strawberry.field(description="Per-dimension results (a JSON list).")
+    created_at: datetime = strawberry.field(description="When the result was recorded.")
     record: strawberry.Private[models.SensitivityResult]
 
 
 @node_type(models.RegionAnalysis, read=Public)
 @strawberry.type(description="A region of synths with its rates.")
 class RegionAnalysis(Node):
-    id: strawberry.ID
-    rules: JSON
-    rule_text: str
-    synth_count: int
-    synth_percentage: float
-    did_not_try_rate: float
-    failed_rate: float
-    success_rate: float
-    failure_delta: float
+    id: strawberry.ID = strawberry.field(
+        description=("Global id; pass it to node(id:) or to mutations.")
+    )
+    rules: JSON = strawberry.field(
+        description=("The conditions on synth attributes that define the region (a JSON list).")
+    )
+    rule_text: str = strawberry.field(description="The same rules in words.")
+    synth_count: int = strawberry.field(description="Number of synths in the region.")
+    synth_percentage: float = strawberry.field(
+        description=("Share of all synths in the region, in percent (0 to 100).")
+    )
+    did_not_try_rate: float = strawberry.field(
+        description=("Share of the region's attempts not tried, from 0 to 1.")
+    )
+    failed_rate: float = strawberry.field(
+        description=("Share of the region's attempts that failed, from 0 to 1.")
+    )
+    success_rate: float = strawberry.field(
+        description=("Share of the region's attempts that succeeded, from 0 to 1.")
+    )
+    failure_delta: float = strawberry.field(
+        description=("The region's failure rate minus the overall failure rate.")
+    )
     record: strawberry.Private[models.RegionAnalysis]
 
 
-@strawberry.input
+@strawberry.input(description="Conditions on synths; all given conditions must hold.")
 class SynthFilter:
-    group_id: strawberry.ID | None = None
-    name_contains: str | None = None
-    and_: list[SynthFilter] | None = strawberry.field(name="and", default=None)
-    or_: list[SynthFilter] | None = strawberry.field(name="or", default=None)
-    not_: SynthFilter | None = strawberry.field(name="not", default=None)
+    group_id: strawberry.ID | None = strawberry.field(
+        default=None, description=("Only synths of this group.")
+    )
+    name_contains: str | None = strawberry.field(
+        default=None, description=("Only synths whose name contains this text, ignoring case.")
+    )
+    and_: list[SynthFilter] | None = strawberry.field(
+        name="and", default=None, description=("Every one of these filters must match.")
+    )
+    or_: list[SynthFilter] | None = strawberry.field(
+        name="or", default=None, description=("At least one of these filters must match.")
+    )
+    not_: SynthFilter | None = strawberry.field(
+        name="not", default=None, description=("This filter must not match.")
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Conditions on research executions; all given conditions must hold.")
 class ResearchExecutionFilter:
-    statuses: list[ResearchStatus] | None = None
-    experiment_id: strawberry.ID | None = None
-    topic_contains: str | None = None
-    and_: list[ResearchExecutionFilter] | None = strawberry.field(name="and", default=None)
-    or_: list[ResearchExecutionFilter] | None = strawberry.field(name="or", default=None)
-    not_: ResearchExecutionFilter | None = strawberry.field(name="not", default=None)
+    statuses: list[ResearchStatus] | None = strawberry.field(
+        default=None, description=("Only executions in one of these statuses.")
+    )
+    experiment_id: strawberry.ID | None = strawberry.field(
+        default=None, description=("Only executions of this experiment.")
+    )
+    topic_contains: str | None = strawberry.field(
+        default=None, description=("Only executions whose topic contains this text, ignoring case.")
+    )
+    and_: list[ResearchExecutionFilter] | None = strawberry.field(
+        name="and", default=None, description=("Every one of these filters must match.")
+    )
+    or_: list[ResearchExecutionFilter] | None = strawberry.field(
+        name="or", default=None, description=("At least one of these filters must match.")
+    )
+    not_: ResearchExecutionFilter | None = strawberry.field(
+        name="not", default=None, description=("This filter must not match.")
+    )
 
 
 Sy, Ex = models.Synth, models.ResearchExecution

@@ -32,13 +32,30 @@ from expgraph.graphql.visibility import Public
 @node_type(experiments.SimulationExperiment, read=Public, renames=EXPERIMENT_RENAMES)
 @strawberry.type(description="Iterated simulations; money in integer cents.")
 class SimulationExperiment(Experiment):
-    simulation_type: str | None
-    scenario_path: str | None
-    master_seed: BigInt | None
-    completed_at: datetime | None
-    num_iterations: int | None
-    converged: bool | None
-    convergence_reason: str | None
+    simulation_type: str | None = strawberry.field(
+        description="The kind of simulation run, a free-form label; null if not set."
+    )
+    scenario_path: str | None = strawberry.field(
+        description="Path of the scenario file the simulation uses; null if not set."
+    )
+    master_seed: BigInt | None = strawberry.field(
+        description=(
+            "The seed all runs' seeds derive from, for reproducing the experiment (a decimal "
+            "string); null if not set."
+        )
+    )
+    completed_at: datetime | None = strawberry.field(
+        description="When the experiment finished; null until it finishes."
+    )
+    num_iterations: int | None = strawberry.field(
+        description="Number of iterations run; null until known."
+    )
+    converged: bool | None = strawberry.field(
+        description="Whether the iterations converged; null until the experiment finishes."
+    )
+    convergence_reason: str | None = strawberry.field(
+        description="Why the iterations stopped, in words; null until the experiment finishes."
+    )
     final_cost: BigInt | None = strawberry.field(description="Final cost in integer cents.")
     best_cost: BigInt | None = strawberry.field(description="Best cost in integer cents.")
 

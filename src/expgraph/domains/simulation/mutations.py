@@ -24,19 +24,25 @@ from expgraph.graphql.permissions import mutation
 from expgraph.graphql.relay import model_pk, to_node
 
 
-@strawberry.type
+@strawberry.type(description="The result of recordIteration.")
 class ExperimentIterationPayload:
-    experiment_iteration: ExperimentIteration
+    experiment_iteration: ExperimentIteration = strawberry.field(
+        description="The iteration just recorded."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of recordExperimentEvents.")
 class RecordExperimentEventsPayload:
-    events: list[ExperimentEvent]
+    events: list[ExperimentEvent] = strawberry.field(
+        description="The events just recorded, in the order given."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of createSimulationRun or completeSimulationRun.")
 class SimulationRunPayload:
-    simulation_run: SimulationRun
+    simulation_run: SimulationRun = strawberry.field(
+        description="The simulation run as it now stands."
+    )
 
 
 @strawberry.type
