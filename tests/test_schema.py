@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from graphql import get_named_type, is_leaf_type
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    get_named_type,
+    is_leaf_type,
+)
+from graphql import build_schema as graphql_build_schema
 from strawberry.permission import PermissionExtension
 
 from expgraph import compat
@@ -13,6 +22,8 @@ from expgraph.graphql.permissions import OPEN_ROOT_FIELDS, RequiresNothing, Requ
 from expgraph.schema import build_schema, export_sdl
 
 ROOT = Path(__file__).resolve().parents[1]
+SCHEMA_FILE = ROOT / "schema.graphql"
+GRAPHQL_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}  # described by the spec
 SECRET = re.compile(r"password|hash|secret|credential|totp(?!Enabled)|token|key$|codes|uri", re.I)
 # Names that look secret but are not: a claim's fencing token, LLM token counts, a cache key.
 NOT_SECRETS = {"fencingToken", "promptTokens", "completionTokens", "cacheKey"}
@@ -77,3 +88,34 @@ def test_no_output_field_can_carry_a_secret():
     for qualified in SHOWN_ONCE:
         type_name, field_name = qualified.split(".")
         assert field_name in schema.type_map[type_name].fields, qualified
+
+
+def _undescribed(schema: GraphQLSchema) -> list[str]:
+    missing = []
+    for name, named in schema.type_map.items():
+        if name.startswith("__") or name in GRAPHQL_SCALARS:
+            continue
+        if not named.description:
+            missing.append(name)
+        if isinstance(named, GraphQLEnumType):
+            missing += [f"{name}.{v}" for v, value in named.values.items() if not value.description]
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
+            for field_name, field in named.fields.items():
+                if not field.description:
+                    missing.append(f"{name}.{field_name}")
+                for arg_name, arg in getattr(field, "args", {}).items():
+                    if not arg.description:
+                        missing.append(f"{name}.{field_name}({arg_name})")
+    return missing
+
+
+def test_every_public_schema_element_has_a_description() -> None:
+    """Types, fields, arguments, input fields and enum values: what a client
+    developer reads in GraphiQL and in a generated client."""
+    schema = graphql_build_schema(SCHEMA_FILE.read_text())
+    assert _undescribed(schema) == []
+
+
+def test_the_description_check_reports_what_lacks_one() -> None:
+    sdl = '"""Q."""\ntype Query {\n  """Has one."""\n  a(x: Int): Int\n  b: E\n}\n\nenum E {\n  ONE\n}\n'
+    assert _undescribed(graphql_build_schema(sdl)) == ["Query.a(x)", "Query.b", "E", "E.ONE"]

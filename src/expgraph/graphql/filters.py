@@ -28,10 +28,10 @@ Rule = Callable[[Any], ColumnElement[bool]]
 MAX_FILTER_DEPTH = 8
 
 
-@strawberry.enum(description="Sort direction.")
+@strawberry.enum(description="Which way a sort key orders the list.")
 class SortDirection(enum.Enum):
-    ASC = "asc"
-    DESC = "desc"
+    ASC = strawberry.enum_value("asc", description="Smallest, earliest or A first.")
+    DESC = strawberry.enum_value("desc", description="Largest, latest or Z first.")
 
 
 def compile_filter(

@@ -10,6 +10,7 @@ from expgraph.domains.accounts import models
 from expgraph.domains.experiments.fields import experiments_field
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.context import Info
+from expgraph.graphql.enums import described_enum
 from expgraph.graphql.loaders import RowsById
 from expgraph.graphql.prefetch import node_field
 from expgraph.graphql.relay import Node, node_type
@@ -17,7 +18,15 @@ from expgraph.graphql.scalars import JSON
 from expgraph.graphql.visibility import AdminOnly, OwnerOrAdmin, Public
 
 UserRole = models.UserRole
-strawberry.enum(UserRole, description="What a user may do.")
+described_enum(
+    UserRole,
+    "What a user may do.",
+    {
+        UserRole.ADMIN: "Everything, including managing users and reading admin-only data.",
+        UserRole.MEMBER: "Read, write and execute: create experiments and run them.",
+        UserRole.VIEWER: "Read only.",
+    },
+)
 
 
 @node_type(models.User, read=Public)
@@ -41,7 +50,17 @@ class User(Node):
 
 
 Scope = Permission
-strawberry.enum(Scope, name="Scope", description="What an API key (or a role) allows.")
+described_enum(
+    Scope,
+    "What an API key (or a role) allows.",
+    {
+        Scope.READ: "Read every object the caller may see.",
+        Scope.WRITE: "Create and change experiments, datasets, tags and research data.",
+        Scope.EXECUTE: "Claim, heartbeat and release executions and record runs (workers).",
+        Scope.ADMIN: "Manage users and other users' keys; read admin-only data.",
+    },
+    name="Scope",
+)
 
 
 @node_type(models.ApiKey, read=OwnerOrAdmin("user_id"))

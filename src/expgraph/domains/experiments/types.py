@@ -14,17 +14,48 @@ import strawberry
 
 from expgraph.domains.experiments import models
 from expgraph.graphql.bounds import capped
+from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
 from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.relay import Node, named_pk
 from expgraph.graphql.scalars import JSON
 
 ExperimentKind = models.ExperimentKind
-strawberry.enum(ExperimentKind, description="Which system an experiment belongs to.")
+described_enum(
+    ExperimentKind,
+    "Which system an experiment belongs to; each kind has its own type.",
+    {
+        ExperimentKind.EVALUATION: "An LLM evaluation over a dataset (EvaluationExperiment).",
+        ExperimentKind.AB_TEST: "An A/B test assigning units to variants (AbTestExperiment).",
+        ExperimentKind.SIMULATION: "Iterated simulations (SimulationExperiment).",
+        ExperimentKind.TRAINING: "An ML training run (TrainingExperiment).",
+        ExperimentKind.RESEARCH: "A hypothesis tested on synthetic users (ResearchExperiment).",
+    },
+)
 ExperimentStatus = models.ExperimentStatus
-strawberry.enum(ExperimentStatus, description="Lifecycle state, shared by every kind.")
+described_enum(
+    ExperimentStatus,
+    "Lifecycle state, shared by every kind.",
+    {
+        ExperimentStatus.DRAFT: "Being set up; nothing runs.",
+        ExperimentStatus.PENDING: "Ready, waiting to start.",
+        ExperimentStatus.RUNNING: "Under way.",
+        ExperimentStatus.PAUSED: "Stopped for now; it may resume.",
+        ExperimentStatus.COMPLETED: "Finished.",
+        ExperimentStatus.FAILED: "Ended by an error.",
+        ExperimentStatus.CANCELLED: "Stopped for good before it finished.",
+    },
+)
 UnitType = models.UnitType
-strawberry.enum(UnitType, description="What an A/B test assigns to variants.")
+described_enum(
+    UnitType,
+    "What an A/B test assigns to variants.",
+    {
+        UnitType.USER: "Each user gets one variant.",
+        UnitType.HOUSEHOLD: "Everyone in a household gets the same variant.",
+        UnitType.SESSION: "Each session gets a variant.",
+    },
+)
 
 MAX_TAG_SLUGS = 200
 

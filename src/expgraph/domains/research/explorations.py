@@ -20,6 +20,7 @@ from expgraph.domains.research import models, trees
 from expgraph.errors import BadRequest
 from expgraph.graphql.connections import connection_field
 from expgraph.graphql.context import Info
+from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
 from expgraph.graphql.loaders import Ancestors, Descendants, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
@@ -39,9 +40,28 @@ N = models.ScenarioNode
 MAX_DESCENDANT_DEPTH = 20
 
 ExplorationStatus = models.ExplorationStatus
-strawberry.enum(ExplorationStatus, description="running, or how the exploration ended.")
+described_enum(
+    ExplorationStatus,
+    "Running, or how the exploration ended.",
+    {
+        ExplorationStatus.RUNNING: "Still expanding nodes.",
+        ExplorationStatus.GOAL_ACHIEVED: "Ended: a node reached the goal.",
+        ExplorationStatus.DEPTH_LIMIT_REACHED: "Ended: the tree reached its maximum depth.",
+        ExplorationStatus.COST_LIMIT_REACHED: "Ended: it spent its LLM-call budget.",
+        ExplorationStatus.NO_VIABLE_PATHS: "Ended: no node was left worth expanding.",
+    },
+)
 NodeStatus = models.NodeStatus
-strawberry.enum(NodeStatus, description="A node's standing in its exploration.")
+described_enum(
+    NodeStatus,
+    "A node's standing in its exploration.",
+    {
+        NodeStatus.ACTIVE: "Still a candidate: it may be expanded.",
+        NodeStatus.DOMINATED: "Set aside: another node does better.",
+        NodeStatus.WINNER: "The exploration's best node (at most one per exploration).",
+        NodeStatus.EXPANSION_FAILED: "Expanding it failed; it has no children from that attempt.",
+    },
+)
 
 
 @strawberry.input(description="Conditions on scenario nodes.")

@@ -14,6 +14,7 @@ from expgraph.domains.research import models
 from expgraph.domains.simulation.models import SimulationRun as SimulationRunRecord
 from expgraph.graphql.connections import connection_field
 from expgraph.graphql.context import Info
+from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Rule, escape_like
 from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
@@ -29,17 +30,51 @@ SimulationRunT = Annotated["SimulationRun", strawberry.lazy("expgraph.domains.si
 # This module's own type, for a field declared before the type it shows.
 SynthGroupT = Annotated["SynthGroup", strawberry.lazy(__name__)]
 
-for _enum, _text in (
-    (models.AnalysisStatus, "Where an analysis run stands."),
-    (models.ResearchStatus, "Where a research execution stands."),
-    (models.DocumentType, "Kinds of generated experiment documents."),
-    (models.DocumentStatus, "Generation status of a document."),
-):
-    strawberry.enum(_enum, description=_text)
 AnalysisStatus = models.AnalysisStatus
 ResearchStatus = models.ResearchStatus
 DocumentType = models.DocumentType
 DocumentStatus = models.DocumentStatus
+described_enum(
+    AnalysisStatus,
+    "Where an analysis run stands.",
+    {
+        AnalysisStatus.PENDING: "Created, not started.",
+        AnalysisStatus.RUNNING: "Under way.",
+        AnalysisStatus.COMPLETED: "Finished; its results are set.",
+        AnalysisStatus.FAILED: "Ended by an error.",
+    },
+)
+described_enum(
+    ResearchStatus,
+    "Where a research execution (a round of interviews) stands.",
+    {
+        ResearchStatus.PENDING: "Created, not started.",
+        ResearchStatus.RUNNING: "Interviews under way.",
+        ResearchStatus.GENERATING_SUMMARY: "Interviews done; the summary is being written.",
+        ResearchStatus.COMPLETED: "Finished, summary included.",
+        ResearchStatus.FAILED: "Ended by an error.",
+    },
+)
+described_enum(
+    DocumentType,
+    "Kinds of generated experiment documents.",
+    {
+        DocumentType.SUMMARY: "A summary of the findings.",
+        DocumentType.PRFAQ: "A press release with frequently asked questions (PR/FAQ).",
+        DocumentType.EXECUTIVE_SUMMARY: "A short summary for decision makers.",
+    },
+)
+described_enum(
+    DocumentStatus,
+    "Generation status of a document.",
+    {
+        DocumentStatus.PENDING: "Asked for, not started.",
+        DocumentStatus.GENERATING: "Being written.",
+        DocumentStatus.COMPLETED: "Written in full.",
+        DocumentStatus.FAILED: "Generation failed; no usable content.",
+        DocumentStatus.PARTIAL: "Generation stopped early; the content is incomplete.",
+    },
+)
 OLDEST = (SortKey("id"),)
 
 

@@ -11,6 +11,7 @@ from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.experiments.types import Experiment
 from expgraph.domains.simulation import models
 from expgraph.graphql.bounds import capped
+from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
 from expgraph.graphql.loaders import RowsById
 from expgraph.graphql.pagination import SortKey
@@ -20,7 +21,18 @@ from expgraph.graphql.scalars import JSON, BigInt
 from expgraph.graphql.visibility import Public
 
 RunPurpose = models.RunPurpose
-strawberry.enum(RunPurpose, description="Why a simulation ran.")
+described_enum(
+    RunPurpose,
+    "Why a simulation ran.",
+    {
+        RunPurpose.STANDALONE: "On its own, outside an optimisation.",
+        RunPurpose.INITIAL: "The starting point of an optimisation.",
+        RunPurpose.BOOTSTRAP: "One of the runs that estimate the spread of results.",
+        RunPurpose.EVALUATION: "To evaluate a candidate during an iteration.",
+        RunPurpose.BEST: "A re-run of the best candidate found so far.",
+        RunPurpose.FINAL: "The confirming run of the final result.",
+    },
+)
 
 
 @strawberry.type(description="One agent's cost in an iteration, in integer cents.")

@@ -31,69 +31,114 @@ class AbTestInput(BaseModel):
     """Fields of an A/B test."""
 
     end_at: Optional[str] = Field(alias="endAt", default=None)
+    "When assignment ends."
     start_at: Optional[str] = Field(alias="startAt", default=None)
+    "When assignment starts."
     unit_type: Optional[UnitType] = Field(alias="unitType", default=None)
+    "What is assigned to variants."
 
 
 class AddDatasetExamplesInput(BaseModel):
+    """A batch of examples for one version of a dataset, added all or none."""
+
     dataset_id: str = Field(alias="datasetId")
+    "Global ID of the dataset."
     dataset_version_id: str = Field(alias="datasetVersionId")
+    "Global ID of the version to add to; it must be one of the dataset's."
     examples: list["DatasetExampleInput"]
-    "At most 5,000 items."
+    "The examples; at least one. At most 5,000 items."
 
 
 class AddEvaluatorConfigInput(BaseModel):
+    """Adds one evaluator to an execution config."""
+
     evaluator_config: "EvaluatorConfigInput" = Field(alias="evaluatorConfig")
+    "The evaluator; its name must be new to the config."
     experiment_id: str = Field(alias="experimentId")
+    "Global id of the experiment."
 
 
 class AnalysisRunIdInput(BaseModel):
+    """Names one analysis run."""
+
     id: str
+    "The analysis run."
 
 
 class AnnotationInput(BaseModel):
+    """One evaluator result; recording the same run and name again replaces it."""
+
     error: Optional[str] = None
+    "Why the evaluator failed; null on success."
     experiment_run_id: str = Field(alias="experimentRunId")
+    "Global id of a run of the claimed experiment."
     explanation: Optional[str] = None
+    "The evaluator's reasoning."
     label: Optional[str] = None
+    "Categorical verdict, at most 255 characters."
     metadata: Optional[Any] = None
+    "Free-form JSON object; {} when omitted."
     name: str
+    "The evaluator's name, at most 100 characters."
     score: Optional[float] = None
+    "Numeric score."
 
 
 class AppendTranscriptMessagesInput(BaseModel):
+    """Messages to add to the end of one synth's transcript in a round (created on first use)."""
+
     execution_id: str = Field(alias="executionId")
+    "The research execution; it must not be completed or failed."
     messages: list[Any]
-    "At most 1,000 items."
+    "The messages, from 1 to 1000, each any JSON value. At most 1,000 items."
     synth_id: str = Field(alias="synthId")
+    "The synth interviewed."
 
 
 class ClaimExecutionInput(BaseModel):
+    """Asks for a claim on an execution."""
+
     experiment_id: Optional[str] = Field(alias="experimentId", default=None)
     "Omit to claim the next claimable experiment (oldest first)."
     worker_id: str = Field(alias="workerId")
+    "Identifies the claiming worker, 1-255 characters after trimming."
 
 
 class CompleteSimulationRunInput(BaseModel):
+    """The results of a simulation run; a run can be completed once (again is a CONFLICT)."""
+
     aggregated_outcomes: Optional[Any] = Field(alias="aggregatedOutcomes", default=None)
+    "Summary of the run's outcomes (a JSON object)."
     execution_time_seconds: Optional[float] = Field(
         alias="executionTimeSeconds", default=None
     )
+    "Wall-clock duration in seconds."
     id: str
+    "The simulation run."
     total_cost: Optional[str] = Field(alias="totalCost", default=None)
     "Integer cents."
     total_synths: Optional[int] = Field(alias="totalSynths", default=None)
+    "Number of synths simulated."
 
 
 class CreateAnalysisRunInput(BaseModel):
+    """The analysis of a research experiment; an experiment has at most one (a second is a (else CONFLICT)."""
+
     config: Optional[Any] = None
+    "The analysis configuration (a JSON object)."
     experiment_id: str = Field(alias="experimentId")
+    "The research experiment to analyse."
     scenario_id: str = Field(alias="scenarioId", default="baseline")
+    'The scenario to analyse; "baseline" if omitted.'
 
 
 class CreateApiKeyInput(BaseModel):
+    """A new API key for yourself; its scopes may not exceed your role."""
+
     expires_at: Optional[str] = Field(alias="expiresAt", default=None)
+    "When the key stops working; null for a key that does not expire."
     name: str
+    "A label to recognise the key by."
     preset: Optional[ApiKeyPreset] = None
     "A named set of scopes (WORKER for `expgraph worker`); give scopes, a preset, or both."
     rate_limit: int = Field(alias="rateLimit", default=60)
@@ -106,176 +151,296 @@ class CreateCustomProviderInput(BaseModel):
     """Credentials are stored encrypted and never returned."""
 
     base_url: Optional[str] = Field(alias="baseUrl", default=None)
+    "Endpoint URL, at most 1,000 characters."
     credentials: Optional[Any] = None
+    "JSON object of secrets; encrypted, never readable again."
     name: str
+    "Unique provider name, at most 255 characters."
     provider_kind: str = Field(alias="providerKind")
+    "Which API it speaks, at most 50 characters."
 
 
 class CreateDatasetInput(BaseModel):
+    """A new dataset."""
+
     description: Optional[str] = None
+    "Free text, at most 10,000 characters."
     fault_types: Optional[Any] = Field(alias="faultTypes", default=None)
+    "The fault classes its signals cover, as a JSON list."
     file_path: Optional[str] = Field(alias="filePath", default=None)
+    "Where the dataset's files are stored, when on disk."
     metadata: Optional[Any] = None
+    "Any JSON object; {} when null."
     name: str
+    "Display name, unique, at most 255 characters."
     num_signals: int = Field(alias="numSignals", default=0)
+    "How many recorded signals the dataset holds."
     severity_levels: Optional[Any] = Field(alias="severityLevels", default=None)
+    "The severity levels its signals cover, as a JSON list."
 
 
 class CreateDatasetVersionInput(BaseModel):
+    """A new version of a dataset."""
+
     dataset_id: str = Field(alias="datasetId")
+    "Global ID of the dataset."
     description: Optional[str] = None
+    "What changed in this version; at most 10,000 characters."
     metadata: Optional[Any] = None
+    "Any JSON object; {} when null."
 
 
 class CreateExecutionConfigInput(BaseModel):
+    """Makes one evaluation experiment executable."""
+
     evaluator_configs: list["EvaluatorConfigInput"] = Field(
         alias="evaluatorConfigs", default_factory=lambda: []
     )
-    "At most 50 items."
+    "Evaluators to apply to each run. At most 50 items."
     experiment_id: str = Field(alias="experimentId")
+    "Global id of an evaluation experiment with a dataset version."
     task_config: "TaskConfigInput" = Field(alias="taskConfig")
+    "What each run does; fixed once created."
 
 
 class CreateExperimentInput(BaseModel):
     """A new experiment of one kind."""
 
     ab_test: Optional["AbTestInput"] = Field(alias="abTest", default=None)
+    "Only for AB_TEST experiments."
     config: Optional[Any] = None
+    "Free-form JSON object; {} when omitted."
     description: Optional[str] = None
+    "Free text."
     evaluation: Optional["EvaluationInput"] = None
+    "Only for EVALUATION experiments."
     kind: ExperimentKind
+    "Its kind; cannot change later."
     metadata: Optional[Any] = None
+    "Free-form JSON object; {} when omitted."
     name: str
+    "Display name, 1-255 characters, unique among live experiments."
     research: Optional["ResearchInput"] = None
+    "Only for RESEARCH experiments; required to create one."
     simulation: Optional["SimulationInput"] = None
+    "Only for SIMULATION experiments; required to create one."
     status: ExperimentStatus = ExperimentStatus.DRAFT
+    "Starting status; DRAFT unless given."
     tag_ids: Optional[list[str]] = Field(alias="tagIds", default=None)
     "Tags to apply at once. At most 100 items."
     training: Optional["TrainingInput"] = None
+    "Only for TRAINING experiments."
 
 
 class CreateExplorationInput(BaseModel):
+    """A new exploration of a research experiment, with its root scenario."""
+
     baseline_analysis_id: str = Field(alias="baselineAnalysisId")
+    "The analysis run to start from; it must belong to the same experiment."
     config: Optional[Any] = None
+    "The exploration's settings (a JSON object)."
     experiment_id: str = Field(alias="experimentId")
+    "The research experiment to explore."
     goal: Any
+    "What the exploration aims for (a JSON object)."
     root: "ScenarioInput"
+    "The root scenario (depth 0)."
 
 
 class CreatePromptInput(BaseModel):
+    """A new prompt and its version 1."""
+
     description: Optional[str] = None
+    "Free text, at most 10,000 characters."
     invocation_parameters: Optional[Any] = Field(
         alias="invocationParameters", default=None
     )
+    "Model call parameters as a JSON object; secrets are refused."
     model_name: str = Field(alias="modelName")
+    "Model name, at most 200 characters."
     model_provider: str = Field(alias="modelProvider")
+    "Provider of the model, at most 100 characters."
     name: str
+    "Unique prompt name, at most 255 characters."
     template: str
+    "Template of version 1, at most 100,000 characters."
 
 
 class CreatePromptVersionInput(BaseModel):
+    """The next version of a prompt; it gets the next number."""
+
     invocation_parameters: Optional[Any] = Field(
         alias="invocationParameters", default=None
     )
+    "Model call parameters as a JSON object; secrets are refused."
     model_name: str = Field(alias="modelName")
+    "Model name, at most 200 characters."
     model_provider: str = Field(alias="modelProvider")
+    "Provider of the model, at most 100 characters."
     prompt_id: str = Field(alias="promptId")
+    "Global id of the prompt."
     template: str
+    "Template text, at most 100,000 characters."
 
 
 class CreateRegionAnalysisInput(BaseModel):
+    """A region of synths found in a simulation run, with its rates."""
+
     did_not_try_rate: float = Field(alias="didNotTryRate")
+    "Share of the region's attempts not tried, from 0 to 1."
     failed_rate: float = Field(alias="failedRate")
+    "Share of the region's attempts that failed, from 0 to 1."
     failure_delta: float = Field(alias="failureDelta")
+    "The region's failure rate minus the overall failure rate."
     rule_text: str = Field(alias="ruleText")
+    "The same rules in words."
     rules: Any
+    "The conditions on synth attributes that define the region (a JSON list)."
     simulation_run_id: str = Field(alias="simulationRunId")
+    "The simulation run analysed."
     success_rate: float = Field(alias="successRate")
+    "Share of the region's attempts that succeeded, from 0 to 1."
     synth_count: int = Field(alias="synthCount")
+    "Number of synths in the region, 0 or more."
     synth_percentage: float = Field(alias="synthPercentage")
+    "Share of all synths in the region, in percent (0 to 100)."
 
 
 class CreateResearchExecutionInput(BaseModel):
+    """A new round of interviews, created pending."""
+
     additional_context: Optional[str] = Field(alias="additionalContext", default=None)
+    "Extra context for the interviewer."
     experiment_id: Optional[str] = Field(alias="experimentId", default=None)
+    "The research experiment it belongs to; omit for none."
     max_turns: int = Field(alias="maxTurns", default=6)
+    "Most turns an interview may take, 1 or more; 6 if omitted."
     model: str = "gpt-4o-mini"
+    'The LLM to interview with; "gpt-4o-mini" if omitted.'
     synth_count: int = Field(alias="synthCount", default=0)
+    "Number of synths meant to be interviewed, 0 or more."
     topic_name: str = Field(alias="topicName")
+    "What the interviews are about."
 
 
 class CreateSensitivityResultInput(BaseModel):
+    """A sensitivity analysis of a simulation run."""
+
     analyzed_at: Optional[str] = Field(alias="analyzedAt", default=None)
+    "When the analysis was made; now if omitted."
     baseline_success: float = Field(alias="baselineSuccess")
+    "The success rate without perturbation, from 0 to 1."
     deltas_used: Any = Field(alias="deltasUsed")
+    "The perturbations applied to each dimension (a JSON list)."
     dimensions: Any
+    "Per-dimension results (a JSON list)."
     most_sensitive_dimension: str = Field(alias="mostSensitiveDimension")
+    "The dimension whose change moves success the most."
     simulation_run_id: str = Field(alias="simulationRunId")
+    "The simulation run analysed."
 
 
 class CreateSimulationRunInput(BaseModel):
+    """A new simulation run, standalone or part of a simulation experiment."""
+
     config: Optional[Any] = None
+    "The run's configuration (a JSON object)."
     experiment_id: Optional[str] = Field(alias="experimentId", default=None)
+    "The simulation experiment it belongs to; omit for a standalone run."
     iteration: Optional[int] = None
+    "The experiment iteration it belongs to, 0 or more."
     run_purpose: RunPurpose = Field(alias="runPurpose", default=RunPurpose.STANDALONE)
+    "Why it runs; standalone if omitted."
     sample_index: Optional[int] = Field(alias="sampleIndex", default=None)
+    "Its bootstrap sample number within the iteration, 0 or more."
     scenario_id: Optional[str] = Field(alias="scenarioId", default=None)
+    "The scenario simulated."
     seed: Optional[str] = None
     "The run's random seed, stored so the run can be reproduced."
     status: str = "running"
+    'Its initial status, a free-form label; "running" if omitted.'
 
 
 class CreateSynthGroupInput(BaseModel):
+    """A new group of synths."""
+
     description: Optional[str] = None
+    "What the group is for."
     name: str
+    "The group's display name."
 
 
 class CreateTagInput(BaseModel):
+    """A new tag."""
+
     color: Optional[str] = None
     "#rrggbb"
     name: str
+    "Display name, unique, at most 50 characters; the slug is made from it."
 
 
 class CreateUserInput(BaseModel):
+    """A new user; admins only."""
+
     email: str
+    "Email address, unique; stored lower-cased."
     password: Optional[str] = None
     "At least 12 characters; stored only as an argon2id hash."
     role: UserRole = UserRole.MEMBER
+    "What the user may do; MEMBER unless given."
     username: str
+    "Sign-in name, unique; surrounding spaces are trimmed."
 
 
 class DatasetExampleInput(BaseModel):
+    """One example to add."""
+
     input: Any
+    "What the experiment is given, a JSON object."
     metadata: Optional[Any] = None
+    "Any JSON object; {} when null."
     output: Optional[Any] = None
+    "The expected output, a JSON object; {} when null."
 
 
 class DatasetFilter(BaseModel):
     """Conditions on datasets."""
 
     and_: Optional[list["DatasetFilter"]] = Field(alias="and", default=None)
-    "At most 20 items."
+    "Matches every one of these conditions. At most 20 items."
     created_by_id: Optional[str] = Field(alias="createdById", default=None)
+    "Global ID of the user who created it."
     name_contains: Optional[str] = Field(alias="nameContains", default=None)
+    "Case-insensitive substring of the name."
     not_: Optional["DatasetFilter"] = Field(alias="not", default=None)
+    "Does not match this condition."
     or_: Optional[list["DatasetFilter"]] = Field(alias="or", default=None)
-    "At most 20 items."
+    "Matches at least one of these conditions. At most 20 items."
 
 
 class DatasetOrder(BaseModel):
+    """One sort key for datasets; list several to break ties."""
+
     direction: SortDirection = SortDirection.ASC
+    "Ascending unless given."
     field: DatasetOrderField
+    "What to sort by."
 
 
 class DeleteCustomProviderInput(BaseModel):
+    """Names the custom provider to delete."""
+
     id: str
+    "Global id of the custom provider."
 
 
 class EvaluationInput(BaseModel):
     """Fields of an evaluation experiment."""
 
     dataset_id: Optional[str] = Field(alias="datasetId", default=None)
+    "Global id of the dataset it runs on; required before execution."
     dataset_version_id: Optional[str] = Field(alias="datasetVersionId", default=None)
+    "Global id of the dataset version whose examples run; of that dataset."
     repetitions: Optional[int] = None
     "How many times each dataset example runs (1 when null); 0 to 1,000."
 
@@ -284,112 +449,170 @@ class EvaluatorConfigInput(BaseModel):
     """One evaluator; its name names its annotations."""
 
     custom_provider_id: Optional[str] = Field(alias="customProviderId", default=None)
+    "Custom provider for the judge model."
     kind: str = "code"
-    "llm_judge, code, exact_match, contains"
+    "One of llm_judge, code, exact_match, contains."
     model_name: Optional[str] = Field(alias="modelName", default=None)
+    "Judge model name (llm_judge only)."
     model_provider: Optional[str] = Field(alias="modelProvider", default=None)
+    "Judge model provider (llm_judge only)."
     name: str
+    "1-100 characters, unique in the config; names its annotations."
     parameters: Optional[Any] = None
+    "Evaluator settings as a JSON object; secrets are refused."
     prompt_version_id: Optional[str] = Field(alias="promptVersionId", default=None)
+    "Judge prompt version (llm_judge only)."
 
 
 class ExpandNodeInput(BaseModel):
+    """Children to add under a node of a running exploration."""
+
     children: list["ScenarioInput"]
-    "At most 100 items."
+    "The new scenarios, from 1 to 100; their depth is the parent's plus one. At most 100 items."
     parent_id: str = Field(alias="parentId")
+    "The node to expand."
 
 
 class ExperimentEventFilter(BaseModel):
+    """Conditions on a simulation experiment's events; all given conditions must hold."""
+
     and_: Optional[list["ExperimentEventFilter"]] = Field(alias="and", default=None)
-    "At most 20 items."
+    "Every one of these filters must match. At most 20 items."
     event_types: Optional[list[str]] = Field(alias="eventTypes", default=None)
-    "At most 100 items."
+    "Only events of one of these types (at most 100). At most 100 items."
     iteration: Optional[int] = None
+    "Only events of this iteration."
     not_: Optional["ExperimentEventFilter"] = Field(alias="not", default=None)
+    "This filter must not match."
     or_: Optional[list["ExperimentEventFilter"]] = Field(alias="or", default=None)
-    "At most 20 items."
+    "At least one of these filters must match. At most 20 items."
 
 
 class ExperimentEventInput(BaseModel):
+    """One event of a simulation experiment."""
+
     event_data: Optional[Any] = Field(alias="eventData", default=None)
+    "The event's details, a JSON object; empty if omitted."
     event_type: str = Field(alias="eventType")
+    "The event's kind, a non-empty free-form label."
     iteration: int
+    "The iteration during which it happened."
     timestamp: Optional[str] = None
+    "When it happened; the recording time if omitted."
 
 
 class ExperimentFilter(BaseModel):
     """Conditions on experiments; all given conditions must hold."""
 
     and_: Optional[list["ExperimentFilter"]] = Field(alias="and", default=None)
-    "At most 20 items."
+    "Every one of these filters holds. At most 20 items."
     created_after: Optional[str] = Field(alias="createdAfter", default=None)
+    "Created at or after this instant."
     created_before: Optional[str] = Field(alias="createdBefore", default=None)
+    "Created strictly before this instant."
     created_by_id: Optional[str] = Field(alias="createdById", default=None)
+    "Created by this user (global id)."
     dataset_id: Optional[str] = Field(alias="datasetId", default=None)
+    "Uses this dataset (global id); evaluation and training only."
     kinds: Optional[list[ExperimentKind]] = None
-    "At most 5 items."
+    "Is of one of these kinds. At most 5 items."
     name_contains: Optional[str] = Field(alias="nameContains", default=None)
     "Case-insensitive substring of the name."
     not_: Optional["ExperimentFilter"] = Field(alias="not", default=None)
+    "This filter does not hold."
     or_: Optional[list["ExperimentFilter"]] = Field(alias="or", default=None)
-    "At most 20 items."
+    "At least one of these filters holds. At most 20 items."
     statuses: Optional[list[ExperimentStatus]] = None
-    "At most 7 items."
+    "Has one of these statuses. At most 7 items."
     tag_slugs: Optional[list[str]] = Field(alias="tagSlugs", default=None)
     "Has every one of these tags. At most 200 items."
 
 
 class ExperimentIdInput(BaseModel):
+    """Names one experiment."""
+
     id: str
+    "Global id of the experiment."
 
 
 class ExperimentOrder(BaseModel):
+    """A sort order for experiments."""
+
     direction: SortDirection = SortDirection.ASC
+    "Ascending unless told otherwise."
     field: ExperimentOrderField
+    "What to sort by."
 
 
 class ExperimentRunFilter(BaseModel):
     """Conditions on runs."""
 
     and_: Optional[list["ExperimentRunFilter"]] = Field(alias="and", default=None)
-    "At most 20 items."
+    "Every one of these filters holds. At most 20 items."
     dataset_example_id: Optional[str] = Field(alias="datasetExampleId", default=None)
+    "Only runs of this dataset example (global id)."
     has_error: Optional[bool] = Field(alias="hasError", default=None)
+    "True: only failed runs; false: only successful ones."
     not_: Optional["ExperimentRunFilter"] = Field(alias="not", default=None)
+    "This filter does not hold."
     or_: Optional[list["ExperimentRunFilter"]] = Field(alias="or", default=None)
-    "At most 20 items."
+    "At least one of these filters holds. At most 20 items."
     repetition: Optional[int] = None
+    "Only this repetition number."
 
 
 class ExperimentRunOrder(BaseModel):
+    """A sort order for runs."""
+
     direction: SortDirection = SortDirection.ASC
+    "Ascending unless told otherwise."
     field: ExperimentRunOrderField
+    "What to sort by."
 
 
 class ExperimentTagInput(BaseModel):
+    """An experiment and a tag to link or unlink."""
+
     experiment_id: str = Field(alias="experimentId")
+    "Global ID of the experiment."
     tag_id: str = Field(alias="tagId")
+    "Global ID of the tag."
 
 
 class FinishExplorationInput(BaseModel):
+    """How a running exploration ended; it can be finished once."""
+
     exploration_id: str = Field(alias="explorationId")
+    "The exploration."
     status: ExplorationStatus
+    "How it ended: any status but running."
 
 
 class HolderInput(BaseModel):
+    """Proves the caller still holds the claim it was given."""
+
     experiment_id: str = Field(alias="experimentId")
+    "Global id of the claimed experiment."
     fencing_token: str = Field(alias="fencingToken")
+    "The claim's fencingToken; a stale token gets a CONFLICT error."
     worker_id: str = Field(alias="workerId")
+    "The workerId the claim was made with."
 
 
 class IdInput(BaseModel):
+    """Names one record by its global ID."""
+
     id: str
+    "Global ID of the session or API key to act on."
 
 
 class ImportSynthsInput(BaseModel):
+    """A batch of synths to import, all or none."""
+
     synth_group_id: Optional[str] = Field(alias="synthGroupId", default=None)
+    "The group to put them in; omit to leave them ungrouped."
     synths: list["SynthInput"]
-    "At most 5,000 items."
+    "The synths, from 1 to 5000. At most 5,000 items."
 
 
 class LoginInput(BaseModel):
@@ -398,70 +621,106 @@ class LoginInput(BaseModel):
     backup_code: Optional[str] = Field(alias="backupCode", default=None)
     "Or one of the backup codes; each works once."
     email: Optional[str] = None
+    "The email address; give it or username, not both."
     password: str
+    "The user's password."
     totp_code: Optional[str] = Field(alias="totpCode", default=None)
     "The current 6-digit code, when two-factor sign-in is on."
     username: Optional[str] = None
+    "The username; give it or email, not both."
 
 
 class RecordExperimentEventsInput(BaseModel):
+    """A batch of events for one simulation experiment, recorded all or none."""
+
     events: list["ExperimentEventInput"]
-    "At most 5,000 items."
+    "The events, from 1 to 5000. At most 5,000 items."
     experiment_id: str = Field(alias="experimentId")
+    "The simulation experiment."
 
 
 class RecordExperimentRunsInput(BaseModel):
+    """A batch of run results from the claim holder."""
+
     experiment_id: str = Field(alias="experimentId")
+    "Global id of the claimed experiment."
     fencing_token: str = Field(alias="fencingToken")
+    "The claim's fencingToken; a stale token gets a CONFLICT error."
     runs: list["RunInput"]
-    "At most 1,000 items."
+    "At least one run; each example and repetition at most once. At most 1,000 items."
     worker_id: str = Field(alias="workerId")
+    "The workerId the claim was made with."
 
 
 class RecordIterationInput(BaseModel):
+    """One iteration of a simulation experiment; each iteration number is recorded once."""
+
     accepted_changes: Optional[Any] = Field(alias="acceptedChanges", default=None)
+    "The policy changes accepted in this iteration, a JSON list; empty if omitted."
     costs_per_agent: Any = Field(alias="costsPerAgent")
     "Agent id -> integer cents."
     evaluation_simulation_run_id: Optional[str] = Field(
         alias="evaluationSimulationRunId", default=None
     )
+    "The simulation run that evaluated this iteration; it must belong to the same experiment."
     experiment_id: str = Field(alias="experimentId")
+    "The simulation experiment."
     iteration: int
+    "The iteration number, 0 or more; recording the same number twice is a CONFLICT."
     policies: Optional[Any] = None
+    "The agents' policies after this iteration, a JSON object; empty if omitted."
 
 
 class RecordRunAnnotationsInput(BaseModel):
+    """A batch of evaluator results from the claim holder."""
+
     annotations: list["AnnotationInput"]
-    "At most 1,000 items."
+    "At least one; each run and name at most once. At most 1,000 items."
     experiment_id: str = Field(alias="experimentId")
+    "Global id of the claimed experiment."
     fencing_token: str = Field(alias="fencingToken")
+    "The claim's fencingToken; a stale token gets a CONFLICT error."
     worker_id: str = Field(alias="workerId")
+    "The workerId the claim was made with."
 
 
 class RecordSynthOutcomesInput(BaseModel):
+    """Synth outcomes for an analysis run, recorded all or none; a synth's earlier outcome is replaced."""
+
     analysis_id: str = Field(alias="analysisId")
+    "The analysis run; it must not be completed or failed."
     outcomes: list["SynthOutcomeInput"]
-    "At most 5,000 items."
+    "The outcomes, from 1 to 5000. At most 5,000 items."
 
 
 class ReleaseExecutionInput(BaseModel):
+    """Gives a claim back."""
+
     error: Optional[str] = None
     "Recorded as lastError."
     experiment_id: str = Field(alias="experimentId")
+    "Global id of the claimed experiment."
     fencing_token: str = Field(alias="fencingToken")
+    "The claim's fencingToken; a stale token gets a CONFLICT error."
     worker_id: str = Field(alias="workerId")
+    "The workerId the claim was made with."
 
 
 class ResearchExecutionFilter(BaseModel):
+    """Conditions on research executions; all given conditions must hold."""
+
     and_: Optional[list["ResearchExecutionFilter"]] = Field(alias="and", default=None)
-    "At most 20 items."
+    "Every one of these filters must match. At most 20 items."
     experiment_id: Optional[str] = Field(alias="experimentId", default=None)
+    "Only executions of this experiment."
     not_: Optional["ResearchExecutionFilter"] = Field(alias="not", default=None)
+    "This filter must not match."
     or_: Optional[list["ResearchExecutionFilter"]] = Field(alias="or", default=None)
-    "At most 20 items."
+    "At least one of these filters must match. At most 20 items."
     statuses: Optional[list[ResearchStatus]] = None
-    "At most 5 items."
+    "Only executions in one of these statuses. At most 5 items."
     topic_contains: Optional[str] = Field(alias="topicContains", default=None)
+    "Only executions whose topic contains this text, ignoring case."
 
 
 class ResearchInput(BaseModel):
@@ -470,292 +729,457 @@ class ResearchInput(BaseModel):
     hypothesis: Optional[str] = None
     "Required at creation; at most 500 characters."
     scorecard_data: Optional[Any] = Field(alias="scorecardData", default=None)
+    "The research scorecard as a JSON object."
 
 
 class RunInput(BaseModel):
+    """One run result; recording the same example and repetition again replaces it."""
+
     completion_tokens: Optional[int] = Field(alias="completionTokens", default=None)
+    "Output tokens used, at least 0."
     cost_micros: Optional[str] = Field(alias="costMicros", default=None)
+    "Cost in millionths of a dollar, at least 0."
     dataset_example_id: str = Field(alias="datasetExampleId")
+    "Global id of an example in the experiment's dataset version."
     end_time: Optional[str] = Field(alias="endTime", default=None)
+    "When the run ended."
     error: Optional[str] = None
+    "Why the run failed; null for a success."
     latency_ms: Optional[float] = Field(alias="latencyMs", default=None)
+    "Model call latency in milliseconds, at least 0."
     output: Optional[Any] = None
+    "The task's output; a non-object is stored as {value: ...}."
     prompt_tokens: Optional[int] = Field(alias="promptTokens", default=None)
+    "Input tokens used, at least 0."
     repetition_number: int = Field(alias="repetitionNumber")
+    "From 1 to the experiment's repetitions."
     start_time: Optional[str] = Field(alias="startTime", default=None)
+    "When the run started."
 
 
 class ScenarioInput(BaseModel):
     """A scenario: what changed, why, and how it scored."""
 
     action_applied: Optional[str] = Field(alias="actionApplied", default=None)
+    "The change this scenario applies to its parent's, in words."
     action_category: Optional[str] = Field(alias="actionCategory", default=None)
+    "The kind of change, at most 100 characters."
     execution_time_seconds: Optional[float] = Field(
         alias="executionTimeSeconds", default=None
     )
+    "Seconds spent simulating it, 0 or more."
     llm_calls: int = Field(alias="llmCalls", default=0)
+    "LLM calls made to produce it, 0 or more."
     node_status: NodeStatus = Field(alias="nodeStatus", default=NodeStatus.ACTIVE)
+    "Its standing; active if omitted."
     rationale: Optional[str] = None
+    "Why the change is tried."
     scorecard_params: Any = Field(alias="scorecardParams")
+    "The scorecard parameters this scenario simulates (a JSON object)."
     short_action: Optional[str] = Field(alias="shortAction", default=None)
+    "A short label for the change, at most 255 characters."
     simulation_results: Optional[Any] = Field(alias="simulationResults", default=None)
+    "What its simulation gave (a JSON object; success_rate, if present, from 0 to 1)."
 
 
 class ScenarioNodeFilter(BaseModel):
     """Conditions on scenario nodes."""
 
     and_: Optional[list["ScenarioNodeFilter"]] = Field(alias="and", default=None)
-    "At most 20 items."
+    "Every one of these filters must match. At most 20 items."
     depth: Optional[int] = None
+    "Only nodes at exactly this depth (the root is 0)."
     max_depth: Optional[int] = Field(alias="maxDepth", default=None)
+    "Only nodes at this depth or shallower."
     min_depth: Optional[int] = Field(alias="minDepth", default=None)
+    "Only nodes at this depth or deeper."
     not_: Optional["ScenarioNodeFilter"] = Field(alias="not", default=None)
+    "This filter must not match."
     or_: Optional[list["ScenarioNodeFilter"]] = Field(alias="or", default=None)
-    "At most 20 items."
+    "At least one of these filters must match. At most 20 items."
     statuses: Optional[list[NodeStatus]] = None
-    "At most 4 items."
+    "Only nodes in one of these statuses. At most 4 items."
 
 
 class ScenarioNodeOrder(BaseModel):
+    """How to sort scenario nodes."""
+
     direction: SortDirection = SortDirection.ASC
+    "Ascending (the default) or descending."
     field: ScenarioNodeOrderField
+    "The value to sort by."
 
 
 class SetNodeStatusInput(BaseModel):
+    """A node's new standing; an exploration has at most one winner (demote it first, else (else CONFLICT)."""
+
     node_id: str = Field(alias="nodeId")
+    "The scenario node."
     status: NodeStatus
+    "The standing to give it."
 
 
 class SetResearchExecutionStatusInput(BaseModel):
+    """A research execution's next status; only forward moves of its lifecycle are accepted (else CONFLICT)."""
+
     id: str
+    "The research execution."
     status: ResearchStatus
+    "The status to move to."
 
 
 class SetTranscriptStatusInput(BaseModel):
+    """A transcript's new status; the execution's successful and failed counts follow."""
+
     execution_id: str = Field(alias="executionId")
+    "The research execution."
     status: str
     "pending, running, completed or failed"
     synth_id: str = Field(alias="synthId")
+    "The synth interviewed."
 
 
 class SimulationInput(BaseModel):
     """Fields of a simulation experiment; costs in integer cents."""
 
     best_cost: Optional[str] = Field(alias="bestCost", default=None)
+    "Lowest cost of any iteration, integer cents, at least 0."
     completed_at: Optional[str] = Field(alias="completedAt", default=None)
+    "When the simulation finished; null while it runs."
     converged: Optional[bool] = None
+    "Whether the optimisation converged; null until known."
     convergence_reason: Optional[str] = Field(alias="convergenceReason", default=None)
+    "Why it stopped, at most 255 characters."
     final_cost: Optional[str] = Field(alias="finalCost", default=None)
+    "Cost of the final iteration, integer cents, at least 0."
     master_seed: Optional[str] = Field(alias="masterSeed", default=None)
     "Required at creation: runs are reproducible from it."
     num_iterations: Optional[int] = Field(alias="numIterations", default=None)
+    "Iterations run so far."
     scenario_path: Optional[str] = Field(alias="scenarioPath", default=None)
+    "Path of the scenario file, at most 500 characters."
     simulation_type: Optional[str] = Field(alias="simulationType", default=None)
+    "Simulation engine or model name, at most 100 characters."
 
 
 class SimulationRunFilter(BaseModel):
+    """Conditions on simulation runs; all given conditions must hold."""
+
     and_: Optional[list["SimulationRunFilter"]] = Field(alias="and", default=None)
-    "At most 20 items."
+    "Every one of these filters must match. At most 20 items."
     iteration: Optional[int] = None
+    "Only runs of this iteration."
     not_: Optional["SimulationRunFilter"] = Field(alias="not", default=None)
+    "This filter must not match."
     or_: Optional[list["SimulationRunFilter"]] = Field(alias="or", default=None)
-    "At most 20 items."
+    "At least one of these filters must match. At most 20 items."
     run_purposes: Optional[list[RunPurpose]] = Field(alias="runPurposes", default=None)
-    "At most 6 items."
+    "Only runs made for one of these purposes. At most 6 items."
     sample_index: Optional[int] = Field(alias="sampleIndex", default=None)
+    "Only runs with this bootstrap sample number."
 
 
 class SimulationRunOrder(BaseModel):
+    """How to sort simulation runs."""
+
     direction: SortDirection = SortDirection.ASC
+    "Ascending (the default) or descending."
     field: SimulationRunOrderField
+    "The value to sort by."
 
 
 class SynthFilter(BaseModel):
+    """Conditions on synths; all given conditions must hold."""
+
     and_: Optional[list["SynthFilter"]] = Field(alias="and", default=None)
-    "At most 20 items."
+    "Every one of these filters must match. At most 20 items."
     group_id: Optional[str] = Field(alias="groupId", default=None)
+    "Only synths of this group."
     name_contains: Optional[str] = Field(alias="nameContains", default=None)
+    "Only synths whose name contains this text, ignoring case."
     not_: Optional["SynthFilter"] = Field(alias="not", default=None)
+    "This filter must not match."
     or_: Optional[list["SynthFilter"]] = Field(alias="or", default=None)
-    "At most 20 items."
+    "At least one of these filters must match. At most 20 items."
 
 
 class SynthInput(BaseModel):
+    """One synth to import."""
+
     avatar_path: Optional[str] = Field(alias="avatarPath", default=None)
+    "Path of the synth's avatar image on the server."
     data: Optional[Any] = None
+    "All of the synth's attributes (a JSON object)."
     description: Optional[str] = None
+    "A short portrait of the synth in prose."
     link_photo: Optional[str] = Field(alias="linkPhoto", default=None)
+    "URL of the synth's photo."
     name: str
+    "The synth's display name."
     version: Optional[str] = None
+    'Version of the synth format its data follows; "2.0.0" if omitted.'
 
 
 class SynthOutcomeInput(BaseModel):
+    """How one synth fared; the three rates are each from 0 to 1 and sum to 1."""
+
     did_not_try_rate: float = Field(alias="didNotTryRate")
+    "Share of attempts the synth did not try, from 0 to 1."
     failed_rate: float = Field(alias="failedRate")
+    "Share of attempts that failed, from 0 to 1."
     success_rate: float = Field(alias="successRate")
+    "Share of attempts that succeeded, from 0 to 1."
     synth_attributes: Optional[Any] = Field(alias="synthAttributes", default=None)
+    "The synth attributes used for this outcome (a JSON object)."
     synth_id: str = Field(alias="synthId")
+    "The synth, at most once per batch."
 
 
 class SystemLogFilter(BaseModel):
     """Conditions on audit records."""
 
     actions: Optional[list[str]] = None
-    "At most 100 items."
+    "Mutation field names, e.g. login. At most 100 items."
     and_: Optional[list["SystemLogFilter"]] = Field(alias="and", default=None)
-    "At most 20 items."
+    "Matches every one of these conditions. At most 20 items."
     created_after: Optional[str] = Field(alias="createdAfter", default=None)
+    "At or after this time."
     created_before: Optional[str] = Field(alias="createdBefore", default=None)
+    "Strictly before this time."
     not_: Optional["SystemLogFilter"] = Field(alias="not", default=None)
+    "Does not match this condition."
     or_: Optional[list["SystemLogFilter"]] = Field(alias="or", default=None)
-    "At most 20 items."
+    "Matches at least one of these conditions. At most 20 items."
     statuses: Optional[list[str]] = None
     "success, failure, denied At most 100 items."
     user_id: Optional[str] = Field(alias="userId", default=None)
+    "Global ID of the user who acted."
 
 
 class TagFilter(BaseModel):
     """Conditions on tags."""
 
     and_: Optional[list["TagFilter"]] = Field(alias="and", default=None)
-    "At most 20 items."
+    "Matches every one of these conditions. At most 20 items."
     name_contains: Optional[str] = Field(alias="nameContains", default=None)
+    "Case-insensitive substring of the name."
     not_: Optional["TagFilter"] = Field(alias="not", default=None)
+    "Does not match this condition."
     or_: Optional[list["TagFilter"]] = Field(alias="or", default=None)
-    "At most 20 items."
+    "Matches at least one of these conditions. At most 20 items."
     slugs: Optional[list[str]] = None
-    "At most 200 items."
+    "Has one of these slugs. At most 200 items."
 
 
 class TagIdInput(BaseModel):
+    """Names a tag."""
+
     id: str
+    "Global ID of the tag."
 
 
 class TagOrder(BaseModel):
+    """One sort key for tags; list several to break ties."""
+
     direction: SortDirection = SortDirection.ASC
+    "Ascending unless given."
     field: TagOrderField
+    "What to sort by."
 
 
 class TaskConfigInput(BaseModel):
     """What each run does. Ids are global ids."""
 
     custom_provider_id: Optional[str] = Field(alias="customProviderId", default=None)
+    "Custom provider to call instead of the built-in one."
     invocation_parameters: Optional[Any] = Field(
         alias="invocationParameters", default=None
     )
+    "Model call parameters as a JSON object; secrets are refused."
     max_concurrency: int = Field(alias="maxConcurrency", default=4)
+    "Runs a worker may have in flight at once, 1-256."
     model_name: str = Field(alias="modelName")
+    "Model name as the provider spells it, 1-200 characters."
     model_provider: str = Field(alias="modelProvider")
+    "Provider of the model, 1-100 characters."
     prompt_version_id: Optional[str] = Field(alias="promptVersionId", default=None)
+    "Prompt version to run; or give template instead."
     template: Optional[str] = None
+    "Raw prompt template, at most 100,000 characters."
 
 
 class ToggleExecutionInput(BaseModel):
+    """Enables or disables an execution."""
+
     enabled: bool
+    "True to let workers claim it, false to stop them."
     experiment_id: str = Field(alias="experimentId")
+    "Global id of the experiment."
 
 
 class TotpCodeInput(BaseModel):
+    """A code from your authenticator app."""
+
     code: str
+    "The current 6-digit code from the authenticator app."
 
 
 class TrainingInput(BaseModel):
     """Fields of a training experiment."""
 
     best_epoch: Optional[int] = Field(alias="bestEpoch", default=None)
+    "Epoch with the best validation result."
     dataset_id: Optional[str] = Field(alias="datasetId", default=None)
+    "Global id of the dataset it trains on."
     duration_seconds: Optional[float] = Field(alias="durationSeconds", default=None)
+    "Training wall-clock time in seconds."
     hyperparameters: Optional[Any] = None
+    "Hyperparameters as a JSON object."
     metrics: Optional[Any] = None
+    "Resulting metrics as a JSON object."
     model_path: Optional[str] = Field(alias="modelPath", default=None)
+    "Where the trained model is stored, at most 500 characters."
     model_type: Optional[str] = Field(alias="modelType", default=None)
+    "Model family or architecture, at most 100 characters."
     notes: Optional[str] = None
+    "Free-text notes; searched by full-text search."
     onnx_path: Optional[str] = Field(alias="onnxPath", default=None)
+    "Where the ONNX export is stored, at most 500 characters."
     results_dir: Optional[str] = Field(alias="resultsDir", default=None)
+    "Directory of training outputs, at most 500 characters."
     total_epochs: Optional[int] = Field(alias="totalEpochs", default=None)
+    "Epochs trained."
 
 
 class UpdateExperimentInput(BaseModel):
     """Changes to an experiment; omitted fields stay as they are."""
 
     ab_test: Optional["AbTestInput"] = Field(alias="abTest", default=None)
+    "Only for AB_TEST experiments."
     config: Optional[Any] = None
+    "Replaces the whole config object."
     description: Optional[str] = None
+    "New description; null clears it."
     evaluation: Optional["EvaluationInput"] = None
+    "Only for EVALUATION experiments."
     id: str
+    "Global id of the experiment to change."
     metadata: Optional[Any] = None
+    "Replaces the whole metadata object."
     name: Optional[str] = None
+    "New name, unique among live experiments; cannot be null."
     research: Optional["ResearchInput"] = None
+    "Only for RESEARCH experiments; required to create one."
     simulation: Optional["SimulationInput"] = None
+    "Only for SIMULATION experiments; required to create one."
     status: Optional[ExperimentStatus] = None
+    "New status; cannot be null."
     training: Optional["TrainingInput"] = None
+    "Only for TRAINING experiments."
 
 
 class UpdateTagInput(BaseModel):
+    """Changes to a tag; only the fields given change."""
+
     color: Optional[str] = None
+    "New color as #rrggbb; null clears it, leave out to keep."
     id: str
+    "Global ID of the tag."
     name: Optional[str] = None
+    "New name (the slug follows); leave out to keep, null is refused."
 
 
 class UpdateUserInput(BaseModel):
     """Admins change a user's role or deactivate them."""
 
     id: str
+    "Global ID of the user to change."
     is_active: Optional[bool] = Field(alias="isActive", default=None)
+    "False deactivates the user (they can no longer sign in); leave out to keep."
     role: Optional[UserRole] = None
+    "The new role; leave out to keep the current one."
 
 
 class UpsertAnalysisCacheInput(BaseModel):
+    """A computation to cache for an analysis; an entry with the same key is replaced."""
+
     analysis_id: str = Field(alias="analysisId")
+    "The analysis run."
     cache_key: str = Field(alias="cacheKey")
+    "The key to store it under."
     data: Any
+    "The computed result."
     params: Optional[Any] = None
+    "The parameters it was computed with."
 
 
 class UpsertChartInsightInput(BaseModel):
     """One insight per simulation run and insight type."""
 
     insight_type: str = Field(alias="insightType")
+    "Which chart the insight is about, at most 100 characters."
     response_json: Any = Field(alias="responseJson")
+    "The LLM's insight (a JSON object)."
     simulation_run_id: str = Field(alias="simulationRunId")
     "The SimulationRun the insight is about."
 
 
 class UpsertExperimentDocumentInput(BaseModel):
+    """An experiment's document of one type, created or replaced."""
+
     document_type: DocumentType = Field(alias="documentType")
+    "Which document; one per experiment and type."
     error_message: Optional[str] = Field(alias="errorMessage", default=None)
+    "Why generation failed, when it did."
     experiment_id: str = Field(alias="experimentId")
+    "The experiment (not deleted)."
     markdown_content: str = Field(alias="markdownContent", default="")
+    "The document, as Markdown; empty if omitted."
     metadata: Optional[Any] = None
+    "Generation details (a JSON object)."
     model: str = "gpt-4o-mini"
+    'The LLM that generated it; "gpt-4o-mini" if omitted.'
     status: DocumentStatus = DocumentStatus.COMPLETED
+    "Generation status; completed if omitted."
 
 
 class UpsertInterviewGuideInput(BaseModel):
+    """An experiment's interview guide, created or replaced; fields left out keep their value."""
+
     context_definition: Optional[str] = Field(alias="contextDefinition", default=None)
+    "The context the interviewer sets for the synths."
     context_examples: Optional[str] = Field(alias="contextExamples", default=None)
+    "Examples of the context, as text."
     experiment_id: str = Field(alias="experimentId")
+    "The experiment (not deleted)."
     questions: Optional[str] = None
+    "The questions to ask, as text."
 
 
 class UserFilter(BaseModel):
     """Conditions on users."""
 
     and_: Optional[list["UserFilter"]] = Field(alias="and", default=None)
-    "At most 20 items."
+    "Matches every one of these conditions. At most 20 items."
     is_active: Optional[bool] = Field(alias="isActive", default=None)
+    "Active (true) or deactivated (false) users only."
     not_: Optional["UserFilter"] = Field(alias="not", default=None)
+    "Does not match this condition."
     or_: Optional[list["UserFilter"]] = Field(alias="or", default=None)
-    "At most 20 items."
+    "Matches at least one of these conditions. At most 20 items."
     roles: Optional[list[UserRole]] = None
-    "At most 3 items."
+    "Has one of these roles. At most 3 items."
     search: Optional[str] = None
     "Case-insensitive substring of username or email."
 
 
 class UserOrder(BaseModel):
+    """One sort key for users; list several to break ties."""
+
     direction: SortDirection = SortDirection.ASC
+    "Ascending unless given."
     field: UserOrderField
+    "What to sort by."
 
 
 AddDatasetExamplesInput.model_rebuild()
