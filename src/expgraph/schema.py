@@ -10,7 +10,7 @@ along with the modules that declare them (``node(id:)`` can return any of them).
 from __future__ import annotations
 
 from expgraph.config import Settings
-from expgraph.domains.abtesting.experiment import AbTestExperiment
+from expgraph.domains.abtest.experiment import AbTestExperiment
 from expgraph.domains.accounts import fields as accounts_fields
 from expgraph.domains.accounts import mutations as accounts_mutations
 from expgraph.domains.accounts import queries as accounts_queries
