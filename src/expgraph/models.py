@@ -1,6 +1,7 @@
 """Every ORM model, imported once so ``Base.metadata`` is complete (alembic, tests)."""
 
 from expgraph.db.base import Base
+from expgraph.domains.abtest import models as abtest
 from expgraph.domains.accounts import models as accounts
 from expgraph.domains.catalog import models as catalog
 from expgraph.domains.execution import models as execution
@@ -8,4 +9,4 @@ from expgraph.domains.experiments import models as experiments
 from expgraph.domains.research import models as research
 from expgraph.domains.simulation import models as simulation
 
-__all__ = ["Base", "accounts", "catalog", "execution", "experiments", "research", "simulation"]
+__all__ = ["Base", "abtest", "accounts", "catalog", "execution", "experiments", "research", "simulation"]

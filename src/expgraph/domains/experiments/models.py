@@ -113,6 +113,8 @@ class AbTestExperiment(Experiment):
     unit_type: Mapped[UnitType | None] = mapped_column(str_enum(UnitType, "unit_type"))
     start_at: Mapped[datetime | None]
     end_at: Mapped[datetime | None]
+    # GrowthBook's hash seed of its units; the name at creation, fixed once it has run.
+    hash_seed: Mapped[str | None] = mapped_column(String(255))
 
 
 class SimulationExperiment(Experiment):
