@@ -6,7 +6,19 @@ from typing import Any
 
 from strawberry.types.unset import UNSET
 
-from expgraph.graphql.errors import BadRequest
+from expgraph.graphql.errors import BadRequest, camel
+
+
+def graphql_name(field: str) -> str:
+    """The GraphQL name of an input field given by its Python or column name
+    (``master_seed`` -> ``masterSeed``; a trailing ``_`` dropped, a GraphQL
+    name unchanged): what every validation message names."""
+    return camel(field.rstrip("_"))
+
+
+def article(word: str) -> str:
+    """``a`` or ``an``, as the (spelled, not acronym-read) ``word`` takes it."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def given(value: Any) -> bool:
@@ -16,6 +28,7 @@ def given(value: Any) -> bool:
 
 def text(value: str, field: str, *, max_length: int, min_length: int = 1) -> str:
     """``value`` stripped, with its length checked."""
+    field = graphql_name(field)
     if "\x00" in value:
         raise BadRequest(f"{field} must not contain NUL characters", field=field)
     stripped = value.strip()
@@ -37,13 +50,15 @@ def json_object(value: Any, field: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise BadRequest(f"{field} must be a JSON object", field=field)
+        name = graphql_name(field)
+        raise BadRequest(f"{name} must be a JSON object", field=name)
     return value
 
 
 def positive(value: int | None, field: str, *, allow_zero: bool = False) -> int | None:
     if value is not None and (value < 0 or (value == 0 and not allow_zero)):
-        raise BadRequest(f"{field} must be {'>= 0' if allow_zero else '> 0'}", field=field)
+        name = graphql_name(field)
+        raise BadRequest(f"{name} must be {'>= 0' if allow_zero else '> 0'}", field=name)
     return value
 
 

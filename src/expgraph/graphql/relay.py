@@ -200,5 +200,14 @@ def model_pk(global_id: str, model: type[Base]) -> int:
     type_name, pk = decode_id(global_id)
     spec = registry.by_name(type_name)
     if spec is None or not issubclass(spec.model, model):
-        raise BadRequest(f"id {global_id!r} is not a {model.__name__} id")
+        wanted = graphql_type_name(model)
+        article = "an" if wanted[:1].lower() in "aeiou" else "a"
+        raise BadRequest(f"id {global_id!r} is not {article} {wanted} id")
     return pk
+
+
+def graphql_type_name(model: type[Base]) -> str:
+    """The GraphQL type a client knows ``model`` by: its node type's name, else
+    the model's class name (a base such as ``Experiment``, an interface)."""
+    spec = registry.for_model(model)
+    return spec.type_name if spec is not None else model.__name__

@@ -24,8 +24,8 @@ from expgraph.domains.catalog import models
 from expgraph.domains.experiments import hooks
 from expgraph.domains.experiments.models import Experiment
 from expgraph.errors import BadRequest, Conflict, NotFound
-from expgraph.graphql.inputs import json_object, optional_text, text
-from expgraph.graphql.relay import model_pk
+from expgraph.graphql.inputs import graphql_name, json_object, optional_text, text
+from expgraph.graphql.relay import graphql_type_name, model_pk
 
 TAG_NAME_MAX, DATASET_NAME_MAX = 50, 255
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -254,10 +254,14 @@ async def check_dataset_references(
         if values.get(field) is not None:
             values[field] = model_pk(values[field], model)
             if await session.get(model, values[field]) is None:
-                raise NotFound(f"no {model.__name__} with that id", field=field)
+                raise NotFound(
+                    f"no {graphql_type_name(model)} with that id", field=graphql_name(field)
+                )
     version_id = values.get("dataset_version_id")
     dataset_id = values.get("dataset_id", getattr(stored, "dataset_id", None))
     if version_id is not None and dataset_id is not None:
         version = await session.get(models.DatasetVersion, version_id)
         if version is not None and version.dataset_id != dataset_id:
-            raise BadRequest("the dataset version belongs to another dataset")
+            raise BadRequest(
+                "the dataset version belongs to another dataset", field="datasetVersionId"
+            )

@@ -41,10 +41,13 @@ class AbTestInput:
     end_at: datetime | None = strawberry.field(default=UNSET, description="When assignment ends.")
 
 
-@strawberry.input(description="Fields of a simulation experiment; costs in integer cents.")
+@strawberry.input(
+    description="Changes to a simulation experiment's fields; costs in integer cents."
+)
 class SimulationInput:
     master_seed: BigInt | None = strawberry.field(
-        default=UNSET, description="Required at creation: runs are reproducible from it."
+        default=UNSET,
+        description="A new master seed (runs are reproducible from it); cannot be null.",
     )
     simulation_type: str | None = strawberry.field(
         default=UNSET, description="Simulation engine or model name, at most 100 characters."
@@ -107,13 +110,27 @@ class TrainingInput:
     )
 
 
-@strawberry.input(description="Fields of a research experiment.")
+@strawberry.input(description="Changes to a research experiment's fields.")
 class ResearchInput:
     hypothesis: str | None = strawberry.field(
-        default=UNSET, description="Required at creation; at most 500 characters."
+        default=UNSET, description="A new hypothesis, at most 500 characters; cannot be null."
     )
     scorecard_data: JSON | None = strawberry.field(
         default=UNSET, description="The research scorecard as a JSON object."
+    )
+
+
+@strawberry.input(description="Fields of a new simulation experiment; costs in integer cents.")
+class CreateSimulationInput(SimulationInput):
+    master_seed: BigInt = strawberry.field(
+        description="Seed every run derives its randomness from, so runs are reproducible."
+    )
+
+
+@strawberry.input(description="Fields of a new research experiment.")
+class CreateResearchInput(ResearchInput):
+    hypothesis: str = strawberry.field(
+        description="What the experiment sets out to test; 1-500 characters."
     )
 
 
@@ -127,19 +144,19 @@ class KindBlocks:
     ab_test: AbTestInput | None = strawberry.field(
         default=UNSET, description="Only for AB_TEST experiments."
     )
-    simulation: SimulationInput | None = strawberry.field(
-        default=UNSET, description="Only for SIMULATION experiments; required to create one."
-    )
     training: TrainingInput | None = strawberry.field(
         default=UNSET, description="Only for TRAINING experiments."
-    )
-    research: ResearchInput | None = strawberry.field(
-        default=UNSET, description="Only for RESEARCH experiments; required to create one."
     )
 
 
 @strawberry.input(description="A new experiment of one kind.")
 class CreateExperimentInput(KindBlocks):
+    simulation: CreateSimulationInput | None = strawberry.field(
+        default=UNSET, description="Only for SIMULATION experiments; required to create one."
+    )
+    research: CreateResearchInput | None = strawberry.field(
+        default=UNSET, description="Only for RESEARCH experiments; required to create one."
+    )
     kind: ExperimentKind = strawberry.field(description="Its kind; cannot change later.")
     name: str = strawberry.field(
         description="Display name, 1-255 characters, unique among live experiments."
@@ -161,6 +178,12 @@ class CreateExperimentInput(KindBlocks):
 
 @strawberry.input(description="Changes to an experiment; omitted fields stay as they are.")
 class UpdateExperimentInput(KindBlocks):
+    simulation: SimulationInput | None = strawberry.field(
+        default=UNSET, description="Only for SIMULATION experiments."
+    )
+    research: ResearchInput | None = strawberry.field(
+        default=UNSET, description="Only for RESEARCH experiments."
+    )
     id: strawberry.ID = strawberry.field(description="Global id of the experiment to change.")
     name: str | None = strawberry.field(
         default=UNSET, description="New name, unique among live experiments; cannot be null."

@@ -17,7 +17,9 @@ from expgraph.db.types import utcnow
 from expgraph.domains.experiments import hooks, models
 from expgraph.errors import BadRequest, Conflict, NotFound
 from expgraph.graphql.inputs import (
+    article,
     given,
+    graphql_name,
     json_object,
     optional_text,
     positive,
@@ -36,8 +38,8 @@ BLOCK_OF_KIND: Mapping[KindKey, str] = {
     KindKey.TRAINING: "training",
     KindKey.RESEARCH: "research",
 }
-# Fields a kind cannot be created without: a simulation's master seed (required to
-# reproduce its runs) and a research experiment's hypothesis.
+# Fields a kind cannot be created without (nor have removed later): a simulation's
+# master seed (required to reproduce its runs) and a research experiment's hypothesis.
 REQUIRED_AT_CREATION: Mapping[KindKey, tuple[str, ...]] = {
     KindKey.SIMULATION: ("master_seed",),
     KindKey.RESEARCH: ("hypothesis",),
@@ -74,14 +76,23 @@ def kind_values(kind: KindKey, blocks: Any, *, creating: bool) -> dict[str, Any]
     for other in BLOCK_OF_KIND.values():
         if other != own and _present(getattr(blocks, other)):
             raise BadRequest(
-                f"the {other} block does not apply to a {kind.name} experiment", field=other
+                f"the {graphql_name(other)} block does not apply to {article(kind.name)} "
+                f"{kind.name} experiment",
+                field=graphql_name(other),
             )
     block = getattr(blocks, own)
     values = values_given(block) if _present(block) else {}
     if creating:
-        missing = [f for f in REQUIRED_AT_CREATION.get(kind, ()) if values.get(f) is None]
+        missing = [
+            f"{graphql_name(own)}.{graphql_name(f)}"
+            for f in REQUIRED_AT_CREATION.get(kind, ())
+            if values.get(f) is None
+        ]
         if missing:
-            raise BadRequest(f"a {kind.name} experiment needs {', '.join(missing)}", field=own)
+            raise BadRequest(
+                f"{article(kind.name)} {kind.name} experiment needs {', '.join(missing)}",
+                field=graphql_name(own),
+            )
     for field, limit in TEXT_LIMITS.items():
         if field in values:
             values[field] = optional_text(values[field], field, max_length=limit)
@@ -98,8 +109,11 @@ def kind_values(kind: KindKey, blocks: Any, *, creating: bool) -> dict[str, Any]
     for field in JSON_OBJECTS:
         if values.get(field) is not None:
             json_object(values[field], field)
-    if "master_seed" in values and values["master_seed"] is None and not creating:
-        raise BadRequest("master_seed cannot be removed", field="master_seed")
+    if not creating:
+        for field in REQUIRED_AT_CREATION.get(kind, ()):
+            if field in values and values[field] is None:
+                name = f"{graphql_name(own)}.{graphql_name(field)}"
+                raise BadRequest(f"{name} cannot be removed", field=graphql_name(field))
     return values
 
 

@@ -162,12 +162,14 @@ def _scenario(data: ScenarioInput) -> dict[str, Any]:
         results = json_object(values["simulation_results"], "simulationResults")
         rate = results.get("success_rate")
         if rate is not None and (not isinstance(rate, int | float) or not 0 <= rate <= 1):
-            raise BadRequest("simulationResults.success_rate must be in [0, 1]")
+            raise BadRequest(
+                "simulationResults.successRate must be from 0 to 1", field="simulationResults"
+            )
     seconds = values.get("execution_time_seconds")
     if seconds is not None and seconds < 0:
-        raise BadRequest("executionTimeSeconds must be >= 0")
+        raise BadRequest("executionTimeSeconds must be >= 0", field="executionTimeSeconds")
     if values.get("llm_calls", 0) < 0:
-        raise BadRequest("llmCalls must be >= 0")
+        raise BadRequest("llmCalls must be >= 0", field="llmCalls")
     for field, limit in (("action_category", 100), ("short_action", 255)):
         if field in values:
             values[field] = optional_text(values[field], field, max_length=limit)

@@ -16,7 +16,7 @@ from expgraph.domains.experiments.models import Experiment, ResearchExperiment
 from expgraph.domains.research import models
 from expgraph.domains.simulation.models import SimulationRun
 from expgraph.errors import BadRequest, Conflict, NotFound
-from expgraph.graphql.inputs import json_object, optional_text, text
+from expgraph.graphql.inputs import article, graphql_name, json_object, optional_text, text
 
 A, Out, X, T = models.AnalysisRun, models.SynthOutcome, models.ResearchExecution, models.Transcript
 S = models.AnalysisStatus
@@ -183,7 +183,7 @@ async def record_outcomes(
     if run is None:
         raise NotFound("no analysis run with that id", field="analysisId")
     if run.status in (S.COMPLETED, S.FAILED):
-        raise Conflict(f"the analysis run is {run.status.value}")
+        raise Conflict(f"the analysis run is already {run.status.name}")
     synth_ids = [o["synth_id"] for o in outcomes]
     if len(set(synth_ids)) != len(synth_ids):
         raise BadRequest("a synth appears twice in one batch", field="outcomes")
@@ -235,7 +235,8 @@ async def set_execution_status(
     if current is None:
         raise NotFound("no research execution with that id")
     if status not in NEXT[current.status]:
-        raise Conflict(f"a {current.status.value} execution cannot become {status.value}")
+        was = current.status.name
+        raise Conflict(f"{article(was)} {was} execution cannot become {status.name}")
     allowed = [s for s, nxt in NEXT.items() if status in nxt]
     values: dict[str, Any] = {"status": status}
     if status in (RS.COMPLETED, RS.FAILED):
@@ -298,7 +299,7 @@ async def append_messages(
     if execution is None:
         raise NotFound("no research execution with that id", field="executionId")
     if execution.status in (RS.COMPLETED, RS.FAILED):
-        raise Conflict(f"the execution is {execution.status.value}")
+        raise Conflict(f"the execution is already {execution.status.name}")
     transcript = await _transcript(session, dialect, execution_id, synth_id)
     transcript.messages = [*transcript.messages, *messages]
     transcript.turn_count = len(transcript.messages)
@@ -383,7 +384,8 @@ async def create_execution(
 def unit(value: float, field: str) -> float:
     """``value``, a rate: BAD_REQUEST unless it is in [0, 1]."""
     if not 0 <= value <= 1:
-        raise BadRequest(f"{field} must be in [0, 1]", field=field)
+        name = graphql_name(field)
+        raise BadRequest(f"{name} must be in [0, 1]", field=name)
     return value
 
 

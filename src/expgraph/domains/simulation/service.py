@@ -13,7 +13,7 @@ from expgraph.db.values import check_rows
 from expgraph.domains.experiments.models import SimulationExperiment
 from expgraph.domains.simulation import models
 from expgraph.errors import BadRequest, Conflict, NotFound
-from expgraph.graphql.inputs import json_object
+from expgraph.graphql.inputs import graphql_name, json_object
 
 INT64 = 2**63
 MAX_EVENTS = 5000
@@ -122,7 +122,7 @@ async def create_run(
         await simulation(session, experiment_id)
     for field in ("iteration", "sample_index"):
         if values.get(field) is not None and values[field] < 0:
-            raise BadRequest(f"{field} must be >= 0", field=field)
+            raise BadRequest(f"{graphql_name(field)} must be >= 0", field=graphql_name(field))
     values["config"] = json_object(values.get("config"), "config")
     run = models.SimulationRun(experiment_id=experiment_id, **values)
     session.add(run)
