@@ -250,3 +250,8 @@ def test_edge_cases_do_not_raise() -> None:
     assert results.srm.p_value is None and not results.srm.flagged
     assert results.variants[1].comparison is not None
     assert results.variants[1].comparison.absolute_lift is None
+
+
+def test_analyze_without_variants() -> None:
+    results = analyze([], [])
+    assert results.variants == [] and results.srm.p_value is None and not results.srm.flagged

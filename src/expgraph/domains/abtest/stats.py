@@ -324,6 +324,13 @@ def analyze(
 ) -> ExperimentResults:
     """Every variant's result (in the given order) against the control, and the SRM check."""
     _check_alpha(alpha)
+    if not summaries:
+        return ExperimentResults(
+            variants=[],
+            srm=SrmResult(p_value=None, statistic=None, flagged=False),
+            alpha=alpha,
+            sequential=sequential,
+        )
     if not 0 <= control_index < len(summaries):
         raise ValueError("control_index must name one of the summaries")
     control = summaries[control_index]
