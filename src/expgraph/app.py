@@ -34,6 +34,8 @@ from expgraph.domains.accounts.requestlog import RequestLogMiddleware, RequestLo
 from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
 from expgraph.graphql.context import Context
 from expgraph.graphql.errors import classify
+from expgraph.graphql.graphiql import page as graphiql_page
+from expgraph.graphql.graphiql import static_mount as graphiql_static
 from expgraph.graphql.http import Cors, Gzip, etag_response
 from expgraph.graphql.persisted import PersistedQueries, PersistedQueryRefused
 from expgraph.runtime import tune_garbage_collector
@@ -117,6 +119,10 @@ class GraphQLApp(GraphQL[Context, None]):
             ):  # a query that answered without errors (GET never runs a mutation)
                 response = etag_response(response, request.headers.get("if-none-match"))
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our own page, every asset served from here (graphql/graphiql.py), not a CDN's.
+        return graphiql_page(request)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET with a persisted query's hash and no query runs it; it is no page load.
@@ -308,6 +314,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *([graphiql_static()] if settings.graphiql else []),
         ],
         lifespan=lifespan,
     )
