@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # bytes once serialized, and nested at most this deep; larger ones are refused.
     max_json_bytes: int = Field(default=256 * 1024, ge=1)
     max_json_depth: int = Field(default=32, ge=1)
+    # GraphiQL at GET /graphql for browsers, every file served by expgraph itself
+    # (graphql/graphiql.py, /graphql/static/); false: no page and no static files.
     graphiql: bool = True
     # CORS (graphql/http.py): the origins (scheme://host[:port]) whose pages may call
     # the API from a browser, with credentials (cookies, Authorization); "*" also lets
