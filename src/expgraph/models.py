@@ -9,4 +9,13 @@ from expgraph.domains.experiments import models as experiments
 from expgraph.domains.research import models as research
 from expgraph.domains.simulation import models as simulation
 
-__all__ = ["Base", "abtest", "accounts", "catalog", "execution", "experiments", "research", "simulation"]
+__all__ = [
+    "Base",
+    "abtest",
+    "accounts",
+    "catalog",
+    "execution",
+    "experiments",
+    "research",
+    "simulation",
+]

@@ -10,6 +10,7 @@ along with the modules that declare them (``node(id:)`` can return any of them).
 from __future__ import annotations
 
 from expgraph.config import Settings
+from expgraph.domains.abtest import mutations as abtest_mutations
 from expgraph.domains.abtest.experiment import AbTestExperiment
 from expgraph.domains.accounts import fields as accounts_fields
 from expgraph.domains.accounts import mutations as accounts_mutations
@@ -56,6 +57,7 @@ MUTATIONS: tuple[type, ...] = (
     execution_mutations.Mutation,
     research_mutations.Mutation,
     simulation_mutations.Mutation,
+    abtest_mutations.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (execution_subscriptions.Subscription,)
 # One type per experiment kind, each in the domain of that kind.

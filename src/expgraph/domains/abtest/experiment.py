@@ -6,10 +6,18 @@ from datetime import datetime
 
 import strawberry
 
+from expgraph.domains.abtest import models, service
+from expgraph.domains.abtest.types import Variant
 from expgraph.domains.experiments import models as experiments
 from expgraph.domains.experiments.types import EXPERIMENT_RENAMES, Experiment, UnitType
+from expgraph.graphql.loaders import ChildLists, Relation
+from expgraph.graphql.prefetch import list_field
 from expgraph.graphql.relay import node_type
 from expgraph.graphql.visibility import Public
+
+VARIANTS = ChildLists(Relation(models.Variant, "experiment_id"), "position")
+# The A/B test's status rules (hooks.check_kind) register when the service is imported.
+_RULES = service.check_ab_test
 
 
 @node_type(experiments.AbTestExperiment, read=Public, renames=EXPERIMENT_RENAMES)
@@ -23,4 +31,14 @@ class AbTestExperiment(Experiment):
     )
     end_at: datetime | None = strawberry.field(
         description="When assignment ends (UTC); null while open-ended."
+    )
+    hash_seed: str | None = strawberry.field(
+        description=(
+            "The seed of its units' hash (GrowthBook's hash version 2 of seed and unit id): "
+            "its name at creation, fixed once it has run."
+        )
+    )
+
+    variants: list[Variant] = list_field(
+        VARIANTS, Variant, description="Its variants, in position order (the bucket order)."
     )

@@ -37,6 +37,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from expgraph.db.base import Base, CreatedAtMixin, IdMixin, TimestampMixin, str_enum
 from expgraph.db.types import BigIntId, UTCDateTime, utcnow
+from expgraph.domains.abtest import configs
 from expgraph.domains.experiments.models import UnitType
 
 ALLOCATION = Numeric(5, 4)
@@ -91,6 +92,16 @@ class Variant(IdMixin, TimestampMixin, Base):
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     position: Mapped[int]
     is_control: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def policy_version_pk(self) -> int | None:
+        """The policy version its config names (either config format), if any."""
+        return configs.pk_of(configs.policy_version_gid(configs.read(self.config)), "PolicyVersion")
+
+    @property
+    def prompt_version_pk(self) -> int | None:
+        """The prompt version its config names, if any."""
+        return configs.pk_of(configs.prompt_version_gid(configs.read(self.config)), "PromptVersion")
 
 
 class Assignment(IdMixin, Base):

@@ -1,0 +1,84 @@
+"""Inputs of the A/B testing mutations."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+from strawberry import UNSET
+
+from expgraph.graphql.scalars import JSON
+
+CONFIG_DESCRIPTION = (
+    "What the arm runs, a JSON object in seed 001's format: {} for a plain arm; "
+    '{"execution_strategy": "mlflow_model", "mlflow_model": {"policy_version_id", '
+    '"model_name"}}; "prompt_template" with "prompt_config" {"prompt_version_id", '
+    '"model_provider", "model_name"} and an optional "flow_config" {"flow_id", '
+    '"initial_state"}; "hybrid" with both; "params" (an object) with any of them. The '
+    "legacy format (no execution_strategy, policy_version_id at the root) reads as "
+    "mlflow_model. Keys may also be given in camelCase; they are stored in snake_case. "
+    "Ids are global ids of a PolicyVersion and a PromptVersion, which must exist."
+)
+
+
+@strawberry.input(description="A variant to add to an A/B test, after its existing variants.")
+class CreateVariantInput:
+    experiment_id: strawberry.ID = strawberry.field(description="The A/B test's id.")
+    name: str = strawberry.field(description="Unique within the experiment; 1 to 255 characters.")
+    allocation: Decimal = strawberry.field(
+        description=(
+            'Share of units, from 0 to 1 with at most four decimal places ("0.25"); the '
+            "experiment's variants may total at most 1."
+        )
+    )
+    config: JSON | None = strawberry.field(default=None, description=CONFIG_DESCRIPTION)
+    is_control: bool | None = strawberry.field(
+        default=None,
+        description=(
+            "Make it the control (the current control stops being one; only before the "
+            "experiment first runs). When null: true for the first variant, else false."
+        ),
+    )
+    description: str | None = strawberry.field(
+        default=None, description="Free text, at most 2,000 characters."
+    )
+
+
+@strawberry.input(description="Changes to a variant; fields left out keep their value.")
+class UpdateVariantInput:
+    id: strawberry.ID = strawberry.field(description="The variant's id.")
+    name: str | None = strawberry.field(
+        default=UNSET, description="Unique within the experiment; 1 to 255 characters."
+    )
+    allocation: Decimal | None = strawberry.field(
+        default=UNSET,
+        description=(
+            "Share of units, from 0 to 1 with at most four places; the experiment's variants "
+            "may total at most 1. Once the experiment has run it may only grow, unless force."
+        ),
+    )
+    config: JSON | None = strawberry.field(default=UNSET, description=CONFIG_DESCRIPTION)
+    is_control: bool | None = strawberry.field(
+        default=UNSET,
+        description=(
+            "true makes it the control instead of the current one (only before the experiment "
+            "first runs); false on the control is refused: mark another variant instead."
+        ),
+    )
+    description: str | None = strawberry.field(
+        default=UNSET, description="Free text, at most 2,000 characters; null clears it."
+    )
+    force: bool = strawberry.field(
+        default=False,
+        description=(
+            "Allow shrinking the allocation of a variant of an experiment that has run "
+            "(units already assigned keep their variant; new units split differently)."
+        ),
+    )
+
+
+@strawberry.input(description="The variant to delete.")
+class DeleteVariantInput:
+    id: strawberry.ID = strawberry.field(
+        description="The variant's id; only before its experiment first runs."
+    )

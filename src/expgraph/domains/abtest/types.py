@@ -1,0 +1,186 @@
+"""GraphQL types of the A/B testing domain: variants, policies, policy versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+import strawberry
+
+from expgraph.domains.abtest import configs, models
+from expgraph.domains.execution.models import PromptVersion as PromptVersionRecord
+from expgraph.domains.execution.types import PromptVersion
+from expgraph.graphql.context import Info
+from expgraph.graphql.enums import described_enum
+from expgraph.graphql.loaders import ChildLists, Relation, RowsById
+from expgraph.graphql.prefetch import list_field, node_field
+from expgraph.graphql.relay import Node, node_type
+from expgraph.graphql.scalars import JSON
+from expgraph.graphql.visibility import Public, node_for
+
+described_enum(
+    configs.ExecutionStrategy,
+    "How a variant's arm is executed.",
+    {
+        configs.ExecutionStrategy.MLFLOW_MODEL: "A trained model: a policy version in MLflow.",
+        configs.ExecutionStrategy.PROMPT_TEMPLATE: (
+            "A prompt version on an LLM, with an optional flow."
+        ),
+        configs.ExecutionStrategy.HYBRID: "Both a policy version and a prompt version.",
+    },
+)
+described_enum(
+    models.PolicyVersionStatus,
+    "Whether a policy version may be used.",
+    {
+        models.PolicyVersionStatus.ACTIVE: "In use or usable by new variants.",
+        models.PolicyVersionStatus.DEPRECATED: "Still usable, but superseded.",
+        models.PolicyVersionStatus.ARCHIVED: "Retired; no running experiment's variant uses it.",
+    },
+)
+
+
+@strawberry.type(description="The conversation flow a variant's prompt runs in.")
+class VariantFlow:
+    flow_id: str = strawberry.field(description="Identifier of the conversation flow definition.")
+    initial_state: str | None = strawberry.field(
+        description="The flow's starting state; null for the flow's default."
+    )
+
+
+@node_type(models.PolicyVersion, read=Public)
+@strawberry.type(description="A numbered version of a policy: an MLflow model version.")
+class PolicyVersion(Node):
+    id: strawberry.ID
+    version: int = strawberry.field(description="Version number within its policy: 1, 2, 3, ...")
+    mlflow_model_name: str = strawberry.field(description="The model's name in MLflow.")
+    mlflow_model_version: str = strawberry.field(description="The model's version in MLflow.")
+    config_defaults: JSON = strawberry.field(
+        description="Default runtime parameters (a JSON object); {} when none."
+    )
+    status: models.PolicyVersionStatus = strawberry.field(
+        description="Whether it may be used (ACTIVE when created)."
+    )
+    created_at: datetime
+    record: strawberry.Private[models.PolicyVersion]
+
+    @strawberry.field(description="The policy it is a version of.")
+    async def policy(self, info: Info) -> Policy:
+        row = await info.context.loader(RowsById(models.Policy)).load(self.record.policy_id)
+        node: Policy = node_for(info.context.principal, row)
+        return node
+
+
+@node_type(models.Policy, read=Public)
+@strawberry.type(description="A named policy (for example the planner policy) with versions.")
+class Policy(Node):
+    id: strawberry.ID
+    name: str = strawberry.field(description="Unique name, at most 255 characters.")
+    description: str | None = strawberry.field(description="Free text; null when none was given.")
+    created_at: datetime
+    record: strawberry.Private[models.Policy]
+
+    versions: list[PolicyVersion] = list_field(
+        ChildLists(Relation(models.PolicyVersion, "policy_id"), "version"),
+        PolicyVersion,
+        description="Its versions, oldest (version 1) first.",
+    )
+
+
+def _config(root: Any) -> configs.VariantConfig | None:
+    return configs.read(root.record.config)
+
+
+@node_type(models.Variant, read=Public)
+@strawberry.type(
+    description=(
+        "An arm of an A/B test. Variants split units in position order, each taking "
+        "its allocation's share."
+    )
+)
+class Variant(Node):
+    id: strawberry.ID
+    name: str = strawberry.field(
+        description="Unique within its experiment; at most 255 characters."
+    )
+    description: str | None = strawberry.field(description="Free text; null when none was given.")
+    allocation: Decimal = strawberry.field(
+        description=(
+            "Share of units assigned to it, an exact decimal from 0 to 1 with four places "
+            '("0.5000"). The experiment\'s variants total at most 1.'
+        )
+    )
+    position: int = strawberry.field(
+        description="Its place in the experiment's order (from 0): the order of bucket ranges."
+    )
+    is_control: bool = strawberry.field(
+        description="Whether it is the experiment's control: exactly one variant is."
+    )
+    config: JSON = strawberry.field(
+        description=(
+            "The raw config JSON as stored (snake_case keys, as seed 001 defines them); "
+            "the typed fields below read it."
+        )
+    )
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[models.Variant]
+
+    @strawberry.field(
+        description=(
+            "How the arm is executed; null for a plain arm (an empty config). A legacy "
+            "config (policy_version_id at its root) reads as MLFLOW_MODEL."
+        )
+    )
+    def execution_strategy(self) -> configs.ExecutionStrategy | None:
+        strategy = getattr(_config(self), "execution_strategy", None)
+        return configs.ExecutionStrategy(strategy) if strategy else None
+
+    policy_version: PolicyVersion | None = node_field(
+        RowsById(models.PolicyVersion),
+        "policy_version_pk",
+        PolicyVersion,
+        description="The policy version its config uses (MLFLOW_MODEL or HYBRID); null otherwise.",
+    )
+    prompt_version: PromptVersion | None = node_field(
+        RowsById(PromptVersionRecord),
+        "prompt_version_pk",
+        PromptVersion,
+        description=(
+            "The prompt version its config uses (PROMPT_TEMPLATE or HYBRID); null otherwise."
+        ),
+    )
+
+    @strawberry.field(
+        description="The LLM provider of its prompt (for example anthropic); null without one."
+    )
+    def model_provider(self) -> str | None:
+        prompt = getattr(_config(self), "prompt_config", None)
+        return prompt.model_provider if prompt is not None else None
+
+    @strawberry.field(
+        description=(
+            "The model it runs: the prompt's model when it has a prompt, else the MLflow "
+            "model's name; null when the config names none."
+        )
+    )
+    def model_name(self) -> str | None:
+        config = _config(self)
+        prompt = getattr(config, "prompt_config", None)
+        if prompt is not None:
+            return str(prompt.model_name)
+        mlflow = getattr(config, "mlflow_model", None)
+        return mlflow.model_name if mlflow is not None else None
+
+    @strawberry.field(description="The conversation flow of its prompt; null without one.")
+    def flow(self) -> VariantFlow | None:
+        flow = getattr(_config(self), "flow_config", None)
+        if flow is None:
+            return None
+        return VariantFlow(flow_id=flow.flow_id, initial_state=flow.initial_state)
+
+    @strawberry.field(description="Runtime parameters (a JSON object, {} when none).")
+    def params(self) -> JSON:
+        config = _config(self)
+        return cast(JSON, dict(config.params) if config is not None else {})
