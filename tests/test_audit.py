@@ -25,15 +25,15 @@ async def test_success_and_failure_are_recorded_without_secrets(gql):
     logs = (await gql.data(LOGS))["systemLogs"]
     records = [e["node"] for e in logs["edges"]]
     assert [(r["action"], r["status"]) for r in records] == [
-        ("createUser", "success"),
-        ("createTag", "failure"),
-        ("createTag", "success"),
+        ("createUser", "SUCCESS"),
+        ("createTag", "FAILURE"),
+        ("createTag", "SUCCESS"),
     ]
     assert records[2]["details"] == {"input": {"name": "audited", "color": "#112233"}}
     assert records[1]["errorMessage"].startswith("CONFLICT")
     assert records[0]["details"]["input"]["password"] == "[REDACTED]"
     assert "correct horse" not in str(records)
-    only_failures = (await gql.data(LOGS, {"f": {"statuses": ["failure"]}}))["systemLogs"]
+    only_failures = (await gql.data(LOGS, {"f": {"statuses": ["FAILURE"]}}))["systemLogs"]
     assert only_failures["totalCount"] == 1
 
 
@@ -73,7 +73,7 @@ async def test_refused_mutations_are_recorded_as_denied(settings, db):
         logs = (await gql.data(LOGS, {"f": {"actions": ["createTag"]}}))["systemLogs"]
     denied = [e["node"] for e in logs["edges"]]
     assert len(denied) == 1
-    assert denied[0]["status"] == "denied"
+    assert denied[0]["status"] == "DENIED"
     assert denied[0]["user"] == {"username": "viewer"}
     assert viewer.id
     logins = [e for e in (await _all_actions(db)) if e == "login"]

@@ -304,12 +304,12 @@ async def test_key_scopes_never_exceed_the_owners_role(auth_app, db, callers):
         assert await member.code(CREATE_KEY, {"n": "too much", "s": scopes}) == FORBIDDEN
     assert await count(db, "api_keys") == 0
 
-    assert (await viewer.create_key("r", ["READ"]))["apiKey"]["scopes"] == ["read"]
+    assert (await viewer.create_key("r", ["READ"]))["apiKey"]["scopes"] == ["READ"]
     made = await member.create_key("rwx", ["READ", "WRITE", "EXECUTE"])
-    assert made["apiKey"]["scopes"] == ["execute", "read", "write"]
+    assert made["apiKey"]["scopes"] == ["EXECUTE", "READ", "WRITE"]
     admin = await signed_in(callers, auth_app, "admin")
     made = await admin.create_key("all", ["READ", "WRITE", "EXECUTE", "ADMIN"])
-    assert made["apiKey"]["scopes"] == ["admin", "execute", "read", "write"]
+    assert made["apiKey"]["scopes"] == ["ADMIN", "EXECUTE", "READ", "WRITE"]
     assert await count(db, "api_keys") == 3
 
 

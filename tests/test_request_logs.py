@@ -125,7 +125,7 @@ async def test_hourly_rollup_matches_a_hand_computation(settings, db, gql):
     second = (await rollup(db, "hour", start=base + timedelta(hours=1)))[0]
     assert (second.total_requests, second.failed_requests, second.error_rate) == (2, 1, 0.5)
     await rollup(db, "hour", start=base)  # again: replaced, not duplicated
-    data = await gql.data("""{ apiMetricsSummaries(period: "hour") { totalCount
+    data = await gql.data("""{ apiMetricsSummaries(period: HOUR) { totalCount
       edges { node { periodStart totalRequests p95ResponseTimeMs } } } }""")
     summaries = data["apiMetricsSummaries"]
     assert summaries["totalCount"] == 2

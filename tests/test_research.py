@@ -168,12 +168,12 @@ async def test_interviews_keep_turns_and_counts_consistent(gql):
             for i in range(10)
         )
     )
-    transcript_status = """mutation($x: ID!, $s: ID!, $st: String!) { setTranscriptStatus(input: {
+    transcript_status = """mutation($x: ID!, $s: ID!, $st: TranscriptStatus!) { setTranscriptStatus(input: {
       executionId: $x, synthId: $s, status: $st}) { transcript { status } } }"""
-    await gql.data(transcript_status, {"x": execution["id"], "s": people[0], "st": "completed"})
-    await gql.data(transcript_status, {"x": execution["id"], "s": people[1], "st": "failed"})
-    await gql.data(transcript_status, {"x": execution["id"], "s": people[2], "st": "completed"})
-    await gql.data(transcript_status, {"x": execution["id"], "s": people[2], "st": "failed"})
+    await gql.data(transcript_status, {"x": execution["id"], "s": people[0], "st": "COMPLETED"})
+    await gql.data(transcript_status, {"x": execution["id"], "s": people[1], "st": "FAILED"})
+    await gql.data(transcript_status, {"x": execution["id"], "s": people[2], "st": "COMPLETED"})
+    await gql.data(transcript_status, {"x": execution["id"], "s": people[2], "st": "FAILED"})
     data = await gql.data(
         """query($e: ID!) { node(id: $e) { ... on ResearchExperiment {
       researchExecutions { edges { node { successfulCount failedCount transcripts { edges {

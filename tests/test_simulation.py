@@ -86,7 +86,7 @@ async def test_iterations_runs_and_events(gql):
                 )
             )["createSimulationRun"]["simulationRun"]
         )
-    assert runs[0]["seed"] == "1000" and runs[0]["status"] == "running"
+    assert runs[0]["seed"] == "1000" and runs[0]["status"] == "RUNNING"
     done = await gql.data(COMPLETE, {"input": {"id": runs[3]["id"], "totalCost": "123456789012"}})
     assert done["completeSimulationRun"]["simulationRun"]["totalCost"] == "123456789012"
     assert await gql.error_code(COMPLETE, {"input": {"id": runs[3]["id"]}}) == "CONFLICT"
@@ -208,7 +208,7 @@ async def test_negative_costs_are_refused_and_nothing_is_written(gql):
         {"id": experiment["id"], "run": run["id"]},
     )
     assert data["node"]["iterations"]["totalCount"] == 0
-    assert data["run"] == {"status": "running", "totalCost": None}
+    assert data["run"] == {"status": "RUNNING", "totalCost": None}
     # Zero is a cost.
     iteration["costsPerAgent"] = {"a": 0}
     await gql.data(ITERATION, {"input": iteration})

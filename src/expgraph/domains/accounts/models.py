@@ -20,6 +20,29 @@ class UserRole(enum.Enum):
     VIEWER = "viewer"
 
 
+class AggregationPeriod(enum.StrEnum):
+    """The period an ``ApiMetricsSummary`` row covers; the value is what is stored."""
+
+    HOUR = "hour"
+    DAY = "day"
+
+
+class DeviceType(enum.StrEnum):
+    """What a session's user agent looks like; the value is what is stored."""
+
+    DESKTOP = "desktop"
+    MOBILE = "mobile"
+    API = "api"
+
+
+class AuditStatus(enum.StrEnum):
+    """How an audited mutation ended; the value is what is stored."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"
+
+
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
 
@@ -110,7 +133,7 @@ class ApiMetricsSummary(IdMixin, TimestampMixin, Base):
 
     period_start: Mapped[datetime]
     period_end: Mapped[datetime]
-    aggregation_type: Mapped[str] = mapped_column(String(10))  # hour | day
+    aggregation_type: Mapped[str] = mapped_column(String(10))  # an AggregationPeriod value
     total_requests: Mapped[int] = mapped_column(default=0)
     successful_requests: Mapped[int] = mapped_column(default=0)
     failed_requests: Mapped[int] = mapped_column(default=0)
@@ -132,7 +155,7 @@ class SessionLog(IdMixin, TimestampMixin, Base):
     session_token: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(Text)
-    device_type: Mapped[str | None] = mapped_column(String(20))
+    device_type: Mapped[str | None] = mapped_column(String(20))  # a DeviceType value
     browser: Mapped[str | None] = mapped_column(String(50))
     location: Mapped[str | None] = mapped_column(String(100))
     last_active: Mapped[datetime] = mapped_column(default=utcnow())
@@ -184,6 +207,6 @@ class SystemLog(IdMixin, TimestampMixin, Base):
 
     user_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(100), index=True)
-    status: Mapped[str] = mapped_column(String(20))  # success | failure | denied
+    status: Mapped[str] = mapped_column(String(20))  # an AuditStatus value
     details: Mapped[dict[str, Any] | None]
     error_message: Mapped[str | None] = mapped_column(Text)

@@ -12,8 +12,10 @@ from sqlalchemy import Select, or_, select
 from expgraph.db.types import utcnow
 from expgraph.domains.accounts import models
 from expgraph.domains.accounts.types import (
+    AggregationPeriod,
     ApiKey,
     ApiMetricsSummary,
+    AuditStatus,
     Session,
     SystemLog,
     User,
@@ -93,7 +95,9 @@ class SystemLogFilter:
     actions: list[str] | None = capped(
         100, default=None, description="Mutation field names, e.g. login."
     )
-    statuses: list[str] | None = capped(100, default=None, description="success, failure, denied")
+    statuses: list[AuditStatus] | None = capped(
+        100, default=None, description="Records that ended in one of these ways."
+    )
     created_after: datetime | None = strawberry.field(
         default=None, description="At or after this time."
     )
@@ -114,7 +118,7 @@ class SystemLogFilter:
 SYSTEM_LOG_RULES: dict[str, Rule] = {
     "user_id": lambda v: L.user_id == model_pk(v, U),
     "actions": lambda v: L.action.in_(v),
-    "statuses": lambda v: L.status.in_(v),
+    "statuses": lambda v: L.status.in_([status.value for status in v]),
     "created_after": lambda v: L.created_at >= v,
     "created_before": lambda v: L.created_at < v,
 }
@@ -157,7 +161,8 @@ class Query:
         self,
         info: Info,
         period: Annotated[
-            str | None, strawberry.argument(description="hour or day; both when null.")
+            AggregationPeriod | None,
+            strawberry.argument(description="Only rows of this period; both when null."),
         ] = None,
         from_: Annotated[
             datetime | None,
@@ -170,7 +175,7 @@ class Query:
         M = models.ApiMetricsSummary
         stmt = select(M)
         if period is not None:
-            stmt = stmt.where(M.aggregation_type == period)
+            stmt = stmt.where(M.aggregation_type == period.value)
         if from_ is not None:
             stmt = stmt.where(M.period_start >= from_)
         if to is not None:

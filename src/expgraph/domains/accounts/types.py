@@ -28,6 +28,36 @@ described_enum(
     },
 )
 
+AggregationPeriod = models.AggregationPeriod
+described_enum(
+    AggregationPeriod,
+    "The period one row of request metrics covers.",
+    {
+        models.AggregationPeriod.HOUR: "One hour, starting on the hour (UTC).",
+        models.AggregationPeriod.DAY: "One day, starting at midnight UTC.",
+    },
+)
+DeviceType = models.DeviceType
+described_enum(
+    DeviceType,
+    "What kind of client a session was signed in from, guessed from its User-Agent.",
+    {
+        models.DeviceType.DESKTOP: "A desktop or laptop browser (anything not mobile or a tool).",
+        models.DeviceType.MOBILE: "A phone or tablet browser (Mobile, Android or iPhone).",
+        models.DeviceType.API: "A program: curl, Python, Go, Node.js or another HTTP library.",
+    },
+)
+AuditStatus = models.AuditStatus
+described_enum(
+    AuditStatus,
+    "How an audited mutation ended.",
+    {
+        models.AuditStatus.SUCCESS: "It ran and its changes were saved.",
+        models.AuditStatus.FAILURE: "It failed (bad input, a conflict or a server error).",
+        models.AuditStatus.DENIED: "It was refused: the caller was not signed in or not allowed.",
+    },
+)
+
 
 @node_type(models.User, read=Public)
 @strawberry.type(description="A person or service account.")
@@ -69,9 +99,7 @@ class ApiKey(Node):
     id: strawberry.ID = strawberry.field(description="Global ID.")
     name: str = strawberry.field(description="The label given at creation.")
     prefix: str = strawberry.field(description="The key's public start, to recognise it.")
-    scopes: list[str] = strawberry.field(
-        description="What the key allows: Scope values, lower-case (e.g. read, execute)."
-    )
+    scopes: list[Scope] = strawberry.field(description="What the key allows.")
     rate_limit: int = strawberry.field(description="Requests per minute.")
     last_used_at: datetime | None = strawberry.field(
         description="When a request last used it; null if never."
@@ -98,8 +126,8 @@ class Session(Node):
     user_agent: str | None = strawberry.field(
         description="The User-Agent header sent at sign-in, when any."
     )
-    device_type: str | None = strawberry.field(
-        description="desktop, mobile or api, guessed from the user agent; null without one."
+    device_type: DeviceType | None = strawberry.field(
+        description="Kind of client, guessed from the user agent; null without one."
     )
     browser: str | None = strawberry.field(
         description="Browser guessed from the user agent (chrome, firefox, safari, edge...), "
@@ -127,7 +155,7 @@ class Session(Node):
 class SystemLog(Node):
     id: strawberry.ID = strawberry.field(description="Global ID.")
     action: str = strawberry.field(description="The mutation's field name, e.g. createExperiment.")
-    status: str = strawberry.field(description="success, failure or denied.")
+    status: AuditStatus = strawberry.field(description="How the mutation ended.")
     details: JSON | None = strawberry.field(description="The input, secrets redacted.")
     error_message: str | None = strawberry.field(
         description="The error code and message when refused or failed; null on success."
@@ -149,7 +177,9 @@ class ApiMetricsSummary(Node):
     id: strawberry.ID = strawberry.field(description="Global ID.")
     period_start: datetime = strawberry.field(description="Start of the period (inclusive).")
     period_end: datetime = strawberry.field(description="End of the period (exclusive).")
-    aggregation_type: str = strawberry.field(description="hour or day")
+    aggregation_type: AggregationPeriod = strawberry.field(
+        description="The period the row covers: an hour or a day."
+    )
     total_requests: int = strawberry.field(description="Requests in the period.")
     successful_requests: int = strawberry.field(
         description="Requests answered with a status below 400 and no error."

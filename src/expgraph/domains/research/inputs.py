@@ -8,7 +8,12 @@ import strawberry
 
 from expgraph.domains.research import service, trees
 from expgraph.domains.research.explorations import ExplorationStatus, NodeStatus
-from expgraph.domains.research.types import DocumentStatus, DocumentType, ResearchStatus
+from expgraph.domains.research.types import (
+    DocumentStatus,
+    DocumentType,
+    ResearchStatus,
+    TranscriptStatus,
+)
 from expgraph.graphql.bounds import capped
 from expgraph.graphql.scalars import JSON
 
@@ -165,7 +170,9 @@ class AppendTranscriptMessagesInput:
 class SetTranscriptStatusInput:
     execution_id: strawberry.ID = strawberry.field(description="The research execution.")
     synth_id: strawberry.ID = strawberry.field(description="The synth interviewed.")
-    status: str = strawberry.field(description="pending, running, completed or failed")
+    status: TranscriptStatus = strawberry.field(
+        description="Its new status; any status may follow any other."
+    )
 
 
 @strawberry.input(

@@ -61,6 +61,15 @@ class DocumentType(enum.Enum):
     EXECUTIVE_SUMMARY = "executive_summary"
 
 
+class TranscriptStatus(enum.StrEnum):
+    """Where one synth's interview stands; the value is what is stored."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
 class DocumentStatus(enum.Enum):
     PENDING = "pending"
     GENERATING = "generating"
@@ -180,7 +189,7 @@ class Transcript(IdMixin, Base):
         BigIntId, ForeignKey("synths.id", ondelete="CASCADE"), index=True
     )
     synth_name: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # a TranscriptStatus
     turn_count: Mapped[int] = mapped_column(default=0)
     timestamp: Mapped[datetime] = mapped_column(default=utcnow())
     messages: Mapped[list[Any]] = mapped_column(default=list)

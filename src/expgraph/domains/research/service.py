@@ -308,16 +308,18 @@ async def append_messages(
 
 
 async def set_transcript_status(
-    session: AsyncSession, dialect: str, execution_id: int, synth_id: int, status: str
+    session: AsyncSession,
+    dialect: str,
+    execution_id: int,
+    synth_id: int,
+    status: models.TranscriptStatus,
 ) -> models.Transcript:
     """Set a transcript's status and recount the execution's successes and failures."""
-    if status not in ("pending", "running", "completed", "failed"):
-        raise BadRequest("status is pending, running, completed or failed", field="status")
     execution = await session.get(X, execution_id, with_for_update=True)
     if execution is None:
         raise NotFound("no research execution with that id", field="executionId")
     transcript = await _transcript(session, dialect, execution_id, synth_id)
-    transcript.status = status
+    transcript.status = status.value
     await session.flush()
     of_exec = T.exec_id == execution_id
     await session.execute(
@@ -325,10 +327,10 @@ async def set_transcript_status(
         .where(X.id == execution_id)
         .values(
             successful_count=select(func.count(T.id))
-            .where(of_exec, T.status == "completed")
+            .where(of_exec, T.status == models.TranscriptStatus.COMPLETED.value)
             .scalar_subquery(),
             failed_count=select(func.count(T.id))
-            .where(of_exec, T.status == "failed")
+            .where(of_exec, T.status == models.TranscriptStatus.FAILED.value)
             .scalar_subquery(),
         )
         .execution_options(synchronize_session=False)

@@ -34,6 +34,18 @@ AnalysisStatus = models.AnalysisStatus
 ResearchStatus = models.ResearchStatus
 DocumentType = models.DocumentType
 DocumentStatus = models.DocumentStatus
+TranscriptStatus = models.TranscriptStatus
+described_enum(
+    TranscriptStatus,
+    "Where one synth's interview stands; COMPLETED and FAILED transcripts are counted "
+    "in their execution's successfulCount and failedCount.",
+    {
+        TranscriptStatus.PENDING: "Not started.",
+        TranscriptStatus.RUNNING: "The interview is under way.",
+        TranscriptStatus.COMPLETED: "The interview finished; counted as a success.",
+        TranscriptStatus.FAILED: "The interview ended by an error; counted as a failure.",
+    },
+)
 described_enum(
     AnalysisStatus,
     "Where an analysis run stands.",
@@ -237,7 +249,7 @@ class Transcript(Node):
         description=("Global id; pass it to node(id:) or to mutations.")
     )
     synth_name: str = strawberry.field(description="The synth's name when the interview began.")
-    status: str = strawberry.field(description="pending, running, completed or failed.")
+    status: TranscriptStatus = strawberry.field(description="Where the interview stands.")
     turn_count: int = strawberry.field(description="Equals the number of messages.")
     timestamp: datetime = strawberry.field(description="When the transcript was started.")
     messages: JSON = strawberry.field(

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from expgraph.domains.simulation.service import MAX_EVENTS
-from expgraph.domains.simulation.types import RunPurpose
+from expgraph.domains.simulation.types import RunPurpose, SimulationRunStatus
 from expgraph.graphql.bounds import capped
 from expgraph.graphql.scalars import JSON, BigInt
 
@@ -86,9 +86,9 @@ class CreateSimulationRunInput:
     config: JSON | None = strawberry.field(
         default=None, description="The run's configuration (a JSON object)."
     )
-    status: str = strawberry.field(
-        default="running",
-        description='Its initial status, a free-form label; "running" if omitted.',
+    status: SimulationRunStatus = strawberry.field(
+        default=SimulationRunStatus.RUNNING,
+        description="Its initial status; RUNNING if omitted.",
     )
 
 

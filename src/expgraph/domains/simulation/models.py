@@ -24,6 +24,15 @@ class RunPurpose(enum.Enum):
     FINAL = "final"
 
 
+class SimulationRunStatus(enum.StrEnum):
+    """Where a simulation run stands; the value is what is stored."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
 class SimulationRun(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "simulation_runs"
     __table_args__ = (Index(None, "experiment_id", "iteration", "sample_index"),)
@@ -45,7 +54,7 @@ class SimulationRun(IdMixin, CreatedAtMixin, Base):
     )
     scenario_id: Mapped[str | None] = mapped_column(String(100))
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # a SimulationRunStatus
     started_at: Mapped[datetime] = mapped_column(default=utcnow())
     completed_at: Mapped[datetime | None]
     total_synths: Mapped[int] = mapped_column(default=0)

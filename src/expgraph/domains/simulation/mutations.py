@@ -79,6 +79,7 @@ class Mutation:
         experiment_id = model_pk(experiment, ExperimentRecord) if experiment else None
         if values.get("seed") is not None:
             values["seed"] = int(values["seed"])
+        values["status"] = values["status"].value  # stored as its lower-case value
         async with info.context.db.transaction() as session:
             run = await service.create_run(session, experiment_id, values)
         return SimulationRunPayload(simulation_run=to_node(run))

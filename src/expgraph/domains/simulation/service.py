@@ -138,12 +138,12 @@ async def complete_run(
         values["aggregated_outcomes"] = json_object(
             values["aggregated_outcomes"], "aggregatedOutcomes"
         )
-    R = models.SimulationRun
+    R, DONE = models.SimulationRun, models.SimulationRunStatus.COMPLETED.value
     done = (
         await session.scalars(
             update(R)
-            .where(R.id == run_id, R.status != "completed")
-            .values(status="completed", completed_at=utcnow(), **values)
+            .where(R.id == run_id, R.status != DONE)
+            .values(status=DONE, completed_at=utcnow(), **values)
             .returning(R)
             .execution_options(synchronize_session=False)
         )

@@ -34,6 +34,18 @@ described_enum(
     },
 )
 
+SimulationRunStatus = models.SimulationRunStatus
+described_enum(
+    SimulationRunStatus,
+    "Where a simulation run stands.",
+    {
+        SimulationRunStatus.PENDING: "Recorded, not started.",
+        SimulationRunStatus.RUNNING: "Under way (the status a run is created with unless told).",
+        SimulationRunStatus.COMPLETED: "Finished: completeSimulationRun recorded its results.",
+        SimulationRunStatus.FAILED: "Ended by an error, as its creator recorded.",
+    },
+)
+
 
 @strawberry.type(description="One agent's cost in an iteration, in integer cents.")
 class AgentCost:
@@ -74,9 +86,9 @@ class SimulationRun(Node):
             "The run's configuration, as given when it was created (an empty object if none)."
         )
     )
-    status: str = strawberry.field(
+    status: SimulationRunStatus = strawberry.field(
         description=(
-            'Free-form run status, "running" unless the creator chose another; "completed" once '
+            "Where the run stands: RUNNING unless its creator chose another; COMPLETED once "
             "completeSimulationRun has run."
         )
     )
