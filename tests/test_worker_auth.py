@@ -163,7 +163,7 @@ async def test_a_key_made_as_the_readme_says_runs_an_experiment_to_completion(au
     experiment_id = await make_experiment(member, examples=12)
     key = await worker_key(member)
     scopes = await member.gql.data("{ apiKeys { edges { node { scopes rateLimit } } } }")
-    assert scopes["apiKeys"]["edges"][0]["node"]["scopes"] == ["execute", "read"]
+    assert scopes["apiKeys"]["edges"][0]["node"]["scopes"] == ["EXECUTE", "READ"]
     runner = worker(auth_app, key)
     reason = await runner.run()
     assert reason == "nothing left to claim"
@@ -179,7 +179,7 @@ async def test_a_preset_and_scopes_add_up_and_a_viewer_cannot_have_the_preset(au
         'mutation { createApiKey(input: {name: "w", preset: WORKER, scopes: [WRITE]}) '
         "{ apiKey { scopes } } }"
     )
-    assert made["createApiKey"]["apiKey"]["scopes"] == ["execute", "read", "write"]
+    assert made["createApiKey"]["apiKey"]["scopes"] == ["EXECUTE", "READ", "WRITE"]
     body = await member.gql.post('mutation { createApiKey(input: {name: "none"}) { key } }')
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     async with db.transaction() as session:
