@@ -10,7 +10,9 @@ along with the modules that declare them (``node(id:)`` can return any of them).
 from __future__ import annotations
 
 from expgraph.config import Settings
+from expgraph.domains.abtest import assignment_api as abtest_assignment
 from expgraph.domains.abtest import mutations as abtest_mutations
+from expgraph.domains.abtest import queries as abtest_queries
 from expgraph.domains.abtest.experiment import AbTestExperiment
 from expgraph.domains.accounts import fields as accounts_fields
 from expgraph.domains.accounts import mutations as accounts_mutations
@@ -49,6 +51,7 @@ QUERIES: tuple[type, ...] = (
     accounts_queries.Query,
     execution_queries.Query,
     research_queries.Query,
+    abtest_queries.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     experiments_mutations.Mutation,
@@ -58,6 +61,7 @@ MUTATIONS: tuple[type, ...] = (
     research_mutations.Mutation,
     simulation_mutations.Mutation,
     abtest_mutations.Mutation,
+    abtest_assignment.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (execution_subscriptions.Subscription,)
 # One type per experiment kind, each in the domain of that kind.

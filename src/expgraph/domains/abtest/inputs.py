@@ -7,6 +7,7 @@ from decimal import Decimal
 import strawberry
 from strawberry import UNSET
 
+from expgraph.domains.abtest.models import PolicyVersionStatus
 from expgraph.graphql.scalars import JSON
 
 CONFIG_DESCRIPTION = (
@@ -81,4 +82,59 @@ class UpdateVariantInput:
 class DeleteVariantInput:
     id: strawberry.ID = strawberry.field(
         description="The variant's id; only before its experiment first runs."
+    )
+
+
+@strawberry.input(description="A new policy.")
+class CreatePolicyInput:
+    name: str = strawberry.field(description="Unique name, 1 to 255 characters.")
+    description: str | None = strawberry.field(
+        default=None, description="Free text, at most 2,000 characters."
+    )
+
+
+@strawberry.input(description="Changes to a policy; fields left out keep their value.")
+class UpdatePolicyInput:
+    id: strawberry.ID = strawberry.field(description="The policy's id.")
+    name: str | None = strawberry.field(
+        default=UNSET, description="Unique name, 1 to 255 characters."
+    )
+    description: str | None = strawberry.field(
+        default=UNSET, description="Free text, at most 2,000 characters; null clears it."
+    )
+
+
+@strawberry.input(description="The policy to delete.")
+class DeletePolicyInput:
+    id: strawberry.ID = strawberry.field(
+        description="The policy's id; a policy with versions cannot be deleted."
+    )
+
+
+@strawberry.input(description="A new version of a policy; its number is the next integer.")
+class CreatePolicyVersionInput:
+    policy_id: strawberry.ID = strawberry.field(description="The policy's id.")
+    mlflow_model_name: str = strawberry.field(
+        description="The model's name in MLflow, 1 to 255 characters."
+    )
+    mlflow_model_version: str = strawberry.field(
+        description="The model's version in MLflow, 1 to 50 characters."
+    )
+    config_defaults: JSON | None = strawberry.field(
+        default=None, description="Default runtime parameters, a JSON object ({} when null)."
+    )
+
+
+@strawberry.input(description="Changes to a policy version; fields left out keep their value.")
+class UpdatePolicyVersionInput:
+    id: strawberry.ID = strawberry.field(description="The policy version's id.")
+    status: PolicyVersionStatus | None = strawberry.field(
+        default=UNSET,
+        description=(
+            "ACTIVE and DEPRECATED move to each other or to ARCHIVED, which is final; a version "
+            "a running experiment's variant uses cannot be archived (CONFLICT)."
+        ),
+    )
+    config_defaults: JSON | None = strawberry.field(
+        default=UNSET, description="Default runtime parameters, a JSON object."
     )

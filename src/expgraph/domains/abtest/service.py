@@ -295,6 +295,8 @@ async def check_ab_test(
         )
     if status == S.RUNNING and stored.status in NOT_RUN:
         await _check_startable(session, stored, values)
+        if stored.hash_seed is None and "hash_seed" not in values:
+            values["hash_seed"] = stored.name  # rows written without one (the demo's)
 
 
 async def _check_startable(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
 import strawberry
+from sqlalchemy import or_, select
 
+from expgraph.db.engine import Database
 from expgraph.domains.abtest import configs, models
 from expgraph.domains.execution.models import PromptVersion as PromptVersionRecord
 from expgraph.domains.execution.types import PromptVersion
@@ -15,7 +18,7 @@ from expgraph.graphql.context import Info
 from expgraph.graphql.enums import described_enum
 from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.prefetch import list_field, node_field
-from expgraph.graphql.relay import Node, node_type
+from expgraph.graphql.relay import Node, encode_id, node_type
 from expgraph.graphql.scalars import JSON
 from expgraph.graphql.visibility import Public, node_for
 
@@ -65,6 +68,16 @@ class PolicyVersion(Node):
     created_at: datetime
     record: strawberry.Private[models.PolicyVersion]
 
+    @strawberry.field(
+        description=(
+            "Variants whose config uses it (either config format), by experiment and position."
+        )
+    )
+    async def variants(self, info: Info) -> list[Variant]:
+        rows = await info.context.loader(VARIANTS_USING).load(self.record.id)
+        principal = info.context.principal
+        return [v for v in (node_for(principal, row) for row in rows) if v is not None]
+
     @strawberry.field(description="The policy it is a version of.")
     async def policy(self, info: Info) -> Policy:
         row = await info.context.loader(RowsById(models.Policy)).load(self.record.policy_id)
@@ -86,6 +99,35 @@ class Policy(Node):
         PolicyVersion,
         description="Its versions, oldest (version 1) first.",
     )
+
+
+@dataclass(frozen=True)
+class VariantsUsing:
+    """Variants whose config names each policy version (either config format),
+    in one statement for a batch of policy versions; by experiment, then position."""
+
+    async def load(self, db: Database, keys: list[Any]) -> list[list[Any]]:
+        gids = [encode_id("PolicyVersion", key) for key in keys]
+        column = models.Variant.config
+        stmt = (
+            select(models.Variant)
+            .where(
+                or_(
+                    column["policy_version_id"].as_string().in_(gids),
+                    column[("mlflow_model", "policy_version_id")].as_string().in_(gids),
+                )
+            )
+            .order_by(models.Variant.experiment_id, models.Variant.position)
+        )
+        async with db.read() as session:
+            rows = (await session.scalars(stmt)).all()
+        found: dict[int | None, list[Any]] = {}
+        for row in rows:
+            found.setdefault(row.policy_version_pk, []).append(row)
+        return [found.get(key, []) for key in keys]
+
+
+VARIANTS_USING = VariantsUsing()
 
 
 def _config(root: Any) -> configs.VariantConfig | None:
