@@ -28,7 +28,7 @@ async def start(gql, db) -> tuple[str, str, str]:
     data = await gql.data(
         """mutation($e: ID!, $a: ID!) { createExploration(input: {experimentId: $e,
           baselineAnalysisId: $a, goal: {target: 0.8}, config: {maxDepth: 8},
-          root: {scorecardParams: {price: 10}, simulationResults: {success_rate: 0.4}}}) {
+          root: {scorecardParams: {price: 10}, simulationResults: {successRate: 0.4}}}) {
           exploration { id status totalNodes currentDepth bestSuccessRate root { id depth } } } }""",
         {"e": experiment["id"], "a": analysis_id},
     )
@@ -39,10 +39,35 @@ async def start(gql, db) -> tuple[str, str, str]:
     return experiment["id"], exploration["id"], exploration["root"]["id"]
 
 
+async def test_simulation_results_take_and_show_success_rate_in_camel_case(gql, db):
+    """The one key expgraph reads in a scenario's results is camelCase in and out (stored
+    under its database key, which ranks nodes); the rest comes back as sent."""
+    _, _, root = await start(gql, db)
+    shown = await gql.data(
+        "query($id: ID!) { node(id: $id) { ... on ScenarioNode { simulationResults } } }",
+        {"id": root},
+    )
+    assert shown["node"]["simulationResults"] == {"successRate": 0.4}
+    async with db.transaction() as session:
+        stored = (await session.scalars(select(models.ScenarioNode.simulation_results))).one()
+    assert stored == {"success_rate": 0.4}
+    child = {**scenario(0.5), "simulationResults": {"successRate": 0.5, "notes_key": 1}}
+    made = await gql.data(EXPAND, {"p": root, "c": [child]})
+    assert made["expandNode"]["exploration"]["bestSuccessRate"] == 0.5
+    old_key = {**scenario(0.5), "simulationResults": {"success_rate": 0.5}}
+    body = await gql.post(EXPAND, {"p": root, "c": [old_key]})
+    assert body["errors"][0]["message"] == (
+        "simulationResults.success_rate is not accepted: send simulationResults.successRate"
+    )
+    out_of_range = {**scenario(0.5), "simulationResults": {"successRate": 1.5}}
+    body = await gql.post(EXPAND, {"p": root, "c": [out_of_range]})
+    assert body["errors"][0]["message"] == "simulationResults.successRate must be from 0 to 1"
+
+
 def scenario(rate: float, llm: int = 1) -> dict:
     return {
         "scorecardParams": {"price": rate * 10},
-        "simulationResults": {"success_rate": rate},
+        "simulationResults": {"successRate": rate},
         "shortAction": f"try {rate}",
         "llmCalls": llm,
     }

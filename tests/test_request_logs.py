@@ -126,10 +126,20 @@ async def test_hourly_rollup_matches_a_hand_computation(settings, db, gql):
     assert (second.total_requests, second.failed_requests, second.error_rate) == (2, 1, 0.5)
     await rollup(db, "hour", start=base)  # again: replaced, not duplicated
     data = await gql.data("""{ apiMetricsSummaries(period: HOUR) { totalCount
-      edges { node { periodStart totalRequests p95ResponseTimeMs } } } }""")
+      edges { node { periodStart totalRequests p95ResponseTimeMs endpointMetrics {
+        path totalRequests failedRequests avgResponseTimeMs p95ResponseTimeMs } } } } }""")
     summaries = data["apiMetricsSummaries"]
     assert summaries["totalCount"] == 2
     assert [e["node"]["totalRequests"] for e in summaries["edges"]] == [2, 100]
+    endpoints = summaries["edges"][1]["node"]["endpointMetrics"]
+    assert [e["path"] for e in endpoints] == ["/graphql", "/healthz"]
+    assert endpoints[1] == {
+        "path": "/healthz",
+        "totalRequests": 1,
+        "failedRequests": 1,
+        "avgResponseTimeMs": 8.0,
+        "p95ResponseTimeMs": 8.0,
+    }
     assert nearest_rank([], 50) is None
 
 

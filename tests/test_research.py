@@ -21,7 +21,8 @@ OUTCOMES = """mutation($a: ID!, $o: [SynthOutcomeInput!]!) { recordSynthOutcomes
 def step(name: str) -> str:
     return (
         "mutation($id: ID!) { " + name + "(input: {id: $id}) { analysisRun { status totalSynths "
-        "aggregatedOutcomes executionTimeSeconds } } }"
+        "aggregatedOutcomes { count meanDidNotTryRate meanFailedRate meanSuccessRate } "
+        "executionTimeSeconds } } }"
     )
 
 
@@ -110,8 +111,8 @@ async def test_analysis_lifecycle_and_outcomes(gql, db):
     assert done["status"] == "COMPLETED" and done["totalSynths"] == 3000
     aggregated = done["aggregatedOutcomes"]
     assert aggregated["count"] == 3000
-    assert abs(aggregated["mean_success_rate"] - (0.5 * 2999 + 1.0) / 3000) < 1e-9
-    assert abs(aggregated["mean_did_not_try_rate"] - 0.2 * 2999 / 3000) < 1e-9
+    assert abs(aggregated["meanSuccessRate"] - (0.5 * 2999 + 1.0) / 3000) < 1e-9
+    assert abs(aggregated["meanDidNotTryRate"] - 0.2 * 2999 / 3000) < 1e-9
     assert done["executionTimeSeconds"] >= 0
     assert await gql.error_code(OUTCOMES, {"a": run["id"], "o": outcomes[:1]}) == "CONFLICT"
     cache = """mutation($a: ID!, $d: JSON!) { upsertAnalysisCache(input: {analysisId: $a,

@@ -171,6 +171,21 @@ class SystemLog(Node):
     )
 
 
+@strawberry.type(description="Request metrics of one endpoint path in one period.")
+class EndpointMetrics:
+    path: str = strawberry.field(description="The endpoint path, e.g. /graphql.")
+    total_requests: int = strawberry.field(description="Requests to the path in the period.")
+    failed_requests: int = strawberry.field(
+        description="Of those, requests answered with a status of 400 or more, or an error."
+    )
+    avg_response_time_ms: float | None = strawberry.field(
+        description="Mean response time in milliseconds."
+    )
+    p95_response_time_ms: float | None = strawberry.field(
+        description="95th percentile response time in milliseconds."
+    )
+
+
 @node_type(models.ApiMetricsSummary, read=AdminOnly)
 @strawberry.type(description="Request metrics of one hour or day (expgraph rollup-api-metrics).")
 class ApiMetricsSummary(Node):
@@ -205,7 +220,18 @@ class ApiMetricsSummary(Node):
     error_rate: float | None = strawberry.field(
         description="Failed requests as a fraction of all, 0 to 1."
     )
-    endpoint_metrics: JSON | None = strawberry.field(
-        description="Per endpoint path: {count, failed, avg_ms, p95_ms}."
-    )
     record: strawberry.Private[models.ApiMetricsSummary]
+
+    @strawberry.field(description="The period's figures per endpoint path, by path.")
+    def endpoint_metrics(self) -> list[EndpointMetrics]:
+        stored = self.record.endpoint_metrics or {}
+        return [
+            EndpointMetrics(
+                path=path,
+                total_requests=int(figures.get("count") or 0),
+                failed_requests=int(figures.get("failed") or 0),
+                avg_response_time_ms=figures.get("avg_ms"),
+                p95_response_time_ms=figures.get("p95_ms"),
+            )
+            for path, figures in sorted(stored.items())
+        ]

@@ -143,21 +143,23 @@ class ScenarioNode(Node):
     scorecard_params: JSON = strawberry.field(
         description=("The scorecard parameters this scenario simulates (a JSON object).")
     )
-    simulation_results: JSON | None = strawberry.field(
-        description=(
-            "What simulating this scenario gave (a JSON object; its success_rate, from 0 to 1, "
-            "ranks nodes); null until simulated."
-        )
-    )
     execution_time_seconds: float | None = strawberry.field(
         description=("Seconds spent simulating this scenario; null if not reported.")
     )
     llm_calls: int = strawberry.field(description="LLM calls made to produce this scenario.")
     node_status: NodeStatus = strawberry.field(
-        description=("active, dominated, winner (at most one per exploration) or expansion_failed.")
+        description=("ACTIVE, DOMINATED, WINNER (at most one per exploration) or EXPANSION_FAILED.")
     )
     created_at: datetime = strawberry.field(description="When the node was added.")
     record: strawberry.Private[models.ScenarioNode]
+
+    @strawberry.field(
+        description="What simulating this scenario gave (a JSON object as sent; its successRate, "
+        "from 0 to 1, ranks nodes); null until simulated."
+    )
+    def simulation_results(self) -> JSON | None:
+        shown = trees.shown_results(self.record.simulation_results)
+        return JSON(shown) if shown is not None else None
 
     exploration: ExplorationT = node_field(
         RowsById(models.Exploration),
@@ -221,7 +223,7 @@ class Exploration(Node):
     )
     best_success_rate: float | None = strawberry.field(
         description=(
-            "The best simulationResults.success_rate among its nodes; null while no node has one."
+            "The best simulationResults.successRate among its nodes; null while no node has one."
         )
     )
     started_at: datetime = strawberry.field(description="When the exploration was created.")

@@ -288,7 +288,8 @@ class ScenarioInput:
     simulation_results: JSON | None = strawberry.field(
         default=None,
         description=(
-            "What its simulation gave (a JSON object; success_rate, if present, from 0 to 1)."
+            "What its simulation gave (a JSON object; successRate, if present, from 0 to 1, "
+            "ranks nodes; a success_rate key is refused)."
         ),
     )
     execution_time_seconds: float | None = strawberry.field(

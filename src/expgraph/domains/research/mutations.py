@@ -156,15 +156,24 @@ def _run_pk(global_id: str) -> int:
 
 
 def _scenario(data: ScenarioInput) -> dict[str, Any]:
+    """A scenario node's column values; ``simulationResults.successRate`` (the key
+    expgraph ranks nodes by) is stored under its database key."""
     values = values_given(data)
     values["scorecard_params"] = json_object(values["scorecard_params"], "scorecardParams")
     if values.get("simulation_results") is not None:
         results = json_object(values["simulation_results"], "simulationResults")
-        rate = results.get("success_rate")
+        if trees.STORED_RATE_KEY in results:
+            raise BadRequest(
+                f"simulationResults.{trees.STORED_RATE_KEY} is not accepted: send "
+                f"simulationResults.{trees.RATE_KEY}",
+                field="simulationResults",
+            )
+        rate = results.get(trees.RATE_KEY)
         if rate is not None and (not isinstance(rate, int | float) or not 0 <= rate <= 1):
             raise BadRequest(
-                "simulationResults.successRate must be from 0 to 1", field="simulationResults"
+                f"simulationResults.{trees.RATE_KEY} must be from 0 to 1", field="simulationResults"
             )
+        values["simulation_results"] = trees.stored_results(results)
     seconds = values.get("execution_time_seconds")
     if seconds is not None and seconds < 0:
         raise BadRequest("executionTimeSeconds must be >= 0", field="executionTimeSeconds")

@@ -25,9 +25,33 @@ MAX_CHILDREN = 100
 FINAL = {s for s in models.ExplorationStatus if s is not models.ExplorationStatus.RUNNING}
 
 
+# A scenario node's simulation results are the client's JSON object, but for one
+# key expgraph reads (to rank nodes): ``successRate`` in GraphQL, stored as
+# ``success_rate`` (what the database's JSON path reads). Converted here only.
+RATE_KEY, STORED_RATE_KEY = "successRate", "success_rate"
+
+
+def stored_results(results: dict[str, Any]) -> dict[str, Any]:
+    """Simulation results as stored: ``successRate`` under its database key."""
+    if RATE_KEY not in results:
+        return results
+    stored = {k: v for k, v in results.items() if k != RATE_KEY}
+    stored[STORED_RATE_KEY] = results[RATE_KEY]
+    return stored
+
+
+def shown_results(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Simulation results as GraphQL shows them: the stored rate as ``successRate``."""
+    if stored is None or STORED_RATE_KEY not in stored:
+        return stored
+    shown = {k: v for k, v in stored.items() if k != STORED_RATE_KEY}
+    shown[RATE_KEY] = stored[STORED_RATE_KEY]
+    return shown
+
+
 def success_rate(node: Any = N) -> Any:
-    """The node's simulated success rate (``simulation_results.success_rate``)."""
-    return node.simulation_results["success_rate"].as_float()
+    """The node's simulated success rate (``simulationResults.successRate``)."""
+    return node.simulation_results[STORED_RATE_KEY].as_float()
 
 
 async def create(

@@ -192,6 +192,32 @@ def cache_entry(row: models.AnalysisCache) -> AnalysisCacheEntry:
 CACHE = ChildLists(Relation(models.AnalysisCache, "analysis_id"), "cache_key")
 
 
+@strawberry.type(description="What the synth outcomes of a completed analysis add up to.")
+class OutcomeSummary:
+    count: int = strawberry.field(description="How many synth outcomes were aggregated.")
+    mean_did_not_try_rate: float | None = strawberry.field(
+        description="Mean didNotTryRate of the outcomes, 0 to 1; null with no outcomes."
+    )
+    mean_failed_rate: float | None = strawberry.field(
+        description="Mean failedRate of the outcomes, 0 to 1; null with no outcomes."
+    )
+    mean_success_rate: float | None = strawberry.field(
+        description="Mean successRate of the outcomes, 0 to 1; null with no outcomes."
+    )
+
+    @classmethod
+    def stored(cls, data: dict[str, Any] | None) -> OutcomeSummary | None:
+        """From the stored JSON object (``complete_analysis`` writes its keys)."""
+        if data is None:
+            return None
+        return cls(
+            count=int(data.get("count") or 0),
+            mean_did_not_try_rate=data.get("mean_did_not_try_rate"),
+            mean_failed_rate=data.get("mean_failed_rate"),
+            mean_success_rate=data.get("mean_success_rate"),
+        )
+
+
 @node_type(models.AnalysisRun, read=Public)
 @strawberry.type(description="The analysis of a research experiment (at most one).")
 class AnalysisRun(Node):
@@ -216,15 +242,18 @@ class AnalysisRun(Node):
     total_synths: int = strawberry.field(
         description=("Number of synth outcomes aggregated; 0 until it completes.")
     )
-    aggregated_outcomes: JSON | None = strawberry.field(
-        description=(
-            "Count and mean rates of its synth outcomes, set when it completes; null until then."
-        )
-    )
     execution_time_seconds: float | None = strawberry.field(
         description=("Seconds from start to completion; null until it completes.")
     )
     record: strawberry.Private[models.AnalysisRun]
+
+    @strawberry.field(
+        description="Count and mean rates of its synth outcomes, set when it completes; "
+        "null until then."
+    )
+    def aggregated_outcomes(self) -> OutcomeSummary | None:
+        return OutcomeSummary.stored(self.record.aggregated_outcomes)
+
     experiment: Experiment | None = strawberry.field(
         default=_experiment(),
         description=("The research experiment analysed; null if you may not see it."),
