@@ -111,7 +111,7 @@ async def test_a_refused_value_is_audited_and_writes_nothing_else(gql, db):
     [record] = await _records(db)
     assert (record.action, record.status) == ("createDataset", "failure")
     assert record.error_message.startswith("BAD_REQUEST: filePath")
-    assert record.details["input"]["file_path"] == "p" * 10_000
+    assert record.details["input"]["filePath"] == "p" * 10_000  # the GraphQL field name
 
 
 async def test_unstorable_details_are_made_storable(db):
@@ -213,6 +213,7 @@ async def test_secrets_are_redacted_by_name_and_by_shape(gql, db):
         },
     )
     [record] = await _records(db)
+    assert record.details["input"]["training"] == {"modelType": "cnn"}  # GraphQL names
     stored = record.details["input"]["metadata"]
     assert stored["nested"] == {
         "apiKey": "[REDACTED]",

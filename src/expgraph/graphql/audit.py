@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from strawberry.extensions import FieldExtension
 
 from expgraph.graphql.auth import Principal
-from expgraph.graphql.errors import as_expected
+from expgraph.graphql.errors import as_expected, camel
 from expgraph.graphql.redact import redact
 
 logger = logging.getLogger("expgraph.audit")
@@ -84,11 +84,19 @@ def storable(value: Any, depth: int = 0) -> Any:
     return value
 
 
+def _graphql_name(field: dataclasses.Field[Any]) -> str:
+    """An input field's GraphQL name: its declared name, else its camelCase
+    (the names a client sends, so the record reads like the request)."""
+    declared = getattr(field, "graphql_name", None)
+    return str(declared) if declared else camel(field.name.rstrip("_"))
+
+
 def plain(value: Any) -> Any:
-    """Input objects as JSON-ready data."""
+    """Input objects as JSON-ready data, keyed by their GraphQL field names; JSON
+    values (dicts) keep the keys the client sent."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
-            f.name: plain(getattr(value, f.name))
+            _graphql_name(f): plain(getattr(value, f.name))
             for f in dataclasses.fields(value)
             if type(getattr(value, f.name)).__name__ != "UnsetType"
         }
@@ -109,7 +117,7 @@ class Audited(FieldExtension):
     ) -> Any:
         sink: AuditSink | None = getattr(info.context, "audit", None)
         action = info.field_name
-        details = storable(redact(plain(kwargs)))
+        details = storable(redact(plain({camel(k.rstrip("_")): v for k, v in kwargs.items()})))
         try:
             result = await next_(source, info, **kwargs)
         except Exception as exc:
