@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from expgraph.app import create_app
 from expgraph.config import Settings
 from expgraph.db import migrate
+from expgraph.graphql.relay import encode_id
 from tests.helpers import create_experiment, create_tag
 
 
@@ -51,6 +52,72 @@ def test_websocket_speaks_graphql_transport_ws(tmp_path):
         assert ws.receive_json() == {"type": "connection_ack"}
         ws.send_json({"type": "ping"})
         assert ws.receive_json()["type"] == "pong"
+
+
+def test_a_websocket_authenticates_with_the_connection_init_payload(tmp_path):
+    """Browsers cannot set headers on a WebSocket: GraphiQL sends its headers
+    editor's Authorization in connection_init, and it counts as the header would."""
+    from expgraph.db.engine import Database
+    from expgraph.domains.accounts import models, service
+
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/ws-auth.db", auth_enabled=True, _env_file=None
+    )
+    subscribe = {
+        "id": "1",
+        "type": "subscribe",
+        "payload": {
+            "query": "subscription($id: ID!) { executionUpdates(experimentId: $id) { state } }",
+            "variables": {"id": encode_id("EvaluationExperiment", 9999)},
+        },
+    }
+
+    async def create_admin() -> None:
+        database = Database(settings)
+        try:
+            async with database.transaction() as session:
+                await service.create_user(
+                    session,
+                    username="ada",
+                    email="ada@example.com",
+                    role=models.UserRole.ADMIN,
+                    password="correct horse battery staple",
+                )
+        finally:
+            await database.dispose()
+
+    migrate.upgrade(settings.database_url)
+
+    def first_error(ws) -> str:
+        message = ws.receive_json()  # an execution error comes as "next", a refusal as "error"
+        errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+        return errors[0]["extensions"]["code"]
+
+    with TestClient(create_app(settings)) as client:
+        client.portal.call(create_admin)
+        login = client.post(
+            "/graphql",
+            json={
+                "query": "mutation { login(input: {username: \"ada\", "
+                'password: "correct horse battery staple"}) { token } }'
+            },
+        )
+        token = login.json()["data"]["login"]["token"]
+        client.cookies.clear()  # only the connection_init payload may sign these in
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init"})
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json(subscribe)
+            assert first_error(ws) == "UNAUTHENTICATED"
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json(subscribe)
+            assert first_error(ws) == "NOT_FOUND"  # signed in: the experiment is looked up
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"authorization": "Bearer nope"}})
+            message = ws.receive()
+            assert message["type"] == "websocket.close" and message["code"] == 4403
 
 
 async def test_node_and_nodes_resolve_any_type(gql):

@@ -35,6 +35,8 @@ class Context:
     response: Any = None
     audit: AuditSink | None = None
     broker: Broker | None = None
+    # A WebSocket's connection_init payload (strawberry sets it; None over HTTP).
+    connection_params: dict[str, Any] | None = None
     memo: dict[Hashable, Any] = field(default_factory=dict)  # per-request answers
     _loaders: dict[Hashable, DataLoader[Any, Any]] = field(default_factory=dict)
     _by_identity: dict[int, tuple[Any, DataLoader[Any, Any]]] = field(default_factory=dict)

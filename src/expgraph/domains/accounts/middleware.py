@@ -105,3 +105,30 @@ class AccessMiddleware:
                 principal = resolved.principal
         state["principal"] = principal
         await self.app(scope, receive, send)
+
+
+async def principal_from_connection_params(
+    db: Database, settings: Settings, params: object
+) -> Principal | None:
+    """The caller a WebSocket's ``connection_init`` payload names, for clients that
+    cannot set headers on a WebSocket (browsers: GraphiQL sends its headers
+    editor's contents there): ``{"Authorization": "Bearer <token>"}``, any casing
+    of the key. None when the payload names no credential (the connection keeps
+    what its upgrade request's header or cookie gave); raises ``PermissionError``
+    for a credential that is unknown, revoked, expired or over its rate limit."""
+    if not settings.auth_enabled or not isinstance(params, dict):
+        return None
+    authorization = next(
+        (v for k, v in params.items() if isinstance(k, str) and k.lower() == "authorization"),
+        None,
+    )
+    if not isinstance(authorization, str) or not authorization.strip():
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    resolved = await resolve_token(db, token.strip()) if scheme.lower() == "bearer" else None
+    if resolved is None:
+        raise PermissionError("the credential is unknown, revoked or expired")
+    if resolved.rate_limit is not None and resolved.principal.api_key_id is not None:
+        if await count_request(db, resolved.principal.api_key_id) > resolved.rate_limit:
+            raise PermissionError(f"over this key's limit of {resolved.rate_limit} per minute")
+    return resolved.principal

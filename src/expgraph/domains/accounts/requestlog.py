@@ -28,10 +28,13 @@ from expgraph.config import Settings
 from expgraph.db.engine import Database
 from expgraph.domains.accounts import models
 from expgraph.graphql.audit import storable
+from expgraph.graphql.graphiql import STATIC_PATH
 from expgraph.graphql.redact import redact, redact_request
 
 logger = logging.getLogger("expgraph.requestlog")
 SKIP = {"/healthz", "/readyz"}
+# GraphiQL's own files (seven per page load) are not API requests.
+SKIP_PREFIXES = (STATIC_PATH + "/",)
 MAX_PARSED_BODY = 64 * 1024
 BATCH = 500
 
@@ -167,7 +170,8 @@ class RequestLogMiddleware:
         self.app, self.writer = app, writer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in SKIP:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in SKIP or path.startswith(SKIP_PREFIXES):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
