@@ -21,6 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
@@ -29,7 +30,10 @@ from expgraph.db import migrate
 from expgraph.db.engine import Database
 from expgraph.db.notify import Broker
 from expgraph.domains.accounts.audit import SystemLogSink
-from expgraph.domains.accounts.middleware import AccessMiddleware
+from expgraph.domains.accounts.middleware import (
+    AccessMiddleware,
+    principal_from_connection_params,
+)
 from expgraph.domains.accounts.requestlog import RequestLogMiddleware, RequestLogWriter
 from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
 from expgraph.graphql.context import Context
@@ -123,6 +127,20 @@ class GraphQLApp(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         # Our own page, every asset served from here (graphql/graphiql.py), not a CDN's.
         return graphiql_page(request)
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """A WebSocket's ``connection_init`` may carry the credential (browsers
+        cannot set headers on a WebSocket; GraphiQL sends its headers editor's
+        contents there). An unknown or revoked one closes the socket (4403)."""
+        try:
+            principal = await principal_from_connection_params(
+                self.db, self.settings, context.connection_params
+            )
+        except PermissionError as refused:
+            raise ConnectionRejectionError({"message": str(refused)}) from None
+        if principal is not None:
+            context.principal = principal
+        return await super().on_ws_connect(context)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET with a persisted query's hash and no query runs it; it is no page load.
