@@ -82,3 +82,15 @@ async def test_a_missing_referenced_node_is_named_by_its_graphql_type(gql):
     error = await _error(gql, CREATE_EXPERIMENT, {"input": payload})
     assert error["message"] == "no DatasetVersion with that id"
     assert error["extensions"]["field"] == "datasetVersionId"
+
+
+async def test_a_null_for_a_field_that_cannot_be_null_names_its_graphql_field(gql):
+    made = await gql.data(
+        'mutation { createUser(input: {username: "sam", email: "s@example.com", '
+        'password: "correct horse battery"}) { user { id } } }'
+    )
+    update = """mutation($id: ID!) { updateUser(input: {id: $id, isActive: null}) {
+      user { id } } }"""
+    error = await _error(gql, update, {"id": made["createUser"]["user"]["id"]})
+    assert error["message"] == "isActive cannot be null"
+    assert error["extensions"]["field"] == "isActive"

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.domains.accounts import models, security
 from expgraph.errors import BadRequest, Conflict, NotFound
+from expgraph.graphql.inputs import graphql_name
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -57,7 +58,8 @@ async def update_user(session: AsyncSession, pk: int, values: dict[str, object])
     demoting each other at once cannot both succeed."""
     for field in ("role", "is_active"):
         if field in values and values[field] is None:
-            raise BadRequest(f"{field} cannot be null", field=field)
+            name = graphql_name(field)
+            raise BadRequest(f"{name} cannot be null", field=name)
     U = models.User
     removes_admin = values.get("role", models.UserRole.ADMIN) != models.UserRole.ADMIN or (
         values.get("is_active", True) is False
