@@ -331,3 +331,55 @@ async def test_variants_of_a_page_of_experiments_load_in_one_statement(gql, db, 
         assert len(nodes) == n and all(len(x["variants"]) == 3 for x in nodes)
         assert all(v["policyVersion"]["id"] == pv for x in nodes for v in x["variants"])
     assert counts[0] == counts[1], counts
+
+
+async def test_the_views_are_served(gql, db):
+    running = await ab_test(gql, "served")
+    a = await variant(gql, running, "a", allocation="0.3")
+    b = await variant(gql, running, "b", allocation="0.2")
+    await ab_test(gql, "not-running")
+    await gql.data(STATUS, {"id": running, "status": "RUNNING"})
+    from expgraph.graphql.relay import decode_id
+
+    async with db.transaction() as session:
+        for v, metric, bucket in (
+            (a, "revenue", "DAILY"),
+            (b, "revenue", "DAILY"),
+            (a, "clicks", "HOURLY"),
+        ):
+            session.add(
+                models.MetricAggregate(
+                    experiment_id=decode_id(running)[1],
+                    variant_id=decode_id(v["id"])[1],
+                    metric_name=metric,
+                    bucket_type=models.BucketType[bucket],
+                    bucket_start=datetime(2026, 1, 2, tzinfo=UTC),
+                    count=4,
+                    mean=Decimal("1.125"),
+                )
+            )
+    active = await gql.data(
+        """query { activeAbTests(first: 10) { totalCount edges { node {
+          name variantCount totalAllocation experiment { id } } } } }"""
+    )
+    assert active["activeAbTests"]["totalCount"] == 1
+    assert active["activeAbTests"]["edges"][0]["node"] == {
+        "name": "served",
+        "variantCount": 2,
+        "totalAllocation": "0.5000",
+        "experiment": {"id": running},
+    }
+    metrics = await gql.data(
+        """query($f: ExperimentMetricFilter) { experimentMetrics(first: 10, filter: $f) {
+          edges { node { experimentName variantName metricName bucketType mean count
+            variant { id } } } } }""",
+        {"f": {"experimentId": running, "metricName": "revenue"}},
+    )
+    nodes = [e["node"] for e in metrics["experimentMetrics"]["edges"]]
+    assert sorted(n["variantName"] for n in nodes) == ["a", "b"]
+    assert all(
+        (n["experimentName"], n["bucketType"], n["mean"], n["count"])
+        == ("served", "DAILY", "1.125000", 4)
+        for n in nodes
+    )
+    assert {n["variant"]["id"] for n in nodes} == {a["id"], b["id"]}

@@ -254,7 +254,8 @@ class ExperimentMetricRow(ViewBase):
 
     __tablename__ = "v_experiment_metrics"
 
-    aggregate_id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    # The aggregate's id: one row of the view per aggregate.
+    id: Mapped[int] = mapped_column("aggregate_id", BigIntId, primary_key=True)
     experiment_id: Mapped[int] = mapped_column(BigIntId)
     variant_id: Mapped[int] = mapped_column(BigIntId)
     experiment_name: Mapped[str] = mapped_column(String(255))

@@ -10,15 +10,19 @@ from typing import Any, cast
 import strawberry
 from sqlalchemy import or_, select
 
+from expgraph.db.base import Base
 from expgraph.db.engine import Database
 from expgraph.domains.abtest import configs, models
 from expgraph.domains.execution.models import PromptVersion as PromptVersionRecord
 from expgraph.domains.execution.types import PromptVersion
+from expgraph.domains.experiments.models import Experiment
+from expgraph.domains.experiments.types import Experiment as Experiment_
 from expgraph.graphql.context import Info
 from expgraph.graphql.enums import described_enum
+from expgraph.graphql.filters import Rule
 from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.prefetch import list_field, node_field
-from expgraph.graphql.relay import Node, encode_id, node_type
+from expgraph.graphql.relay import Node, encode_id, model_pk, node_type
 from expgraph.graphql.scalars import JSON
 from expgraph.graphql.visibility import Public, node_for
 
@@ -226,3 +230,97 @@ class Variant(Node):
     def params(self) -> JSON:
         config = _config(self)
         return cast(JSON, dict(config.params) if config is not None else {})
+
+
+def view_model(row: type[Any]) -> type[Base]:
+    """A read-only view's mapping (on the views' own metadata) as a node type's model."""
+    return cast("type[Base]", row)
+
+
+described_enum(
+    models.BucketType,
+    "The period a metric aggregate covers.",
+    {
+        models.BucketType.HOURLY: "One hour, from bucketStart (UTC).",
+        models.BucketType.DAILY: "One day, from bucketStart (midnight UTC).",
+    },
+)
+
+
+@node_type(view_model(models.ExperimentMetricRow), read=Public)
+@strawberry.type(
+    description=(
+        "One metric aggregate with its experiment's and variant's names (the "
+        "v_experiment_metrics view): the mean and count of a metric in one hour or day."
+    )
+)
+class ExperimentMetric(Node):
+    id: strawberry.ID
+    experiment_name: str = strawberry.field(description="Its experiment's name.")
+    variant_name: str = strawberry.field(description="Its variant's name.")
+    metric_name: str = strawberry.field(description="The metric's name, as in events' metrics.")
+    bucket_type: models.BucketType = strawberry.field(
+        description="Whether it covers an hour or a day."
+    )
+    bucket_start: datetime = strawberry.field(description="Start of the hour or day (UTC).")
+    mean: Decimal | None = strawberry.field(
+        description="Mean value of the metric over its events (exact decimal); null when none."
+    )
+    count: int = strawberry.field(description="How many events carried the metric.")
+    record: strawberry.Private[models.ExperimentMetricRow]
+
+    @strawberry.field(description="The variant it is about.")
+    async def variant(self, info: Info) -> Variant | None:
+        row = await info.context.loader(RowsById(models.Variant)).load(self.record.variant_id)
+        node: Variant | None = node_for(info.context.principal, row)
+        return node
+
+
+@strawberry.input(description="Conditions on experiment metrics; all given must hold.")
+class ExperimentMetricFilter:
+    experiment_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this experiment's metrics."
+    )
+    variant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this variant's metrics."
+    )
+    metric_name: str | None = strawberry.field(default=None, description="Only this metric.")
+    bucket_type: models.BucketType | None = strawberry.field(
+        default=None, description="Only hourly or only daily aggregates."
+    )
+    since: datetime | None = strawberry.field(
+        default=None, description="Only buckets starting at or after this time."
+    )
+
+
+M = models.ExperimentMetricRow
+METRIC_RULES: dict[str, Rule] = {
+    "experiment_id": lambda v: M.experiment_id == model_pk(v, Experiment),
+    "variant_id": lambda v: M.variant_id == model_pk(v, models.Variant),
+    "metric_name": lambda v: M.metric_name == v,
+    "bucket_type": lambda v: M.bucket_type == v.value,
+    "since": lambda v: M.bucket_start >= v,
+}
+
+
+@node_type(view_model(models.ActiveAbTestRow), read=Public)
+@strawberry.type(
+    description=(
+        "A running A/B test with how many variants it has and their total allocation "
+        "(the v_active_experiments view)."
+    )
+)
+class ActiveAbTest(Node):
+    id: strawberry.ID
+    name: str = strawberry.field(description="The experiment's name.")
+    variant_count: int = strawberry.field(description="How many variants it has.")
+    total_allocation: Decimal = strawberry.field(
+        description="The sum of its variants' allocations, an exact decimal from 0 to 1."
+    )
+    record: strawberry.Private[models.ActiveAbTestRow]
+
+    @strawberry.field(description="The experiment itself.")
+    async def experiment(self, info: Info) -> Experiment_ | None:
+        row = await info.context.loader(RowsById(Experiment)).load(self.record.id)
+        node: Experiment_ | None = node_for(info.context.principal, row)
+        return node
