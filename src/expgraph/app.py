@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import orjson
@@ -29,6 +30,7 @@ from expgraph.config import Settings
 from expgraph.db import migrate
 from expgraph.db.engine import Database
 from expgraph.db.notify import Broker
+from expgraph.domains.abtest.aggregate import run_periodically
 from expgraph.domains.accounts.audit import SystemLogSink
 from expgraph.domains.accounts.middleware import (
     AccessMiddleware,
@@ -312,7 +314,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         tune_garbage_collector(settings.gc_threshold)
         if request_log is not None:
             request_log.start()
+        aggregation = (
+            asyncio.create_task(
+                run_periodically(database, settings.abtest_aggregate_interval),
+                name="abtest-aggregate",
+            )
+            if settings.abtest_aggregate_interval > 0
+            else None
+        )
         yield
+        if aggregation is not None:
+            aggregation.cancel()
+            with suppress(asyncio.CancelledError):
+                await aggregation
         if request_log is not None:
             await request_log.stop()  # flushes what is queued
         await graphql_app.broker.close()

@@ -18,6 +18,8 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 users_app = typer.Typer(help="User administration.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+abtest_app = typer.Typer(help="A/B testing maintenance.", no_args_is_help=True)
+app.add_typer(abtest_app, name="abtest")
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # create-admin reads the password from here when --password is not given (scripts,
@@ -261,6 +263,33 @@ def rollup_api_metrics(
 
     for line in asyncio.run(run()) or ["nothing to summarize"]:
         typer.echo(line)
+
+
+@abtest_app.command("aggregate")
+def abtest_aggregate(
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Delete every aggregate and recompute all buckets."
+    ),
+) -> None:
+    """Fill metric_aggregates (hourly and daily count, sum, mean, min, max, stddev per
+    experiment, variant and metric) for the buckets that received events since the last
+    run, or all of them with --rebuild."""
+    from expgraph.db.engine import Database
+    from expgraph.domains.abtest.aggregate import aggregate
+
+    settings = _settings()
+
+    async def run() -> str:
+        database = Database(settings)
+        try:
+            async with database.transaction() as session:
+                done = await aggregate(session, database.dialect, rebuild=rebuild)
+            since = "every bucket" if done.since is None else f"events since {done.since}"
+            return f"{done.rows} aggregate rows written ({since})"
+        finally:
+            await database.dispose()
+
+    typer.echo(asyncio.run(run()))
 
 
 @app.command()

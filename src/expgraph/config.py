@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     request_log_queue_size: int = 10_000
     request_log_sample_rate: float = Field(default=0.1, ge=0, le=1)
     request_log_flush_seconds: float = 1.0
+    # A/B metric aggregates: `serve` refreshes metric_aggregates (only the buckets with new
+    # events) every this many seconds; 0 turns the periodic task off (`expgraph abtest
+    # aggregate` does it on demand).
+    abtest_aggregate_interval: float = Field(default=0, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

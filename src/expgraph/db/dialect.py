@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, Table, any_, bindparam, func, literal, select
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    Numeric,
+    Table,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -113,3 +127,57 @@ def integer_series(dialect: str, stop: Any, name: str = "n") -> Any:
         return func.generate_series(1, stop).table_valued(name).render_derived(f"{name}_series")
     seed = select(literal(1, Integer).label(name)).cte(f"{name}_series", recursive=True)
     return seed.union_all(select((seed.c[name] + 1).label(name)).where(seed.c[name] < stop))
+
+
+def truncate_time(dialect: str, column: Any, unit: str) -> Any:
+    """The start of the UTC ``unit`` ("hour" or "day") holding timestamp ``column``,
+    as a timestamp of the same type (bucket starts of aggregates)."""
+    from expgraph.db.types import UTCDateTime
+
+    if unit not in ("hour", "day"):
+        raise ValueError(unit)
+    if dialect == "postgresql":
+        return func.date_trunc(unit, column, "UTC", type_=UTCDateTime())
+    # SQLite keeps timestamps as UTC text in SQLAlchemy's form: cut it at the unit.
+    form = "%Y-%m-%d %H:00:00.000000" if unit == "hour" else "%Y-%m-%d 00:00:00.000000"
+    return func.strftime(form, column, type_=UTCDateTime())
+
+
+def json_number_entries(dialect: str, column: Any, name: str = "entry") -> Any:
+    """The entries of a JSON object of numbers as a table of ``key`` and ``value``
+    (a number) to join laterally: ``jsonb_each_text`` cast to numeric on
+    PostgreSQL (exact sums), ``json_each`` on SQLite."""
+    if dialect == "postgresql":
+        entries = func.jsonb_each_text(column).table_valued("key", "value").alias(name)
+        return entries, entries.c.key, cast(entries.c.value, Numeric)
+    entries = func.json_each(column).table_valued("key", "value").alias(name)
+    return entries, entries.c.key, cast(entries.c.value, Float)
+
+
+def sample_stddev(dialect: str, value: Any) -> Any:
+    """The sample standard deviation of ``value`` over a group (null below two
+    values): ``stddev_samp`` on PostgreSQL; on SQLite, which has no such
+    aggregate, from the count, sum and sum of squares (its built-in ``sqrt``)."""
+    if dialect == "postgresql":
+        return func.stddev_samp(value)
+    n = func.count(value)
+    variance = (func.sum(value * value) - func.sum(value) * func.sum(value) / n) / (n - 1)
+    return case((n < 2, null()), else_=func.sqrt(func.max(variance, 0.0)))
+
+
+def upsert_from_select(
+    dialect: str,
+    table: Table,
+    columns: Sequence[str],
+    rows: Any,
+    conflict_columns: Sequence[str],
+    update_columns: Sequence[str],
+) -> Insert:
+    """``INSERT INTO table (columns) SELECT ... ON CONFLICT (cols) DO UPDATE SET
+    col = excluded.col`` (on SQLite the SELECT needs a WHERE clause)."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table).from_select(list(columns), rows)
+    return stmt.on_conflict_do_update(
+        index_elements=list(conflict_columns),
+        set_={c: stmt.excluded[c] for c in update_columns},
+    )
