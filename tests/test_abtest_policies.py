@@ -105,3 +105,44 @@ async def test_status_rules_and_the_variants_using_a_version(gql):
     back = {"id": used["id"], "status": "ACTIVE"}
     assert (await error(gql, UPDATE_VERSION, {"input": back}))["code"] == "CONFLICT"
     assert await gql.data(UPDATE_VERSION, {"input": {"id": unused["id"], "status": "ARCHIVED"}})
+
+
+RECORD = """mutation($input: RecordOfflineReplayResultInput!) {
+  recordOfflineReplayResult(input: $input) { offlineReplayResult {
+    id datasetVersion planAlignmentScore diversityScore leftoversScore status errorMessage
+    isBetterThanBaseline baselineVersion { id } } } }"""
+REPLAYS = """query($id: ID!) { node(id: $id) { ... on PolicyVersion {
+  replayResults(first: 10) { totalCount edges { node { datasetVersion planAlignmentScore } } }
+} } }"""
+
+
+async def test_offline_replay_results_keep_exact_scores(gql):
+    planner = await policy(gql, "planner")
+    baseline, candidate = await version(gql, planner["id"]), await version(gql, planner["id"], "2")
+    given = {
+        "policyVersionId": candidate["id"],
+        "datasetVersion": "meals-2026-01",
+        "planAlignmentScore": "0.123456",
+        "diversityScore": "9999.999999",
+        "baselineVersionId": baseline["id"],
+        "isBetterThanBaseline": True,
+    }
+    made = (await gql.data(RECORD, {"input": given}))["recordOfflineReplayResult"][
+        "offlineReplayResult"
+    ]
+    assert (made["planAlignmentScore"], made["diversityScore"]) == ("0.123456", "9999.999999")
+    assert made["leftoversScore"] is None and made["status"] == "COMPLETED"
+    assert made["baselineVersion"] == {"id": baseline["id"]} and made["isBetterThanBaseline"]
+    for bad, field in (
+        ({"planAlignmentScore": "10000"}, "planAlignmentScore"),
+        ({"planAlignmentScore": "0.1234567"}, "planAlignmentScore"),
+        ({"baselineVersionId": candidate["id"]}, "baselineVersionId"),
+        ({"status": "FAILED"}, "errorMessage"),
+    ):
+        found = await error(gql, RECORD, {"input": {**given, **bad}})
+        assert (found["code"], found["field"]) == ("BAD_REQUEST", field), bad
+    failed = {**given, "status": "FAILED", "errorMessage": "dataset missing", "datasetVersion": "x"}
+    await gql.data(RECORD, {"input": failed})
+    replays = (await gql.data(REPLAYS, {"id": candidate["id"]}))["node"]["replayResults"]
+    assert replays["totalCount"] == 2
+    assert [e["node"]["datasetVersion"] for e in replays["edges"]] == ["x", "meals-2026-01"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 import strawberry
 from strawberry import UNSET
 
-from expgraph.domains.abtest.models import PolicyVersionStatus
+from expgraph.domains.abtest.models import PolicyVersionStatus, ReplayStatus
 from expgraph.graphql.scalars import JSON
 
 CONFIG_DESCRIPTION = (
@@ -137,4 +137,37 @@ class UpdatePolicyVersionInput:
     )
     config_defaults: JSON | None = strawberry.field(
         default=UNSET, description="Default runtime parameters, a JSON object."
+    )
+
+
+SCORE = (
+    "An exact decimal below 10,000 in absolute value, at most six places; null when not measured."
+)
+
+
+@strawberry.input(description="The result of replaying a policy version offline.")
+class RecordOfflineReplayResultInput:
+    policy_version_id: strawberry.ID = strawberry.field(description="The version replayed.")
+    dataset_version: str = strawberry.field(
+        description="The dataset version replayed, 1 to 255 characters."
+    )
+    mlflow_run_id: str | None = strawberry.field(
+        default=None, description="The MLflow run that produced it."
+    )
+    plan_alignment_score: Decimal | None = strawberry.field(default=None, description=SCORE)
+    constraint_respect_score: Decimal | None = strawberry.field(default=None, description=SCORE)
+    edit_distance_score: Decimal | None = strawberry.field(default=None, description=SCORE)
+    diversity_score: Decimal | None = strawberry.field(default=None, description=SCORE)
+    leftovers_score: Decimal | None = strawberry.field(default=None, description=SCORE)
+    baseline_version_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The policy version it was compared with (another one)."
+    )
+    is_better_than_baseline: bool | None = strawberry.field(
+        default=None, description="Whether it beat the baseline."
+    )
+    status: ReplayStatus | None = strawberry.field(
+        default=None, description="COMPLETED when null; FAILED needs errorMessage."
+    )
+    error_message: str | None = strawberry.field(
+        default=None, description="Why it failed, at most 10,000 characters."
     )

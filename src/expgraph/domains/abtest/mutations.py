@@ -11,11 +11,12 @@ from expgraph.domains.abtest.inputs import (
     CreateVariantInput,
     DeletePolicyInput,
     DeleteVariantInput,
+    RecordOfflineReplayResultInput,
     UpdatePolicyInput,
     UpdatePolicyVersionInput,
     UpdateVariantInput,
 )
-from expgraph.domains.abtest.types import Policy, PolicyVersion, Variant
+from expgraph.domains.abtest.types import OfflineReplayResult, Policy, PolicyVersion, Variant
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.errors import BadRequest
 from expgraph.graphql.auth import Permission
@@ -48,6 +49,13 @@ class DeletePolicyPayload:
 @strawberry.type(description="The result of createPolicyVersion or updatePolicyVersion.")
 class PolicyVersionPayload:
     policy_version: PolicyVersion = strawberry.field(description="The version as it is now.")
+
+
+@strawberry.type(description="The result of recordOfflineReplayResult.")
+class OfflineReplayResultPayload:
+    offline_replay_result: OfflineReplayResult = strawberry.field(
+        description="The result just recorded."
+    )
 
 
 @strawberry.type
@@ -155,3 +163,21 @@ class Mutation:
         async with info.context.db.transaction() as session:
             version = await policies.update_version(session, pk, values)
         return PolicyVersionPayload(policy_version=to_node(version))
+
+    @mutation(
+        permission=Permission.WRITE,
+        description=(
+            "Record the scores of a policy version replayed offline (NOT_FOUND for an unknown "
+            "version or baseline; BAD_REQUEST for a score out of range)."
+        ),
+    )
+    async def record_offline_replay_result(
+        self, info: Info, input: RecordOfflineReplayResultInput
+    ) -> OfflineReplayResultPayload:
+        values = values_given(input)
+        version_id = model_pk(values.pop("policy_version_id"), models.PolicyVersion)
+        baseline = values.pop("baseline_version_id", None)
+        baseline_id = model_pk(baseline, models.PolicyVersion) if baseline else None
+        async with info.context.db.transaction() as session:
+            result = await policies.record_replay(session, version_id, baseline_id, values)
+        return OfflineReplayResultPayload(offline_replay_result=to_node(result))

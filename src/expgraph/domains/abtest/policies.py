@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -146,3 +147,58 @@ async def update_version(
         version.config_defaults = json_object(values["config_defaults"] or {}, "configDefaults")
     await session.flush()
     return version
+
+
+SCORES = (
+    "plan_alignment_score",
+    "constraint_respect_score",
+    "edit_distance_score",
+    "diversity_score",
+    "leftovers_score",
+)
+SCORE_LIMIT = Decimal(10_000)  # Numeric(10, 6): below 10^4 in absolute value, six places
+
+
+def score(value: Any, field: str) -> Decimal | None:
+    if value is None:
+        return None
+    exact = Decimal(str(value))
+    if not exact.is_finite() or abs(exact) >= SCORE_LIMIT:
+        raise BadRequest(f"{field} must be below 10,000 in absolute value", field=field)
+    if exact != exact.quantize(Decimal("0.000001")):
+        raise BadRequest(f"{field} has at most six decimal places", field=field)
+    return exact
+
+
+async def record_replay(
+    session: AsyncSession, version_id: int, baseline_id: int | None, values: dict[str, Any]
+) -> models.OfflineReplayResult:
+    if await session.get(models.PolicyVersion, version_id) is None:
+        raise NotFound("no policy version with that id", field="policyVersionId")
+    if baseline_id is not None:
+        if baseline_id == version_id:
+            raise BadRequest("a version is not its own baseline", field="baselineVersionId")
+        if await session.get(models.PolicyVersion, baseline_id) is None:
+            raise NotFound("no policy version with that id", field="baselineVersionId")
+    status = values.get("status") or models.ReplayStatus.COMPLETED
+    error = optional_text(values.get("error_message"), "errorMessage", max_length=10_000)
+    if status == models.ReplayStatus.FAILED and not error:
+        raise BadRequest("a FAILED replay needs its errorMessage", field="errorMessage")
+    result = models.OfflineReplayResult(
+        policy_version_id=version_id,
+        baseline_version_id=baseline_id,
+        dataset_version=text(values["dataset_version"], "datasetVersion", max_length=255),
+        mlflow_run_id=optional_text(values.get("mlflow_run_id"), "mlflowRunId", max_length=255),
+        is_better_than_baseline=values.get("is_better_than_baseline"),
+        status=status,
+        error_message=error,
+        **{name: score(values.get(name), _camel(name)) for name in SCORES},
+    )
+    session.add(result)
+    await session.flush()
+    return result
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

@@ -17,10 +17,12 @@ from expgraph.domains.execution.models import PromptVersion as PromptVersionReco
 from expgraph.domains.execution.types import PromptVersion
 from expgraph.domains.experiments.models import Experiment
 from expgraph.domains.experiments.types import Experiment as Experiment_
+from expgraph.graphql.connections import connection_field
 from expgraph.graphql.context import Info
 from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Rule
 from expgraph.graphql.loaders import ChildLists, Relation, RowsById
+from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.prefetch import list_field, node_field
 from expgraph.graphql.relay import Node, encode_id, model_pk, node_type
 from expgraph.graphql.scalars import JSON
@@ -56,6 +58,56 @@ class VariantFlow:
     )
 
 
+described_enum(
+    models.ReplayStatus,
+    "Where an offline replay stands.",
+    {
+        models.ReplayStatus.PENDING: "Recorded before it started.",
+        models.ReplayStatus.RUNNING: "Replaying now.",
+        models.ReplayStatus.COMPLETED: "Finished; its scores are final.",
+        models.ReplayStatus.FAILED: "Stopped by an error (errorMessage says which).",
+    },
+)
+
+
+@node_type(models.OfflineReplayResult, read=Public)
+@strawberry.type(
+    description=(
+        "Scores of a policy version replayed offline on a dataset version, compared with a "
+        "baseline version. Scores are exact decimals (six places); null when not measured."
+    )
+)
+class OfflineReplayResult(Node):
+    id: strawberry.ID
+    dataset_version: str = strawberry.field(description="The dataset version replayed.")
+    mlflow_run_id: str | None = strawberry.field(
+        description="The MLflow run that produced it; null when none."
+    )
+    plan_alignment_score: Decimal | None = strawberry.field(description="Plan alignment score.")
+    constraint_respect_score: Decimal | None = strawberry.field(
+        description="Constraint respect score."
+    )
+    edit_distance_score: Decimal | None = strawberry.field(description="Edit distance score.")
+    diversity_score: Decimal | None = strawberry.field(description="Diversity score.")
+    leftovers_score: Decimal | None = strawberry.field(description="Leftovers score.")
+    is_better_than_baseline: bool | None = strawberry.field(
+        description="Whether it beat the baseline version; null when not compared."
+    )
+    status: models.ReplayStatus = strawberry.field(description="Where the replay stands.")
+    error_message: str | None = strawberry.field(description="Why it failed; null unless FAILED.")
+    created_at: datetime
+    record: strawberry.Private[models.OfflineReplayResult]
+
+    @strawberry.field(description="The version it compared with; null when none.")
+    async def baseline_version(self, info: Info) -> PolicyVersion | None:
+        key = self.record.baseline_version_id
+        if key is None:
+            return None
+        row = await info.context.loader(RowsById(models.PolicyVersion)).load(key)
+        node: PolicyVersion | None = node_for(info.context.principal, row)
+        return node
+
+
 @node_type(models.PolicyVersion, read=Public)
 @strawberry.type(description="A numbered version of a policy: an MLflow model version.")
 class PolicyVersion(Node):
@@ -81,6 +133,13 @@ class PolicyVersion(Node):
         rows = await info.context.loader(VARIANTS_USING).load(self.record.id)
         principal = info.context.principal
         return [v for v in (node_for(principal, row) for row in rows) if v is not None]
+
+    replay_results = connection_field(
+        Relation(models.OfflineReplayResult, "policy_version_id"),
+        OfflineReplayResult,
+        (SortKey("created_at", descending=True),),
+        description="Its offline replay results, newest first.",
+    )
 
     @strawberry.field(description="The policy it is a version of.")
     async def policy(self, info: Info) -> Policy:
