@@ -62,7 +62,7 @@ async def setup_evaluation(
     await gql.data(
         """mutation($e: ID!) { createExecutionConfig(input: {experimentId: $e,
           taskConfig: {modelProvider: "echo", modelName: "echo-1"},
-          evaluatorConfigs: [{name: "exact", kind: "exact_match"}]}) { executionConfig { id } } }""",
+          evaluatorConfigs: [{name: "exact", kind: EXACT_MATCH}]}) { executionConfig { id } } }""",
         {"e": experiment["id"]},
     )
     return experiment["id"], example_ids

@@ -113,7 +113,7 @@ def make_experiment(url: str, examples: int, repetitions: int, delay_ms: int = 0
         url,
         """mutation($e: ID!, $p: JSON) { createExecutionConfig(input: {experimentId: $e,
         taskConfig: {modelProvider: "echo", modelName: "echo", invocationParameters: $p},
-        evaluatorConfigs: [{name: "exact", kind: "exact_match"}, {name: "checksum"}]}) {
+        evaluatorConfigs: [{name: "exact", kind: EXACT_MATCH}, {name: "checksum"}]}) {
         executionConfig { id } } }""",
         {"e": experiment_id, "p": {"delay_ms": delay_ms}},
     )

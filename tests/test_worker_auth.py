@@ -105,7 +105,7 @@ async def make_experiment(caller: Caller, examples: int, name: str = "e2e") -> s
     await data(
         """mutation($e: ID!) { createExecutionConfig(input: {experimentId: $e,
         taskConfig: {modelProvider: "echo", modelName: "echo"},
-        evaluatorConfigs: [{name: "exact", kind: "exact_match"}]}) {
+        evaluatorConfigs: [{name: "exact", kind: EXACT_MATCH}]}) {
         executionConfig { id } } }""",
         {"e": experiment_id},
     )

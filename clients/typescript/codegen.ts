@@ -11,11 +11,13 @@ const config: CodegenConfig = {
     "src/generated/": {
       preset: "client",
       config: {
-        // The custom scalars arrive as JSON: BigInt and DateTime as strings
-        // (BigInt as a decimal string, it can pass 2^53; DateTime as ISO 8601),
-        // JSON as any JSON value (src/scalars.ts).
+        // The custom scalars arrive as JSON: BigInt, Decimal and DateTime as
+        // strings (BigInt as a decimal string, it can pass 2^53; Decimal as an
+        // exact decimal string such as "0.25"; DateTime as ISO 8601), JSON as
+        // any JSON value (src/scalars.ts).
         scalars: {
           BigInt: "string",
+          Decimal: "string",
           DateTime: "string",
           JSON: "../scalars#JsonValue",
         },

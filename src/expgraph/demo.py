@@ -28,7 +28,7 @@ from expgraph.domains.catalog.models import (
     Signal,
     Tag,
 )
-from expgraph.domains.execution.configs import EvaluatorConfig, TaskConfig
+from expgraph.domains.execution.configs import EvaluatorConfig, EvaluatorKind, TaskConfig
 from expgraph.domains.execution.models import ExecutionConfig
 from expgraph.domains.experiments import models as xm
 from expgraph.domains.research.models import AnalysisRun, Exploration, ScenarioNode
@@ -321,7 +321,7 @@ async def load_demo(
                                 id=experiment.id,
                                 task_config=TaskConfig(model_provider="echo", model_name="echo-1"),
                                 evaluator_configs=[
-                                    EvaluatorConfig(name="exact", kind="exact_match")
+                                    EvaluatorConfig(name="exact", kind=EvaluatorKind.EXACT_MATCH)
                                 ],
                             )
                         )

@@ -12,6 +12,7 @@ import {
   ExplorationTreeDocument,
   ScenarioNodeFieldsFragmentDoc,
   ListExperimentsDocument,
+  type ClaimExecutionMutation,
   type ExecutionState,
   type ExecutionUpdatesSubscription,
   type ExperimentSummaryFragment,
@@ -99,12 +100,15 @@ export async function listAllExperiments(url: string, headers?: Record<string, s
   }
 }
 
+/** The claimed execution's config, typed as the ClaimExecution operation selects it. */
+type HeldConfig = NonNullable<ClaimExecutionMutation["claimExecution"]["claim"]>["config"];
+
 /** What a worker holds after a claim, or null when nothing is claimable. */
 export interface HeldClaim {
   experimentId: string;
   fencingToken: string;
-  taskConfig: JsonValue;
-  evaluatorConfigs: JsonValue[];
+  taskConfig: HeldConfig["taskConfig"];
+  evaluatorConfigs: HeldConfig["evaluatorConfigs"];
   missingRuns: string;
 }
 

@@ -82,16 +82,17 @@ async def run_one(executor: Executor, task: Task) -> tuple[Result | None, str | 
 def evaluate(
     evaluator: dict[str, Any], output: dict[str, Any], expected: dict[str, Any]
 ) -> dict[str, Any]:
-    """A built-in evaluator's annotation for one run."""
-    kind = evaluator.get("kind", "code")
-    if kind == "exact_match":
+    """A built-in evaluator's annotation for one run. ``evaluator["kind"]`` is an
+    EvaluatorKind name (EXACT_MATCH, CONTAINS, CODE, LLM_JUDGE), in any case."""
+    kind = str(evaluator.get("kind") or "CODE").upper()
+    if kind == "EXACT_MATCH":
         match = output == expected
         return {"score": 1.0 if match else 0.0, "label": "match" if match else "mismatch"}
-    if kind == "contains":
-        needle = str(evaluator.get("parameters", {}).get("text", ""))
+    if kind == "CONTAINS":
+        needle = str((evaluator.get("parameters") or {}).get("text", ""))
         found = needle in str(output)
         return {"score": 1.0 if found else 0.0, "label": "found" if found else "absent"}
-    # "code" (and judges without a model here): a stable, explainable pseudo-score.
+    # CODE (and judges without a model here): a stable, explainable pseudo-score.
     digest = hashlib.sha256(repr((output, expected)).encode()).digest()
     score = digest[0] / 255
     return {

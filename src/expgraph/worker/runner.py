@@ -329,8 +329,10 @@ class Worker:
 
     async def _execute_all(self, claim: Any, lost: asyncio.Event) -> None:
         experiment_id = claim.experiment.id
-        task_config = claim.config.task_config or {}
-        evaluators = claim.config.evaluator_configs or []
+        # Executors and evaluators get plain dicts with Python (snake_case) keys;
+        # the free-form invocationParameters and parameters come as stored.
+        task_config = claim.config.task_config.model_dump(mode="json")
+        evaluators = [e.model_dump(mode="json") for e in claim.config.evaluator_configs]
         limit = asyncio.Semaphore(self.options.concurrency)
         after: str | None = None
         while True:

@@ -6,9 +6,19 @@ A custom provider is referenced by id only: its credentials stay encrypted in
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import enum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class EvaluatorKind(enum.StrEnum):
+    """What an evaluator does; the value is the form stored in the config's JSON."""
+
+    LLM_JUDGE = "llm_judge"
+    CODE = "code"
+    EXACT_MATCH = "exact_match"
+    CONTAINS = "contains"
 
 
 class _Frozen(BaseModel):
@@ -31,7 +41,7 @@ class EvaluatorConfig(_Frozen):
     """One evaluator: its name is the annotation name of its results."""
 
     name: str = Field(min_length=1, max_length=100)
-    kind: Literal["llm_judge", "code", "exact_match", "contains"] = "code"
+    kind: EvaluatorKind = EvaluatorKind.CODE
     model_provider: str | None = None
     model_name: str | None = None
     prompt_version_id: int | None = None

@@ -26,6 +26,7 @@ from expgraph.domains.execution.types import (
     ExperimentRunOrder,
     IncompleteRun,
     IncompleteRunPage,
+    IncompleteRunStatus,
     LabelCount,
     Progress,
     progress_shown,
@@ -82,7 +83,10 @@ def _decode(cursor: str) -> tuple[int, int]:
         example_id, repetition = raw.split(":")
         return int(example_id), int(repetition)
     except (ValueError, UnicodeError, binascii.Error) as exc:
-        raise BadRequest("malformed cursor") from exc
+        raise BadRequest(
+            "after is not a cursor this field returned (pass an endCursor or item cursor)",
+            field="after",
+        ) from exc
 
 
 def _incomplete_statement(
@@ -183,7 +187,7 @@ async def incomplete_runs(
     computes the page from the cursor (see ``_incomplete_statement``)."""
     limit = info.context.settings.page_size_max
     if not 0 <= first <= limit:
-        raise BadRequest(f"first must be between 0 and {limit}")
+        raise BadRequest(f"first must be between 0 and {limit}", field="first")
     experiment = root.record
     repetitions = experiment.repetitions or 1
     position = _decode(after) if after else (0, 0)
@@ -196,7 +200,7 @@ async def incomplete_runs(
     found = [
         IncompleteRun(
             repetition_number=repetition,
-            status="FAILED" if failed else "MISSING",
+            status=IncompleteRunStatus.FAILED if failed else IncompleteRunStatus.MISSING,
             cursor=_encode(example_id, repetition),
             record=example_id,
         )

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from expgraph.domains.execution.configs import EvaluatorKind
 from expgraph.domains.execution.service import MAX_BATCH
 from expgraph.graphql.bounds import capped
 from expgraph.graphql.scalars import JSON, BigInt
@@ -41,17 +42,17 @@ class EvaluatorConfigInput:
     name: str = strawberry.field(
         description="1-100 characters, unique in the config; names its annotations."
     )
-    kind: str = strawberry.field(
-        default="code", description="One of llm_judge, code, exact_match, contains."
+    kind: EvaluatorKind = strawberry.field(
+        default=EvaluatorKind.CODE, description="What the evaluator does; CODE when omitted."
     )
     model_provider: str | None = strawberry.field(
-        default=None, description="Judge model provider (llm_judge only)."
+        default=None, description="Judge model provider (LLM_JUDGE only)."
     )
     model_name: str | None = strawberry.field(
-        default=None, description="Judge model name (llm_judge only)."
+        default=None, description="Judge model name (LLM_JUDGE only)."
     )
     prompt_version_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Judge prompt version (llm_judge only)."
+        default=None, description="Judge prompt version (LLM_JUDGE only)."
     )
     custom_provider_id: strawberry.ID | None = strawberry.field(
         default=None, description="Custom provider for the judge model."

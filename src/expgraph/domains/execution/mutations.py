@@ -45,7 +45,8 @@ from expgraph.graphql.connections import load_node
 from expgraph.graphql.context import Info
 from expgraph.graphql.inputs import values_given
 from expgraph.graphql.permissions import mutation
-from expgraph.graphql.relay import model_pk, to_node
+from expgraph.graphql.relay import encode_id, model_pk, to_node
+from expgraph.graphql.scalars import BigInt
 
 
 @strawberry.type(description="The result of an execution config mutation.")
@@ -56,7 +57,9 @@ class ExecutionConfigPayload:
 @strawberry.type(description="A held claim: use fencingToken in every later call.")
 class Claim:
     config: ExecutionConfig = strawberry.field(description="The claimed execution's config.")
-    fencing_token: str = strawberry.field(description="BigInt as a decimal string.")
+    fencing_token: BigInt = strawberry.field(
+        description="The claim's token: pass it with workerId to every later call on this claim."
+    )
     record: strawberry.Private[models.ExecutionConfig]
 
     @strawberry.field(description="The claimed experiment.")
@@ -113,8 +116,8 @@ def _task(data: TaskConfigInput) -> TaskConfig:
     return setup.validated(TaskConfig, _ids(values_given(data)), "taskConfig")
 
 
-def _evaluator(data: EvaluatorConfigInput) -> EvaluatorConfig:
-    return setup.validated(EvaluatorConfig, _ids(values_given(data)), "evaluatorConfig")
+def _evaluator(data: EvaluatorConfigInput, field: str) -> EvaluatorConfig:
+    return setup.validated(EvaluatorConfig, _ids(values_given(data)), field)
 
 
 def _holder(data: HolderInput) -> tuple[int, service.Holder]:
@@ -138,8 +141,9 @@ async def _check_providers(session: Any, config: models.ExecutionConfig) -> None
         pk = item.custom_provider_id
         if pk is not None and await session.get(models.CustomProvider, pk) is None:
             raise Conflict(
-                f"custom provider {pk} referenced by this experiment was deleted; "
-                "it cannot run until its config points at an existing provider",
+                f"the custom provider {encode_id('CustomProvider', pk)} this experiment's "
+                "config uses was deleted; it cannot run until its config names an existing "
+                "provider",
                 reason="PROVIDER_DELETED",
             )
 
@@ -152,7 +156,9 @@ class Mutation:
     ) -> ExecutionConfigPayload:
         experiment_id = model_pk(input.experiment_id, ExperimentRecord)
         task = _task(input.task_config)
-        evaluators = [_evaluator(e) for e in input.evaluator_configs]
+        evaluators = [
+            _evaluator(e, f"evaluatorConfigs[{i}]") for i, e in enumerate(input.evaluator_configs)
+        ]
         async with info.context.db.transaction() as session:
             config = await setup.create_config(session, experiment_id, task, evaluators)
         await info.context.notify(experiment_id)
@@ -163,7 +169,7 @@ class Mutation:
         self, info: Info, input: AddEvaluatorConfigInput
     ) -> ExecutionConfigPayload:
         experiment_id = model_pk(input.experiment_id, ExperimentRecord)
-        evaluator = _evaluator(input.evaluator_config)
+        evaluator = _evaluator(input.evaluator_config, "evaluatorConfig")
         async with info.context.db.transaction() as session:
             config = await setup.add_evaluator(session, experiment_id, evaluator)
         return ExecutionConfigPayload(execution_config=to_node(config))
@@ -204,7 +210,7 @@ class Mutation:
         await ctx.notify(config.id)
         return ClaimPayload(
             claim=Claim(
-                config=to_node(config), fencing_token=str(config.fencing_token), record=config
+                config=to_node(config), fencing_token=BigInt(config.fencing_token), record=config
             )
         )
 

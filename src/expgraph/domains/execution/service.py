@@ -93,14 +93,20 @@ async def _why_not(session: AsyncSession, experiment_id: int, stale_seconds: int
         )
     ).first()
     if row is None:
-        return NotFound("this experiment has no execution config")
+        return NotFound("this experiment has no execution config", field="experimentId")
     config, stale, missing = row
     if not config.enabled:
-        return Conflict("execution is disabled (toggled off)", reason="DISABLED")
+        return Conflict("the execution is disabled (toggled off)", reason="DISABLED")
     if config.last_error is not None:
-        return Conflict("execution failed; toggle it off and on to retry", reason="FAILED")
+        return Conflict(
+            "the execution failed (see lastError); toggle it off and on to retry",
+            reason="FAILED",
+        )
     if config.claimed_at is not None and not stale:
-        return Conflict(f"claimed by another worker ({config.claimed_by})", reason="CLAIMED")
+        return Conflict(
+            f"another worker ({config.claimed_by}) holds the claim and its heartbeat is recent",
+            reason="CLAIMED",
+        )
     if not missing:
         return Conflict("every expected run is recorded", reason="COMPLETED")
     return Conflict("the claim is not available", reason="UNAVAILABLE")
@@ -171,14 +177,39 @@ async def heartbeat(
 
 
 async def _lost(session: AsyncSession, experiment_id: int, holder: Holder) -> Exception:
+    """Why ``holder`` (worker id, fencing token) holds no claim, read after a
+    guarded write matched no row. ``extensions.reason``: DISABLED, UNKNOWN_TOKEN
+    (no claim ever had this token), RELEASED (no worker holds it now), TAKEN_OVER
+    (another worker does), STALE_TOKEN (this worker holds it under a newer token)."""
     config = await session.get(C, experiment_id)
     if config is None:
-        return NotFound("this experiment has no execution config")
+        return NotFound("this experiment has no execution config", field="experimentId")
+    token, current = holder.fencing_token, config.fencing_token
     if not config.enabled:
-        return Conflict("the claim was lost: execution was disabled", reason="DISABLED")
-    if config.fencing_token != holder.fencing_token or config.claimed_by != holder.worker_id:
-        return Conflict("the claim was lost: another worker holds it now", reason="TAKEN_OVER")
-    return Conflict("the claim was released", reason="RELEASED")
+        return Conflict(
+            "the claim was lost: the execution was disabled (toggled off)", reason="DISABLED"
+        )
+    if not 1 <= token <= current:  # claims issue 1, 2, 3, ...
+        return Conflict(
+            f"fencingToken {token} was never issued for this experiment (the latest is "
+            f"{current}); claim it to get one",
+            reason="UNKNOWN_TOKEN",
+        )
+    if config.claimed_at is None:
+        return Conflict(
+            "the claim was already released: no worker holds it; claim it again",
+            reason="RELEASED",
+        )
+    if config.claimed_by != holder.worker_id:
+        return Conflict(
+            f"the claim was lost: another worker ({config.claimed_by}) holds it now",
+            reason="TAKEN_OVER",
+        )
+    return Conflict(
+        f"the fencing token is stale: this worker holds the claim under fencingToken "
+        f"{current} now, not {token}",
+        reason="STALE_TOKEN",
+    )
 
 
 async def release(
@@ -224,7 +255,7 @@ async def toggle(
         return config
     current = await session.get(C, experiment_id)
     if current is None:
-        raise NotFound("this experiment has no execution config")
+        raise NotFound("this experiment has no execution config", field="experimentId")
     if current.enabled == enabled:
         return current
     raise Cooldown(
@@ -281,7 +312,7 @@ async def record_runs(
     for run in runs:
         for column, name in NON_NEGATIVE_RUN_FIELDS.items():
             if (run.get(column) or 0) < 0:
-                raise BadRequest(f"{name} must be >= 0", field=name)
+                raise BadRequest(f"runs: {name} must be at least 0", field=name)
     await _guard(session, experiment_id, holder)
     experiment = await session.get(E, experiment_id)
     assert experiment is not None
@@ -298,16 +329,26 @@ async def record_runs(
         ).all()
     )
     if example_ids - valid:
-        raise BadRequest("a dataset example is not part of this experiment's dataset version")
+        raise BadRequest(
+            "runs: a datasetExampleId names an example outside this experiment's dataset version",
+            field="datasetExampleId",
+        )
     repetitions = experiment.repetitions or 1
     seen: set[tuple[int, int]] = set()
     rows = []
     for run in runs:
         key = (run["dataset_example_id"], run["repetition_number"])
         if not 1 <= key[1] <= repetitions:
-            raise BadRequest(f"repetitionNumber must be 1..{repetitions}")
+            raise BadRequest(
+                f"runs: repetitionNumber must be between 1 and {repetitions} (the "
+                f"experiment's repetitions), not {key[1]}",
+                field="repetitionNumber",
+            )
         if key in seen:
-            raise BadRequest("a run appears twice in one batch")
+            raise BadRequest(
+                "runs: the same datasetExampleId and repetitionNumber appear twice in one batch",
+                field="runs",
+            )
         seen.add(key)
         rows.append(
             {
@@ -354,10 +395,16 @@ async def record_annotations(
         ).all()
     )
     if run_ids - owned:
-        raise BadRequest("a run is not part of this experiment")
+        raise BadRequest(
+            "annotations: an experimentRunId names a run of another experiment",
+            field="experimentRunId",
+        )
     keys = [(a["experiment_run_id"], a["name"]) for a in annotations]
     if len(set(keys)) != len(keys):
-        raise BadRequest("an annotation appears twice in one batch")
+        raise BadRequest(
+            "annotations: the same experimentRunId and name appear twice in one batch",
+            field="annotations",
+        )
     rows = [
         {
             "experiment_run_id": a["experiment_run_id"],

@@ -20,26 +20,37 @@ FREE_FORM = {"invocation_parameters": "invocationParameters", "parameters": "par
 secrets are refused there (``graphql.redact``: by name and by value)."""
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def validated(model: Any, values: dict[str, Any], field: str) -> Any:
+    """``model`` from an input's values; a refusal names the GraphQL input field
+    (``evaluatorConfigs[2].modelName``), as the client wrote it."""
     for key, name in FREE_FORM.items():
         refuse_secrets(values.get(key), f"{field}.{name}")
     try:
         return model.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BadRequest(f"{field}.{where}: {first['msg']}", field=field) from exc
+        where = field
+        for part in first["loc"]:
+            where += f"[{part}]" if isinstance(part, int) else f".{_camel(str(part))}"
+        message = str(first["msg"])
+        message = message[0].lower() + message[1:]
+        raise BadRequest(f"{where}: {message}", field=where) from exc
 
 
 async def _check_refs(session: AsyncSession, config: TaskConfig | EvaluatorConfig) -> None:
     if config.prompt_version_id is not None and not await session.get(
         models.PromptVersion, config.prompt_version_id
     ):
-        raise NotFound("no prompt version with that id", field="promptVersionId")
+        raise NotFound("promptVersionId names no prompt version", field="promptVersionId")
     if config.custom_provider_id is not None and not await session.get(
         models.CustomProvider, config.custom_provider_id
     ):
-        raise NotFound("no custom provider with that id", field="customProviderId")
+        raise NotFound("customProviderId names no custom provider", field="customProviderId")
 
 
 async def create_config(
@@ -50,16 +61,26 @@ async def create_config(
 ) -> models.ExecutionConfig:
     experiment = await session.get(Experiment, experiment_id)
     if experiment is None or experiment.deleted_at is not None:
-        raise NotFound("no experiment with that id")
+        raise NotFound("experimentId names no experiment", field="experimentId")
     if not isinstance(experiment, EvaluationExperiment):
-        raise BadRequest("only evaluation experiments execute")
+        raise BadRequest(
+            f"only an EVALUATION experiment executes; this one is {experiment.kind.name}",
+            field="experimentId",
+        )
     if experiment.dataset_id is None or experiment.dataset_version_id is None:
-        raise BadRequest("the experiment needs a dataset and a dataset version first")
+        raise BadRequest(
+            "the experiment needs a dataset and a dataset version first", field="experimentId"
+        )
     if await session.get(models.ExecutionConfig, experiment_id) is not None:
-        raise Conflict("the experiment already has an execution config")
+        raise Conflict("the experiment already has an execution config", field="experimentId")
     names = [e.name for e in evaluators]
-    if len(set(names)) != len(names):
-        raise BadRequest("evaluator names must be unique")
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise BadRequest(
+                f"evaluatorConfigs[{i}].name: another evaluator is named {name!r} already; "
+                "names must be unique",
+                field=f"evaluatorConfigs[{i}].name",
+            )
     configs: list[TaskConfig | EvaluatorConfig] = [task, *evaluators]
     for config in configs:
         await _check_refs(session, config)
@@ -77,9 +98,12 @@ async def add_evaluator(
 ) -> models.ExecutionConfig:
     record = await session.get(models.ExecutionConfig, experiment_id, with_for_update=True)
     if record is None:
-        raise NotFound("this experiment has no execution config")
+        raise NotFound("this experiment has no execution config", field="experimentId")
     if any(e.name == evaluator.name for e in record.evaluator_configs):
-        raise Conflict(f"an evaluator named {evaluator.name!r} exists")
+        raise Conflict(
+            f"evaluatorConfig.name: the config has an evaluator named {evaluator.name!r} already",
+            field="evaluatorConfig.name",
+        )
     await _check_refs(session, evaluator)
     record.evaluator_configs = [*record.evaluator_configs, evaluator]
     await session.flush()
@@ -105,7 +129,7 @@ async def add_version(
     session: AsyncSession, prompt_id: int, values: dict[str, Any]
 ) -> models.PromptVersion:
     if await session.get(models.Prompt, prompt_id, with_for_update=True) is None:
-        raise NotFound("no prompt with that id", field="promptId")
+        raise NotFound("promptId names no prompt", field="promptId")
     latest = await session.scalar(
         select(func.max(models.PromptVersion.version)).where(
             models.PromptVersion.prompt_id == prompt_id
@@ -156,7 +180,7 @@ async def create_provider(
 async def delete_provider(session: AsyncSession, pk: int) -> models.CustomProvider:
     provider = await session.get(models.CustomProvider, pk)
     if provider is None:
-        raise NotFound("no custom provider with that id")
+        raise NotFound("id names no custom provider", field="id")
     await session.delete(provider)
     await session.flush()
     return provider

@@ -10,17 +10,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from expgraph.domains.catalog.models import DatasetExample as ExampleRecord
-from expgraph.domains.execution import models
+from expgraph.domains.execution import configs, models
+from expgraph.domains.execution.configs import EvaluatorKind
 from expgraph.domains.execution.loaders import Counts, ProgressById
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.experiments.types import Experiment
 from expgraph.graphql.connections import load_node
 from expgraph.graphql.context import Info
+from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
 from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.prefetch import derived_field, list_field, node_field
-from expgraph.graphql.relay import Node, model_pk, node_type
+from expgraph.graphql.relay import Node, encode_id, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 from expgraph.graphql.visibility import AdminOnly, Public
 
@@ -49,6 +51,108 @@ class ExecutionState(enum.Enum):
     )
     FAILED = strawberry.enum_value(
         "failed", description="Released with an error (see lastError); toggle off and on to retry."
+    )
+
+
+described_enum(
+    EvaluatorKind,
+    "What an evaluator does with each run's output.",
+    {
+        EvaluatorKind.LLM_JUDGE: (
+            "A judge model grades the output (give modelProvider, modelName and promptVersionId)."
+        ),
+        EvaluatorKind.CODE: "Code run by the worker scores the output.",
+        EvaluatorKind.EXACT_MATCH: (
+            "Scores 1 when the output equals the example's expected output, else 0."
+        ),
+        EvaluatorKind.CONTAINS: ("Scores 1 when the output contains parameters.text, else 0."),
+    },
+)
+
+
+def _global_id(type_name: str, pk: int | None) -> strawberry.ID | None:
+    return None if pk is None else strawberry.ID(encode_id(type_name, pk))
+
+
+@strawberry.type(
+    name="TaskConfig",
+    description="What each run of an execution does; the same fields TaskConfigInput takes.",
+)
+class TaskConfigView:
+    model_provider: str = strawberry.field(description="Provider of the model, such as openai.")
+    model_name: str = strawberry.field(description="Model name as the provider spells it.")
+    prompt_version_id: strawberry.ID | None = strawberry.field(
+        description="Global id of the prompt version each run uses; null when template is set."
+    )
+    template: str | None = strawberry.field(
+        description="Raw prompt template; null when a prompt version is used."
+    )
+    custom_provider_id: strawberry.ID | None = strawberry.field(
+        description="Global id of the custom provider to call; null for the built-in one."
+    )
+    invocation_parameters: JSON = strawberry.field(
+        description="Model call parameters as given (a JSON object, keys as stored); {} if none."
+    )
+    max_concurrency: int = strawberry.field(
+        description="Runs a worker may have in flight at once, 1-256."
+    )
+
+    @classmethod
+    def of(cls, task: configs.TaskConfig) -> TaskConfigView:
+        return cls(
+            model_provider=task.model_provider,
+            model_name=task.model_name,
+            prompt_version_id=_global_id("PromptVersion", task.prompt_version_id),
+            template=task.template,
+            custom_provider_id=_global_id("CustomProvider", task.custom_provider_id),
+            invocation_parameters=JSON(task.invocation_parameters),
+            max_concurrency=task.max_concurrency,
+        )
+
+
+@strawberry.type(
+    name="EvaluatorConfig",
+    description="One evaluator of an execution; the same fields EvaluatorConfigInput takes.",
+)
+class EvaluatorConfigView:
+    name: str = strawberry.field(
+        description="Unique in the config; the name of the annotations it records."
+    )
+    kind: EvaluatorKind = strawberry.field(description="What the evaluator does.")
+    model_provider: str | None = strawberry.field(
+        description="Judge model provider (LLM_JUDGE); null otherwise."
+    )
+    model_name: str | None = strawberry.field(
+        description="Judge model name (LLM_JUDGE); null otherwise."
+    )
+    prompt_version_id: strawberry.ID | None = strawberry.field(
+        description="Global id of the judge's prompt version (LLM_JUDGE); null otherwise."
+    )
+    custom_provider_id: strawberry.ID | None = strawberry.field(
+        description="Global id of the custom provider for the judge model; null if none."
+    )
+    parameters: JSON = strawberry.field(
+        description="Evaluator settings as given (a JSON object, keys as stored); {} if none."
+    )
+
+    @classmethod
+    def of(cls, evaluator: configs.EvaluatorConfig) -> EvaluatorConfigView:
+        return cls(
+            name=evaluator.name,
+            kind=evaluator.kind,
+            model_provider=evaluator.model_provider,
+            model_name=evaluator.model_name,
+            prompt_version_id=_global_id("PromptVersion", evaluator.prompt_version_id),
+            custom_provider_id=_global_id("CustomProvider", evaluator.custom_provider_id),
+            parameters=JSON(evaluator.parameters),
+        )
+
+
+@strawberry.enum(description="Why an example x repetition pair still needs a run.")
+class IncompleteRunStatus(enum.Enum):
+    MISSING = strawberry.enum_value("MISSING", description="No run is recorded for it yet.")
+    FAILED = strawberry.enum_value(
+        "FAILED", description="Its recorded run has an error; running it again replaces it."
     )
 
 
@@ -131,13 +235,15 @@ class ExecutionConfig(Node):
     updated_at: datetime
     record: strawberry.Private[models.ExecutionConfig]
 
-    @strawberry.field(description="The task config (fixed once created).")
-    def task_config(self) -> JSON:
-        return JSON(self.record.task_config.model_dump(mode="json"))
+    @strawberry.field(description="What each run does (fixed once created).")
+    def task_config(self) -> TaskConfigView:
+        return TaskConfigView.of(self.record.task_config)
 
-    @strawberry.field(description="Evaluator configs; more can be added later.")
-    def evaluator_configs(self) -> list[JSON]:
-        return [JSON(e.model_dump(mode="json")) for e in self.record.evaluator_configs]
+    @strawberry.field(
+        description="The evaluators applied to each run, in the order they were added."
+    )
+    def evaluator_configs(self) -> list[EvaluatorConfigView]:
+        return [EvaluatorConfigView.of(e) for e in self.record.evaluator_configs]
 
     experiment: Experiment = node_field(
         RowsById(ExperimentRecord),
@@ -236,7 +342,9 @@ class IncompleteRun:
     repetition_number: int = strawberry.field(
         description="Which repetition of the example, from 1."
     )
-    status: str = strawberry.field(description="MISSING or FAILED.")
+    status: IncompleteRunStatus = strawberry.field(
+        description="Whether it has no run yet or its run failed."
+    )
     cursor: str = strawberry.field(
         description="Opaque; pass as `after` to continue after this item."
     )

@@ -33,8 +33,24 @@ class Client(AsyncBaseClient):
                     name
                   }
                   config {
-                    taskConfig
-                    evaluatorConfigs
+                    taskConfig {
+                      modelProvider
+                      modelName
+                      promptVersionId
+                      template
+                      customProviderId
+                      invocationParameters
+                      maxConcurrency
+                    }
+                    evaluatorConfigs {
+                      name
+                      kind
+                      modelProvider
+                      modelName
+                      promptVersionId
+                      customProviderId
+                      parameters
+                    }
                   }
                 }
               }

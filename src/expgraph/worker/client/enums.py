@@ -1,6 +1,11 @@
 from enum import Enum
 
 
+class AggregationPeriod(str, Enum):
+    DAY = "DAY"
+    HOUR = "HOUR"
+
+
 class AnalysisStatus(str, Enum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
@@ -12,10 +17,27 @@ class ApiKeyPreset(str, Enum):
     WORKER = "WORKER"
 
 
+class AuditStatus(str, Enum):
+    DENIED = "DENIED"
+    FAILURE = "FAILURE"
+    SUCCESS = "SUCCESS"
+
+
+class BucketType(str, Enum):
+    DAILY = "DAILY"
+    HOURLY = "HOURLY"
+
+
 class DatasetOrderField(str, Enum):
     CREATED_AT = "CREATED_AT"
     NAME = "NAME"
     UPDATED_AT = "UPDATED_AT"
+
+
+class DeviceType(str, Enum):
+    API = "API"
+    DESKTOP = "DESKTOP"
+    MOBILE = "MOBILE"
 
 
 class DocumentStatus(str, Enum):
@@ -32,6 +54,13 @@ class DocumentType(str, Enum):
     SUMMARY = "SUMMARY"
 
 
+class EvaluatorKind(str, Enum):
+    CODE = "CODE"
+    CONTAINS = "CONTAINS"
+    EXACT_MATCH = "EXACT_MATCH"
+    LLM_JUDGE = "LLM_JUDGE"
+
+
 class ExecutionState(str, Enum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
@@ -39,6 +68,12 @@ class ExecutionState(str, Enum):
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"
     STOPPED = "STOPPED"
+
+
+class ExecutionStrategy(str, Enum):
+    HYBRID = "HYBRID"
+    MLFLOW_MODEL = "MLFLOW_MODEL"
+    PROMPT_TEMPLATE = "PROMPT_TEMPLATE"
 
 
 class ExperimentKind(str, Enum):
@@ -80,11 +115,22 @@ class ExplorationStatus(str, Enum):
     RUNNING = "RUNNING"
 
 
+class IncompleteRunStatus(str, Enum):
+    FAILED = "FAILED"
+    MISSING = "MISSING"
+
+
 class NodeStatus(str, Enum):
     ACTIVE = "ACTIVE"
     DOMINATED = "DOMINATED"
     EXPANSION_FAILED = "EXPANSION_FAILED"
     WINNER = "WINNER"
+
+
+class PolicyVersionStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    ARCHIVED = "ARCHIVED"
+    DEPRECATED = "DEPRECATED"
 
 
 class ResearchStatus(str, Enum):
@@ -121,6 +167,13 @@ class SimulationRunOrderField(str, Enum):
     STARTED_AT = "STARTED_AT"
 
 
+class SimulationRunStatus(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+
+
 class SortDirection(str, Enum):
     ASC = "ASC"
     DESC = "DESC"
@@ -130,6 +183,13 @@ class TagOrderField(str, Enum):
     CREATED_AT = "CREATED_AT"
     NAME = "NAME"
     USAGE_COUNT = "USAGE_COUNT"
+
+
+class TranscriptStatus(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
 
 
 class UnitType(str, Enum):

@@ -3,6 +3,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import Field
 
 from .base_model import BaseModel
+from .enums import IncompleteRunStatus
 
 
 class IncompleteRuns(BaseModel):
@@ -17,9 +18,11 @@ class IncompleteRuns(BaseModel):
 class IncompleteRunsNodeNode(BaseModel):
     typename__: Literal[
         "AbTestExperiment",
+        "ActiveAbTest",
         "AnalysisRun",
         "ApiKey",
         "ApiMetricsSummary",
+        "Assignment",
         "ChartInsight",
         "CustomProvider",
         "Dataset",
@@ -29,11 +32,14 @@ class IncompleteRunsNodeNode(BaseModel):
         "ExperimentDocument",
         "ExperimentEvent",
         "ExperimentIteration",
+        "ExperimentMetric",
         "ExperimentRun",
         "ExperimentRunAnnotation",
         "Exploration",
         "InterviewGuide",
         "Node",
+        "Policy",
+        "PolicyVersion",
         "Prompt",
         "PromptVersion",
         "RegionAnalysis",
@@ -53,6 +59,7 @@ class IncompleteRunsNodeNode(BaseModel):
         "TrainingExperiment",
         "Transcript",
         "User",
+        "Variant",
     ] = Field(alias="__typename")
 
 
@@ -71,7 +78,7 @@ class IncompleteRunsNodeEvaluationExperimentIncompleteRuns(BaseModel):
 
 class IncompleteRunsNodeEvaluationExperimentIncompleteRunsItems(BaseModel):
     repetition_number: int = Field(alias="repetitionNumber")
-    status: str
+    status: IncompleteRunStatus
     cursor: str
     example: "IncompleteRunsNodeEvaluationExperimentIncompleteRunsItemsExample"
 

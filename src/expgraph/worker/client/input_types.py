@@ -5,22 +5,28 @@ from pydantic import Field
 from .base_model import BaseModel
 from .enums import (
     ApiKeyPreset,
+    AuditStatus,
+    BucketType,
     DatasetOrderField,
     DocumentStatus,
     DocumentType,
+    EvaluatorKind,
     ExperimentKind,
     ExperimentOrderField,
     ExperimentRunOrderField,
     ExperimentStatus,
     ExplorationStatus,
     NodeStatus,
+    PolicyVersionStatus,
     ResearchStatus,
     RunPurpose,
     ScenarioNodeOrderField,
     Scope,
     SimulationRunOrderField,
+    SimulationRunStatus,
     SortDirection,
     TagOrderField,
+    TranscriptStatus,
     UnitType,
     UserOrderField,
     UserRole,
@@ -93,6 +99,28 @@ class AppendTranscriptMessagesInput(BaseModel):
     "The messages, from 1 to 1000, each any JSON value. At most 1,000 items."
     synth_id: str = Field(alias="synthId")
     "The synth interviewed."
+
+
+class AssignUnitInput(BaseModel):
+    """A unit to assign in one A/B test."""
+
+    experiment_id: str = Field(alias="experimentId")
+    "The A/B test's id."
+    unit_id: str = Field(alias="unitId")
+    "The unit's identifier (a user id, ...); 1 to 255 characters."
+    unit_type: UnitType = Field(alias="unitType")
+    "The unit's type; must be the experiment's unit type (BAD_REQUEST otherwise)."
+
+
+class AssignUnitsInput(BaseModel):
+    """A unit to assign in several A/B tests at once."""
+
+    experiment_ids: Optional[list[str]] = Field(alias="experimentIds", default=None)
+    "The A/B tests; each must be running inside its window (CONFLICT otherwise). When null: every running A/B test of this unit type inside its window (at most 100). At most 100 items."
+    unit_id: str = Field(alias="unitId")
+    "The unit's identifier (a user id, ...); 1 to 255 characters."
+    unit_type: UnitType = Field(alias="unitType")
+    "The unit's type."
 
 
 class ClaimExecutionInput(BaseModel):
@@ -220,9 +248,9 @@ class CreateExperimentInput(BaseModel):
     "Free-form JSON object; {} when omitted."
     name: str
     "Display name, 1-255 characters, unique among live experiments."
-    research: Optional["ResearchInput"] = None
+    research: Optional["CreateResearchInput"] = None
     "Only for RESEARCH experiments; required to create one."
-    simulation: Optional["SimulationInput"] = None
+    simulation: Optional["CreateSimulationInput"] = None
     "Only for SIMULATION experiments; required to create one."
     status: ExperimentStatus = ExperimentStatus.DRAFT
     "Starting status; DRAFT unless given."
@@ -245,6 +273,28 @@ class CreateExplorationInput(BaseModel):
     "What the exploration aims for (a JSON object)."
     root: "ScenarioInput"
     "The root scenario (depth 0)."
+
+
+class CreatePolicyInput(BaseModel):
+    """A new policy."""
+
+    description: Optional[str] = None
+    "Free text, at most 2,000 characters."
+    name: str
+    "Unique name, 1 to 255 characters."
+
+
+class CreatePolicyVersionInput(BaseModel):
+    """A new version of a policy; its number is the next integer."""
+
+    config_defaults: Optional[Any] = Field(alias="configDefaults", default=None)
+    "Default runtime parameters, a JSON object ({} when null)."
+    mlflow_model_name: str = Field(alias="mlflowModelName")
+    "The model's name in MLflow, 1 to 255 characters."
+    mlflow_model_version: str = Field(alias="mlflowModelVersion")
+    "The model's version in MLflow, 1 to 50 characters."
+    policy_id: str = Field(alias="policyId")
+    "The policy's id."
 
 
 class CreatePromptInput(BaseModel):
@@ -323,6 +373,15 @@ class CreateResearchExecutionInput(BaseModel):
     "What the interviews are about."
 
 
+class CreateResearchInput(BaseModel):
+    """Fields of a new research experiment."""
+
+    hypothesis: str
+    "What the experiment sets out to test; 1-500 characters."
+    scorecard_data: Optional[Any] = Field(alias="scorecardData", default=None)
+    "The research scorecard as a JSON object."
+
+
 class CreateSensitivityResultInput(BaseModel):
     """A sensitivity analysis of a simulation run."""
 
@@ -338,6 +397,29 @@ class CreateSensitivityResultInput(BaseModel):
     "The dimension whose change moves success the most."
     simulation_run_id: str = Field(alias="simulationRunId")
     "The simulation run analysed."
+
+
+class CreateSimulationInput(BaseModel):
+    """Fields of a new simulation experiment; costs in integer cents."""
+
+    best_cost: Optional[str] = Field(alias="bestCost", default=None)
+    "Lowest cost of any iteration, integer cents, at least 0."
+    completed_at: Optional[str] = Field(alias="completedAt", default=None)
+    "When the simulation finished; null while it runs."
+    converged: Optional[bool] = None
+    "Whether the optimisation converged; null until known."
+    convergence_reason: Optional[str] = Field(alias="convergenceReason", default=None)
+    "Why it stopped, at most 255 characters."
+    final_cost: Optional[str] = Field(alias="finalCost", default=None)
+    "Cost of the final iteration, integer cents, at least 0."
+    master_seed: str = Field(alias="masterSeed")
+    "Seed every run derives its randomness from, so runs are reproducible."
+    num_iterations: Optional[int] = Field(alias="numIterations", default=None)
+    "Iterations run so far."
+    scenario_path: Optional[str] = Field(alias="scenarioPath", default=None)
+    "Path of the scenario file, at most 500 characters."
+    simulation_type: Optional[str] = Field(alias="simulationType", default=None)
+    "Simulation engine or model name, at most 100 characters."
 
 
 class CreateSimulationRunInput(BaseModel):
@@ -357,8 +439,8 @@ class CreateSimulationRunInput(BaseModel):
     "The scenario simulated."
     seed: Optional[str] = None
     "The run's random seed, stored so the run can be reproduced."
-    status: str = "running"
-    'Its initial status, a free-form label; "running" if omitted.'
+    status: SimulationRunStatus = SimulationRunStatus.RUNNING
+    "Its initial status; RUNNING if omitted."
 
 
 class CreateSynthGroupInput(BaseModel):
@@ -390,6 +472,23 @@ class CreateUserInput(BaseModel):
     "What the user may do; MEMBER unless given."
     username: str
     "Sign-in name, unique; surrounding spaces are trimmed."
+
+
+class CreateVariantInput(BaseModel):
+    """A variant to add to an A/B test, after its existing variants."""
+
+    allocation: Any
+    'Share of units, from 0 to 1 with at most four decimal places ("0.25"); the experiment\'s variants may total at most 1.'
+    config: Optional[Any] = None
+    'What the arm runs, a JSON object in seed 001\'s format: {} for a plain arm; {"execution_strategy": "mlflow_model", "mlflow_model": {"policy_version_id", "model_name"}}; "prompt_template" with "prompt_config" {"prompt_version_id", "model_provider", "model_name"} and an optional "flow_config" {"flow_id", "initial_state"}; "hybrid" with both; "params" (an object) with any of them. The legacy format (no execution_strategy, policy_version_id at the root) reads as mlflow_model. Keys may also be given in camelCase; they are stored in snake_case. Ids are global ids of a PolicyVersion and a PromptVersion, which must exist.'
+    description: Optional[str] = None
+    "Free text, at most 2,000 characters."
+    experiment_id: str = Field(alias="experimentId")
+    "The A/B test's id."
+    is_control: Optional[bool] = Field(alias="isControl", default=None)
+    "Make it the control (the current control stops being one; only before the experiment first runs). When null: true for the first variant, else false."
+    name: str
+    "Unique within the experiment; 1 to 255 characters."
 
 
 class DatasetExampleInput(BaseModel):
@@ -434,6 +533,20 @@ class DeleteCustomProviderInput(BaseModel):
     "Global id of the custom provider."
 
 
+class DeletePolicyInput(BaseModel):
+    """The policy to delete."""
+
+    id: str
+    "The policy's id; a policy with versions cannot be deleted."
+
+
+class DeleteVariantInput(BaseModel):
+    """The variant to delete."""
+
+    id: str
+    "The variant's id; only before its experiment first runs."
+
+
 class EvaluationInput(BaseModel):
     """Fields of an evaluation experiment."""
 
@@ -450,18 +563,50 @@ class EvaluatorConfigInput(BaseModel):
 
     custom_provider_id: Optional[str] = Field(alias="customProviderId", default=None)
     "Custom provider for the judge model."
-    kind: str = "code"
-    "One of llm_judge, code, exact_match, contains."
+    kind: EvaluatorKind = EvaluatorKind.CODE
+    "What the evaluator does; CODE when omitted."
     model_name: Optional[str] = Field(alias="modelName", default=None)
-    "Judge model name (llm_judge only)."
+    "Judge model name (LLM_JUDGE only)."
     model_provider: Optional[str] = Field(alias="modelProvider", default=None)
-    "Judge model provider (llm_judge only)."
+    "Judge model provider (LLM_JUDGE only)."
     name: str
     "1-100 characters, unique in the config; names its annotations."
     parameters: Optional[Any] = None
     "Evaluator settings as a JSON object; secrets are refused."
     prompt_version_id: Optional[str] = Field(alias="promptVersionId", default=None)
-    "Judge prompt version (llm_judge only)."
+    "Judge prompt version (LLM_JUDGE only)."
+
+
+class EventExperimentInput(BaseModel):
+    """An experiment an event belongs to, and the unit's variant in it."""
+
+    experiment_id: str = Field(alias="experimentId")
+    "The A/B test's id."
+    variant_id: str = Field(alias="variantId")
+    "The variant the unit saw: must be its stored assignment or, for a unit not yet assigned, the one GrowthBook's bucketing gives it (BAD_REQUEST otherwise)."
+
+
+class EventInput(BaseModel):
+    """An in-product action of a unit."""
+
+    context: Optional[Any] = None
+    "Context (app version, ...), a JSON object; {} when null."
+    event_id: Optional[str] = Field(alias="eventId", default=None)
+    "Your unique id of the event (1 to 255 characters): an event sent again with the same id is counted as a duplicate and not stored twice. When null, the server makes one (retries are then not recognised)."
+    event_type: str = Field(alias="eventType")
+    "What happened, such as plan_generated; 1 to 100 characters."
+    experiments: list["EventExperimentInput"]
+    "The A/B tests it counts for, each once; at least one. At most 50 items."
+    metrics: Optional[Any] = None
+    'Numbers measured, a JSON object of metric name to number ({"latency_ms": 120}); {} when null.'
+    payload: Optional[Any] = None
+    "Event-specific data, a JSON object; may be null."
+    timestamp: str
+    "When it happened, with a UTC offset; it chooses the aggregates' bucket."
+    unit_id: str = Field(alias="unitId")
+    "The unit's identifier; 1 to 255 characters."
+    unit_type: UnitType = Field(alias="unitType")
+    "The unit's type: the experiments' one."
 
 
 class ExpandNodeInput(BaseModel):
@@ -533,6 +678,21 @@ class ExperimentIdInput(BaseModel):
 
     id: str
     "Global id of the experiment."
+
+
+class ExperimentMetricFilter(BaseModel):
+    """Conditions on experiment metrics; all given must hold."""
+
+    bucket_type: Optional[BucketType] = Field(alias="bucketType", default=None)
+    "Only hourly or only daily aggregates."
+    experiment_id: Optional[str] = Field(alias="experimentId", default=None)
+    "Only this experiment's metrics."
+    metric_name: Optional[str] = Field(alias="metricName", default=None)
+    "Only this metric."
+    since: Optional[str] = None
+    "Only buckets starting at or after this time."
+    variant_id: Optional[str] = Field(alias="variantId", default=None)
+    "Only this variant's metrics."
 
 
 class ExperimentOrder(BaseModel):
@@ -630,6 +790,13 @@ class LoginInput(BaseModel):
     "The username; give it or email, not both."
 
 
+class RecordEventsInput(BaseModel):
+    """A batch of events, recorded all or none."""
+
+    events: list["EventInput"]
+    "The events, at least one. At most 1,000 items."
+
+
 class RecordExperimentEventsInput(BaseModel):
     """A batch of events for one simulation experiment, recorded all or none."""
 
@@ -724,10 +891,10 @@ class ResearchExecutionFilter(BaseModel):
 
 
 class ResearchInput(BaseModel):
-    """Fields of a research experiment."""
+    """Changes to a research experiment's fields."""
 
     hypothesis: Optional[str] = None
-    "Required at creation; at most 500 characters."
+    "A new hypothesis, at most 500 characters; cannot be null."
     scorecard_data: Optional[Any] = Field(alias="scorecardData", default=None)
     "The research scorecard as a JSON object."
 
@@ -779,7 +946,7 @@ class ScenarioInput(BaseModel):
     short_action: Optional[str] = Field(alias="shortAction", default=None)
     "A short label for the change, at most 255 characters."
     simulation_results: Optional[Any] = Field(alias="simulationResults", default=None)
-    "What its simulation gave (a JSON object; success_rate, if present, from 0 to 1)."
+    "What its simulation gave (a JSON object; successRate, if present, from 0 to 1, ranks nodes; a success_rate key is refused)."
 
 
 class ScenarioNodeFilter(BaseModel):
@@ -833,14 +1000,14 @@ class SetTranscriptStatusInput(BaseModel):
 
     execution_id: str = Field(alias="executionId")
     "The research execution."
-    status: str
-    "pending, running, completed or failed"
+    status: TranscriptStatus
+    "Its new status; any status may follow any other."
     synth_id: str = Field(alias="synthId")
     "The synth interviewed."
 
 
 class SimulationInput(BaseModel):
-    """Fields of a simulation experiment; costs in integer cents."""
+    """Changes to a simulation experiment's fields; costs in integer cents."""
 
     best_cost: Optional[str] = Field(alias="bestCost", default=None)
     "Lowest cost of any iteration, integer cents, at least 0."
@@ -853,7 +1020,7 @@ class SimulationInput(BaseModel):
     final_cost: Optional[str] = Field(alias="finalCost", default=None)
     "Cost of the final iteration, integer cents, at least 0."
     master_seed: Optional[str] = Field(alias="masterSeed", default=None)
-    "Required at creation: runs are reproducible from it."
+    "A new master seed (runs are reproducible from it); cannot be null."
     num_iterations: Optional[int] = Field(alias="numIterations", default=None)
     "Iterations run so far."
     scenario_path: Optional[str] = Field(alias="scenarioPath", default=None)
@@ -950,8 +1117,8 @@ class SystemLogFilter(BaseModel):
     "Does not match this condition."
     or_: Optional[list["SystemLogFilter"]] = Field(alias="or", default=None)
     "Matches at least one of these conditions. At most 20 items."
-    statuses: Optional[list[str]] = None
-    "success, failure, denied At most 100 items."
+    statuses: Optional[list[AuditStatus]] = None
+    "Records that ended in one of these ways. At most 100 items."
     user_id: Optional[str] = Field(alias="userId", default=None)
     "Global ID of the user who acted."
 
@@ -1069,13 +1236,35 @@ class UpdateExperimentInput(BaseModel):
     name: Optional[str] = None
     "New name, unique among live experiments; cannot be null."
     research: Optional["ResearchInput"] = None
-    "Only for RESEARCH experiments; required to create one."
+    "Only for RESEARCH experiments."
     simulation: Optional["SimulationInput"] = None
-    "Only for SIMULATION experiments; required to create one."
+    "Only for SIMULATION experiments."
     status: Optional[ExperimentStatus] = None
     "New status; cannot be null."
     training: Optional["TrainingInput"] = None
     "Only for TRAINING experiments."
+
+
+class UpdatePolicyInput(BaseModel):
+    """Changes to a policy; fields left out keep their value."""
+
+    description: Optional[str] = None
+    "Free text, at most 2,000 characters; null clears it."
+    id: str
+    "The policy's id."
+    name: Optional[str] = None
+    "Unique name, 1 to 255 characters."
+
+
+class UpdatePolicyVersionInput(BaseModel):
+    """Changes to a policy version; fields left out keep their value."""
+
+    config_defaults: Optional[Any] = Field(alias="configDefaults", default=None)
+    "Default runtime parameters, a JSON object."
+    id: str
+    "The policy version's id."
+    status: Optional[PolicyVersionStatus] = None
+    "ACTIVE and DEPRECATED move to each other or to ARCHIVED, which is final; a version a running experiment's variant uses cannot be archived (CONFLICT)."
 
 
 class UpdateTagInput(BaseModel):
@@ -1098,6 +1287,25 @@ class UpdateUserInput(BaseModel):
     "False deactivates the user (they can no longer sign in); leave out to keep."
     role: Optional[UserRole] = None
     "The new role; leave out to keep the current one."
+
+
+class UpdateVariantInput(BaseModel):
+    """Changes to a variant; fields left out keep their value."""
+
+    allocation: Optional[Any] = None
+    "Share of units, from 0 to 1 with at most four places; the experiment's variants may total at most 1. Once the experiment has run it may only grow, unless force."
+    config: Optional[Any] = None
+    'What the arm runs, a JSON object in seed 001\'s format: {} for a plain arm; {"execution_strategy": "mlflow_model", "mlflow_model": {"policy_version_id", "model_name"}}; "prompt_template" with "prompt_config" {"prompt_version_id", "model_provider", "model_name"} and an optional "flow_config" {"flow_id", "initial_state"}; "hybrid" with both; "params" (an object) with any of them. The legacy format (no execution_strategy, policy_version_id at the root) reads as mlflow_model. Keys may also be given in camelCase; they are stored in snake_case. Ids are global ids of a PolicyVersion and a PromptVersion, which must exist.'
+    description: Optional[str] = None
+    "Free text, at most 2,000 characters; null clears it."
+    force: bool = False
+    "Allow shrinking the allocation of a variant of an experiment that has run (units already assigned keep their variant; new units split differently)."
+    id: str
+    "The variant's id."
+    is_control: Optional[bool] = Field(alias="isControl", default=None)
+    "true makes it the control instead of the current one (only before the experiment first runs); false on the control is refused: mark another variant instead."
+    name: Optional[str] = None
+    "Unique within the experiment; 1 to 255 characters."
 
 
 class UpsertAnalysisCacheInput(BaseModel):
@@ -1188,11 +1396,13 @@ CreateExecutionConfigInput.model_rebuild()
 CreateExperimentInput.model_rebuild()
 CreateExplorationInput.model_rebuild()
 DatasetFilter.model_rebuild()
+EventInput.model_rebuild()
 ExpandNodeInput.model_rebuild()
 ExperimentEventFilter.model_rebuild()
 ExperimentFilter.model_rebuild()
 ExperimentRunFilter.model_rebuild()
 ImportSynthsInput.model_rebuild()
+RecordEventsInput.model_rebuild()
 RecordExperimentEventsInput.model_rebuild()
 RecordExperimentRunsInput.model_rebuild()
 RecordRunAnnotationsInput.model_rebuild()
