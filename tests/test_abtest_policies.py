@@ -146,3 +146,32 @@ async def test_offline_replay_results_keep_exact_scores(gql):
     replays = (await gql.data(REPLAYS, {"id": candidate["id"]}))["node"]["replayResults"]
     assert replays["totalCount"] == 2
     assert [e["node"]["datasetVersion"] for e in replays["edges"]] == ["x", "meals-2026-01"]
+
+
+POLICY_PAGE = """query { policies(first: 50) { edges { node { name
+  versions { version policy { name } variants { name } replayResults(first: 5) { totalCount } }
+} } } }"""
+
+
+async def test_a_page_of_policies_loads_versions_and_variants_in_fixed_statements(gql, statements):
+    experiment_id = await ab_test(gql, "shared")
+    counts = []
+    made = 0
+    for n in (2, 5):
+        for i in range(made, n):
+            p = await policy(gql, f"p{i}")
+            for j in range(2):
+                v = await version(gql, p["id"], str(j))
+                config = {"policy_version_id": v["id"]}
+                await variant(gql, experiment_id, f"v{i}-{j}", allocation="0.01", config=config)
+        made = n
+        statements.reset()
+        data = await gql.data(POLICY_PAGE)
+        counts.append(statements.count)
+        nodes = [e["node"] for e in data["policies"]["edges"]]
+        assert len(nodes) == n
+        for node in nodes:
+            assert [v["version"] for v in node["versions"]] == [1, 2]
+            assert [len(v["variants"]) for v in node["versions"]] == [1, 1]
+            assert all(v["policy"]["name"] == node["name"] for v in node["versions"])
+    assert counts[0] == counts[1], counts
