@@ -383,3 +383,11 @@ async def test_the_views_are_served(gql, db):
         for n in nodes
     )
     assert {n["variant"]["id"] for n in nodes} == {a["id"], b["id"]}
+
+
+async def test_an_ab_test_without_a_unit_type_does_not_run(gql):
+    experiment_id = str((await create_experiment(gql, "no-unit", "AB_TEST", abTest={}))["id"])
+    await variant(gql, experiment_id, "a")
+    await variant(gql, experiment_id, "b")
+    found = await error(gql, STATUS, {"id": experiment_id, "status": "RUNNING"})
+    assert (found["code"], found["field"]) == ("CONFLICT", "abTest.unitType")
