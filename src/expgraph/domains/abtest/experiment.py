@@ -7,10 +7,13 @@ from datetime import datetime
 import strawberry
 
 from expgraph.domains.abtest import models, service
+from expgraph.domains.abtest.results_types import AbTestResults, resolve_results
 from expgraph.domains.abtest.types import Variant
 from expgraph.domains.experiments import models as experiments
 from expgraph.domains.experiments.types import EXPERIMENT_RENAMES, Experiment, UnitType
+from expgraph.graphql.auth import Permission
 from expgraph.graphql.loaders import ChildLists, Relation
+from expgraph.graphql.permissions import requires
 from expgraph.graphql.prefetch import list_field
 from expgraph.graphql.relay import node_type
 from expgraph.graphql.visibility import Public
@@ -41,4 +44,14 @@ class AbTestExperiment(Experiment):
 
     variants: list[Variant] = list_field(
         VARIANTS, Variant, description="Its variants, in position order (the bucket order)."
+    )
+    results: AbTestResults = strawberry.field(
+        resolver=resolve_results,
+        permission_classes=[requires(Permission.READ)],
+        description=(
+            "Its results for one metric: per variant the units assigned, the mean and variance "
+            "of the per-unit values, and against the control the absolute and relative lift "
+            "with confidence intervals, Welch's p-value and the chance to beat control; with a "
+            "sample-ratio mismatch check. Computed on request from assignments and events."
+        ),
     )
