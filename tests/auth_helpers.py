@@ -181,6 +181,7 @@ SCALARS: dict[str, Any] = {
     "DateTime": datetime(2030, 1, 1).isoformat() + "+00:00",
     "BigInt": "1",
     "JSON": {},
+    "Decimal": "0.5",
 }
 
 
