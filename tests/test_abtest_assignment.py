@@ -160,3 +160,23 @@ async def test_assign_units_over_several_experiments(gql, db):
         {"input": {"unitType": "USER", "unitId": "u", "experimentIds": [a.id] * 101}},
     )
     assert capped["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_assign_units_takes_the_same_statements_for_1_or_6_experiments(gql, db, statements):
+    tests = [await ab_test(gql, f"many-{n}") for n in range(6)]
+    counts = []
+    for unit, chosen in (("u-one", tests[:1]), ("u-six", tests)):
+        statements.reset()
+        data = await gql.data(
+            ASSIGN_MANY,
+            {
+                "input": {
+                    "unitType": "USER",
+                    "unitId": unit,
+                    "experimentIds": [t.id for t in chosen],
+                }
+            },
+        )
+        assert len(data["assignUnits"]["assignments"]) == len(chosen)
+        counts.append(statements.count)
+    assert counts[0] == counts[1], statements.sql
