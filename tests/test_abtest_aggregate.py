@@ -178,3 +178,19 @@ async def test_periodic_task_fills_aggregates(gql, db):
         assert await _rows(db)
     finally:
         task.cancel()
+
+
+async def test_concurrent_runs_do_one_at_a_time(gql, db):
+    test = await ab_test(gql, "agg-together")
+    await record(gql, _events(test, 0, 20, 5, 8))
+    async with db.transaction() as session:
+        first = await aggregate.aggregate(session, db.dialect)  # holds the lock until commit
+        assert not first.skipped and first.rows > 0
+        if db.dialect == "postgresql":
+            # another process's run meanwhile skips (SQLite queues write transactions)
+            assert (await _run(db)).skipped
+    results = await asyncio.gather(*(_run(db) for _ in range(4)))
+    assert any(not r.skipped for r in results)
+    expected = await _rows(db)
+    await _run(db, rebuild=True)
+    assert await _rows(db) == expected

@@ -284,6 +284,8 @@ def abtest_aggregate(
         try:
             async with database.transaction() as session:
                 done = await aggregate(session, database.dialect, rebuild=rebuild)
+            if done.skipped:
+                return "another aggregation is under way: nothing done"
             since = "every bucket" if done.since is None else f"events since {done.since}"
             return f"{done.rows} aggregate rows written ({since})"
         finally:

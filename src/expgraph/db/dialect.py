@@ -181,3 +181,14 @@ def upsert_from_select(
         index_elements=list(conflict_columns),
         set_={c: stmt.excluded[c] for c in update_columns},
     )
+
+
+async def try_transaction_lock(session: Any, dialect: str, key: int) -> bool:
+    """Take the exclusive lock ``key`` until the transaction ends, without waiting:
+    False when another transaction holds it (PostgreSQL's
+    ``pg_try_advisory_xact_lock``). SQLite's write transactions are exclusive
+    already: always True there."""
+    if dialect != "postgresql":
+        return True
+    taken = (await session.execute(select(func.pg_try_advisory_xact_lock(key)))).scalar_one()
+    return bool(taken)

@@ -29,6 +29,7 @@ from expgraph.db.dialect import (
     json_number_entries,
     sample_stddev,
     truncate_time,
+    try_transaction_lock,
     upsert_from_select,
 )
 from expgraph.db.types import utcnow
@@ -40,12 +41,14 @@ LAG = timedelta(minutes=5)
 """How far before the last run's time events are looked at again."""
 UNITS = {models.BucketType.HOURLY: "hour", models.BucketType.DAILY: "day"}
 STATS = ("count", "sum", "mean", "min", "max", "stddev")
+LOCK = 0x61627465  # one run at a time across processes (serve's workers, the CLI)
 
 
 @dataclass(frozen=True)
 class Aggregated:
     since: datetime | None  # None: every bucket (a rebuild or the first run)
     rows: int  # aggregate rows written (both bucket types)
+    skipped: bool = False  # another run was under way: nothing done
 
 
 async def watermark(session: AsyncSession) -> datetime | None:
@@ -116,8 +119,11 @@ def _upsert(dialect: str, bucket_type: models.BucketType, since: datetime | None
 
 
 async def aggregate(session: AsyncSession, dialect: str, *, rebuild: bool = False) -> Aggregated:
-    """Fill ``metric_aggregates`` for the buckets with new events (all with ``rebuild``)."""
+    """Fill ``metric_aggregates`` for the buckets with new events (all with ``rebuild``);
+    skipped when another run holds the lock (several ``serve`` workers tick together)."""
     since: datetime | None = None
+    if not await try_transaction_lock(session, dialect, LOCK):
+        return Aggregated(since=None, rows=0, skipped=True)
     if rebuild:
         await session.execute(delete(models.MetricAggregate))
     else:
