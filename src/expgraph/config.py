@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     # events) every this many seconds; 0 turns the periodic task off (`expgraph abtest
     # aggregate` does it on demand).
     abtest_aggregate_interval: float = Field(default=0, ge=0)
+    # abTestUpdates subscriptions re-read their counts at least this often (seconds), also
+    # when no assignment notification arrived (writes made outside the API).
+    abtest_updates_poll_seconds: float = Field(default=10, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

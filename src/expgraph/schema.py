@@ -13,6 +13,7 @@ from expgraph.config import Settings
 from expgraph.domains.abtest import assignment_api as abtest_assignment
 from expgraph.domains.abtest import mutations as abtest_mutations
 from expgraph.domains.abtest import queries as abtest_queries
+from expgraph.domains.abtest import updates as abtest_updates
 from expgraph.domains.abtest.experiment import AbTestExperiment
 from expgraph.domains.accounts import fields as accounts_fields
 from expgraph.domains.accounts import mutations as accounts_mutations
@@ -63,7 +64,10 @@ MUTATIONS: tuple[type, ...] = (
     abtest_mutations.Mutation,
     abtest_assignment.Mutation,
 )
-SUBSCRIPTIONS: tuple[type, ...] = (execution_subscriptions.Subscription,)
+SUBSCRIPTIONS: tuple[type, ...] = (
+    execution_subscriptions.Subscription,
+    abtest_updates.Subscription,
+)
 # One type per experiment kind, each in the domain of that kind.
 KINDS: tuple[type, ...] = (
     EvaluationExperiment,

@@ -46,6 +46,11 @@ class Context:
         if self.broker is not None:
             await self.broker.publish("execution_updates", str(experiment_id))
 
+    async def publish(self, channel: str, message: str) -> None:
+        """Send ``message`` to the subscribers of ``channel`` in every process."""
+        if self.broker is not None:
+            await self.broker.publish(channel, message)
+
     def fresh(self) -> Context:
         """The same caller with empty loader caches (long-lived subscriptions)."""
         return Context(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import strawberry
 
-from expgraph.domains.abtest import assignment, events, models
+from expgraph.domains.abtest import assignment, events, models, updates
 from expgraph.domains.abtest.types import Variant
 from expgraph.domains.experiments.models import AbTestExperiment as AbTestRecord
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
@@ -186,6 +186,8 @@ class Mutation:
             found = await assignment.assign_unit(
                 session, ctx.db.dialect, experiment_id, input.unit_type, input.unit_id
             )
+        if found is not None:
+            await updates.announce(ctx, [experiment_id])
         return AssignUnitPayload(assignment=to_node(found))
 
     @mutation(
@@ -206,6 +208,7 @@ class Mutation:
             found = await assignment.assign_units(
                 session, ctx.db.dialect, input.unit_type, input.unit_id, ids
             )
+        await updates.announce(ctx, [a.experiment_id for a in found])
         return AssignUnitsPayload(assignments=[to_node(a) for a in found])
 
     @mutation(
@@ -236,4 +239,7 @@ class Mutation:
         ctx = info.context
         async with ctx.db.transaction() as session:
             done = await events.record_events(session, ctx.db.dialect, batch)
+        if done.accepted:  # (an event may have assigned its unit)
+            named = {gid for e in batch for gid, _ in e.experiments}
+            await updates.announce(ctx, [model_pk(gid, AbTestRecord) for gid in named])
         return RecordEventsPayload(accepted=done.accepted, duplicates=done.duplicates)
