@@ -17,10 +17,14 @@ import pytest
 from scipy import stats as scipy_stats
 from sqlalchemy import insert
 
+from expgraph.app import create_app
 from expgraph.domains.abtest import hashing, models
+from expgraph.domains.accounts import models as accounts
+from expgraph.domains.accounts import service
 from expgraph.domains.experiments.models import UnitType
 from expgraph.graphql.relay import decode_id
 from tests.abtest_helpers import AbTest, ab_test, assign, event, record
+from tests.auth_helpers import PASSWORD, Caller
 
 RESULTS = """query($id: ID!, $metric: String!, $alpha: Float, $sequential: Boolean) {
   node(id: $id) { ... on AbTestExperiment {
@@ -215,3 +219,40 @@ async def test_bad_arguments_are_bad_requests(gql, arguments, field):
     assert error["extensions"]["code"] == "BAD_REQUEST"
     assert error["extensions"].get("field") == field
     assert field in error["message"]
+
+
+@pytest.fixture
+async def auth_app(settings: Any, db: Any) -> Any:
+    async with db.transaction() as session:
+        await service.create_user(
+            session,
+            username="member",
+            email="member@example.com",
+            role=accounts.UserRole.MEMBER,
+            password=PASSWORD,
+        )
+    changes = {"auth_enabled": True, "request_log_enabled": False}
+    return create_app(settings.model_copy(update=changes), db=db)
+
+
+UPDATE_WITH_RESULTS = """mutation($id: ID!) {
+  updateExperiment(input: {id: $id, description: "seen"}) { experiment {
+    ... on AbTestExperiment { results(metric: "revenue") { variants { units } } } } } }"""
+
+
+async def test_results_need_the_read_permission(auth_app):
+    member, writer, reader = Caller(auth_app), Caller(auth_app), Caller(auth_app)
+    try:
+        await member.login("member")
+        test = await ab_test(member.gql, "guarded", ("0.5", "0.5"))
+        writer.bearer((await member.create_key("writes", ["WRITE"]))["key"])
+        reader.bearer((await member.create_key("reads", ["READ"]))["key"])
+        # A WRITE-only key may update the experiment but not read its results.
+        body = await writer.gql.post(UPDATE_WITH_RESULTS, {"id": test.id})
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+        assert body["errors"][0]["path"][-1] == "results"
+        found = await results(reader.gql, test)
+        assert [v["units"] for v in found["variants"]] == [0, 0]
+    finally:
+        for caller in (member, writer, reader):
+            await caller.aclose()
