@@ -391,3 +391,28 @@ async def test_an_ab_test_without_a_unit_type_does_not_run(gql):
     await variant(gql, experiment_id, "b")
     found = await error(gql, STATUS, {"id": experiment_id, "status": "RUNNING"})
     assert (found["code"], found["field"]) == ("CONFLICT", "abTest.unitType")
+
+
+async def test_the_hash_seed_is_settable_until_the_experiment_runs(gql):
+    created = await gql.data(
+        """mutation { createExperiment(input: {kind: AB_TEST, name: "seeded",
+           abTest: {unitType: USER, hashSeed: "checkout-2026"}}) {
+           experiment { id ... on AbTestExperiment { hashSeed } } } }"""
+    )
+    experiment = created["createExperiment"]["experiment"]
+    assert experiment["hashSeed"] == "checkout-2026"
+    reseed = """mutation($id: ID!, $seed: String!) { updateExperiment(input: {id: $id,
+      abTest: {hashSeed: $seed}}) { experiment { ... on AbTestExperiment { hashSeed } } } }"""
+    changed = await gql.data(reseed, {"id": experiment["id"], "seed": "checkout-2027"})
+    assert changed["updateExperiment"]["experiment"]["hashSeed"] == "checkout-2027"
+    await variant(gql, experiment["id"], "a")
+    await variant(gql, experiment["id"], "b")
+    await gql.data(STATUS, {"id": experiment["id"], "status": "RUNNING"})
+    for bad in ("", " ", "x" * 256):
+        found = await error(gql, reseed, {"id": experiment["id"], "seed": bad})
+        assert (found["code"], found["field"]) == ("BAD_REQUEST", "hashSeed")
+    found = await error(gql, reseed, {"id": experiment["id"], "seed": "checkout-2028"})
+    assert (found["code"], found["field"]) == ("CONFLICT", "hashSeed")
+    assert (await gql.data(VARIANTS, {"id": experiment["id"]}))["node"]["hashSeed"] == (
+        "checkout-2027"
+    )

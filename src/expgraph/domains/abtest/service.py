@@ -274,6 +274,10 @@ async def check_ab_test(
     session: AsyncSession, values: MutableMapping[str, Any], stored: Experiment | None
 ) -> None:
     """The hub's kind check for A/B tests: hash seed and status rules."""
+    if values.get("hash_seed") is not None:
+        values["hash_seed"] = text(values["hash_seed"], "hashSeed", max_length=255)
+    elif "hash_seed" in values:
+        raise BadRequest("hashSeed cannot be null", field="hashSeed")
     if stored is None:
         values.setdefault("hash_seed", values.get("name"))
         status = values.get("status", S.DRAFT)

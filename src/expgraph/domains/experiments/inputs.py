@@ -39,6 +39,14 @@ class AbTestInput:
         default=UNSET, description="When assignment starts."
     )
     end_at: datetime | None = strawberry.field(default=UNSET, description="When assignment ends.")
+    hash_seed: str | None = strawberry.field(
+        default=UNSET,
+        description=(
+            "The seed units are hashed with (GrowthBook's hashing: give the SDK the same "
+            "seed to bucket offline); the experiment's name when omitted at creation. "
+            "Fixed once the experiment has run (CONFLICT). 1-255 characters."
+        ),
+    )
 
 
 @strawberry.input(
