@@ -3,7 +3,7 @@ databases: the first message has the counts as they are, an assignment stored
 by assignUnit or by a unit's first event (recordEvents) shows up within seconds
 as a new count (the notification, not the periodic re-read: that is set to a
 minute here), a repeated assignment sends nothing, and an unknown A/B test is
-NOT_FOUND."""
+NOT_FOUND, and a caller without READ is FORBIDDEN."""
 
 from __future__ import annotations
 
@@ -17,10 +17,16 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from starlette.testclient import TestClient
 
+from expgraph.app import create_app
+from expgraph.db.engine import Database
 from expgraph.domains.abtest import hashing
+from expgraph.domains.accounts import models as accounts
+from expgraph.domains.accounts import service
 from expgraph.graphql.relay import encode_id
 from tests.abtest_helpers import AbTest, ab_test, assign, event, record
+from tests.auth_helpers import CREATE_KEY, LOGIN, PASSWORD
 from tests.conftest import GraphQLClient
 from tests.test_worker import _serve
 
@@ -130,3 +136,52 @@ async def test_an_unknown_ab_test_is_not_found(server_gql):
         assert errors[0]["extensions"]["code"] == "NOT_FOUND"
     finally:
         watcher.task.cancel()
+
+
+def test_the_subscription_needs_the_read_permission(settings):
+    """A WRITE-only API key is FORBIDDEN; a READ key reaches the resolver."""
+    settings = settings.model_copy(update={"auth_enabled": True, "request_log_enabled": False})
+
+    async def create_member() -> None:
+        database = Database(settings)
+        try:
+            async with database.transaction() as session:
+                await service.create_user(
+                    session,
+                    username="member",
+                    email="member@example.com",
+                    role=accounts.UserRole.MEMBER,
+                    password=PASSWORD,
+                )
+        finally:
+            await database.dispose()
+
+    subscribe = {
+        "id": "1",
+        "type": "subscribe",
+        "payload": {"query": UPDATES, "variables": {"id": encode_id("AbTestExperiment", 4242)}},
+    }
+    with TestClient(create_app(settings)) as client:
+        client.portal.call(create_member)
+        token = client.post(
+            "/graphql", json={"query": LOGIN, "variables": {"u": "member", "p": PASSWORD}}
+        ).json()["data"]["login"]["token"]
+        client.cookies.clear()
+        codes = {}
+        for scope in ("WRITE", "READ"):
+            made = client.post(
+                "/graphql",
+                json={"query": CREATE_KEY, "variables": {"n": scope, "s": [scope]}},
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()
+            key = made["data"]["createApiKey"]["key"]
+            with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+                init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}
+                ws.send_json(init)
+                assert ws.receive_json()["type"] == "connection_ack"
+                ws.send_json(subscribe)
+                message = ws.receive_json()
+                payload = message["payload"]
+                errors = payload["errors"] if message["type"] == "next" else payload
+                codes[scope] = errors[0]["extensions"]["code"]
+    assert codes == {"WRITE": "FORBIDDEN", "READ": "NOT_FOUND"}
