@@ -4,14 +4,18 @@ once unless appended, in English."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from expgraph.demo import DemoDataPresent, load_demo
+from expgraph.domains.abtest import hashing
+from expgraph.domains.abtest.models import Assignment
 from expgraph.domains.catalog.models import DatasetExample, ExperimentTag, Tag
-from expgraph.domains.experiments.models import Experiment, ExperimentKind
+from expgraph.domains.experiments.models import AbTestExperiment, Experiment, ExperimentKind
 from expgraph.domains.research.models import ScenarioNode
+from expgraph.graphql.relay import decode_id, encode_id
 
 
 async def test_demo_fills_every_kind_and_the_api_serves_it(settings, db, gql):
@@ -63,3 +67,57 @@ async def test_demo_texts_read_as_english(settings, db):
         assert "How do I fast" not in text and "tweak" not in text, text
     assert any(re.fullmatch(r"An? \w+ evaluation of \w+\.", t) for t in texts), texts
     assert any("A/B test" in t for t in texts)
+
+
+AB_RESULTS = """query($id: ID!, $metric: String!) { node(id: $id) { ... on AbTestExperiment {
+  name hashSeed variants { id name isControl allocation }
+  results(metric: $metric) { srm { pValue flagged }
+    variants { variant { name } isControl units mean pValue } } } } }"""
+ASSIGN = """mutation($input: AssignUnitInput!) { assignUnit(input: $input) {
+  assignment { unitId variant { id } } } }"""
+
+
+async def test_demo_ab_tests_show_a_significant_and_a_flat_metric(settings, db, gql):
+    counts = await load_demo(settings, seed=4, experiments=10, progress=False)
+    assert counts["ab_tests"] == 2 and counts["events"] > 5000
+    assert counts["metric_aggregates"] > 0
+    async with db.read() as session:
+        tests = (
+            await session.scalars(
+                select(AbTestExperiment).where(AbTestExperiment.hash_seed.is_not(None))
+            )
+        ).all()
+        assert len(tests) == 2
+        stored = {
+            (a.experiment_id, a.unit_id): a.variant_id
+            for a in (await session.scalars(select(Assignment))).all()
+        }
+    for test in tests:
+        gid = encode_id("AbTestExperiment", test.id)
+        conversion = (await gql.data(AB_RESULTS, {"id": gid, "metric": "conversion"}))["node"]
+        revenue = (await gql.data(AB_RESULTS, {"id": gid, "metric": "revenue"}))["node"]
+        for found in (conversion, revenue):
+            assert not found["results"]["srm"]["flagged"], found
+            assert found["results"]["variants"][0]["isControl"]
+            assert sum(v["units"] for v in found["results"]["variants"]) > 2000
+        for v in conversion["results"]["variants"][1:]:
+            assert v["pValue"] < 0.01 and v["mean"] > conversion["results"]["variants"][0]["mean"]
+        for v in revenue["results"]["variants"][1:]:
+            assert v["pValue"] > 0.05, revenue
+        # The stored assignments are what assignUnit gives (and what the hash gives).
+        allocations = [Decimal(v["allocation"]) for v in conversion["variants"]]
+        for unit in ("user-00000", "user-00001", "user-00002", "user-02999"):
+            data = await gql.data(
+                ASSIGN, {"input": {"experimentId": gid, "unitType": "USER", "unitId": unit}}
+            )
+            assignment = data["assignUnit"]["assignment"]
+            index = hashing.assign_variant(conversion["hashSeed"], unit, allocations)
+            if index is None:
+                assert assignment is None and (test.id, unit) not in stored
+                continue
+            assert assignment["variant"]["id"] == conversion["variants"][index]["id"]
+            assert stored[(test.id, unit)] == decode_id(assignment["variant"]["id"])[1]
+    # The aggregates feed the experimentMetrics view.
+    data = await gql.data("""{ experimentMetrics(first: 100, filter: {metricName: "conversion"})
+      { totalCount } }""")
+    assert data["experimentMetrics"]["totalCount"] > 0

@@ -9,9 +9,12 @@ which adds a second set (names carry the seed and a run number, so they never co
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from rich.progress import Progress
@@ -19,6 +22,9 @@ from sqlalchemy import func, insert, select, update
 
 from expgraph.config import Settings
 from expgraph.db.engine import Database
+from expgraph.domains.abtest import aggregate as ab_aggregate
+from expgraph.domains.abtest import hashing
+from expgraph.domains.abtest.models import Assignment, Event, EventExperiment, Variant
 from expgraph.domains.accounts.models import User, UserRole
 from expgraph.domains.catalog.models import (
     Dataset,
@@ -33,6 +39,7 @@ from expgraph.domains.execution.models import ExecutionConfig
 from expgraph.domains.experiments import models as xm
 from expgraph.domains.research.models import AnalysisRun, Exploration, ScenarioNode
 from expgraph.errors import Conflict
+from expgraph.graphql.relay import encode_id
 
 DEMO_EMAIL_DOMAIN = "demo.example"
 
@@ -108,6 +115,50 @@ KINDS = list(xm.ExperimentKind)
 STATUSES = list(xm.ExperimentStatus)
 
 
+@dataclass(frozen=True)
+class DemoArm:
+    name: str
+    allocation: str  # exact decimal, as stored
+    description: str
+    conversion: float  # share of the arm's units that buy once
+
+
+@dataclass(frozen=True)
+class DemoAbTest:
+    topic: str
+    name: str
+    description: str
+    arms: tuple[DemoArm, ...]  # the first is the control
+
+
+# Running A/B tests with users, assignments and events: "conversion" (1 for a
+# user who bought) shows a clear lift, "revenue" (per user) is flat by design.
+AB_TESTS = (
+    DemoAbTest(
+        "checkout",
+        "one-click checkout",
+        "Does paying with the saved card in one click make more users buy?",
+        (
+            DemoArm("control", "0.5000", "The current three-step checkout.", 0.10),
+            DemoArm("one-click", "0.5000", "Pay with the saved card in one click.", 0.16),
+        ),
+    ),
+    DemoAbTest(
+        "onboarding",
+        "shorter onboarding",
+        "Do users who see a shorter onboarding tour start a trial more often?",
+        (
+            DemoArm("control", "0.3000", "The current five-step tour.", 0.20),
+            DemoArm("three steps", "0.3000", "A three-step tour.", 0.28),
+            DemoArm("one step", "0.3000", "A single welcome screen.", 0.29),
+        ),
+    ),
+)
+# How far the flat metric's treatment mean sits from the control's, in standard
+# errors of the difference (|z| = 0.3: a two-sided p-value of about 0.76).
+FLAT_Z = 0.3
+
+
 class DemoDataPresent(Conflict):
     """The database already holds demo data and ``append`` was not asked for."""
 
@@ -123,6 +174,7 @@ async def load_demo(
     experiments: int = 600,
     progress: bool = True,
     append: bool = False,
+    ab_units: int = 3000,
 ) -> dict[str, int]:
     """Fill the (migrated) database; returns rows inserted per table. Raises
     ``DemoDataPresent`` when demo data is already there, unless ``append``."""
@@ -143,7 +195,7 @@ async def load_demo(
             )
         suffix = f"s{seed}r{run}"
         with Progress(disable=not progress) as bar:
-            task = bar.add_task("demo data", total=6)
+            task = bar.add_task("demo data", total=7)
             async with db.transaction() as session:
                 users = [
                     User(
@@ -375,7 +427,168 @@ async def load_demo(
                     exploration.total_nodes, exploration.current_depth = rates[0], rates[1]
                     exploration.total_llm_calls = rates[2] or 0
             bar.advance(task)
+            await _load_ab_tests(db, rng, suffix, now, users[0].id, ab_units, counts)
+            bar.advance(task)
             bar.advance(task)
     finally:
         await db.dispose()
     return dict(counts)
+
+
+async def _load_ab_tests(
+    db: Database,
+    rng: random.Random,
+    suffix: str,
+    now: datetime,
+    owner: int,
+    units: int,
+    counts: Counter[str],
+) -> None:
+    """Running A/B tests (USER units) with their assignments, events and metric aggregates.
+
+    Units are bucketed with the server's own hashing (``hashing.assign_variant``
+    on the hash seed and the allocations), so every stored assignment is what
+    ``assignUnit`` gives that unit. In each arm an exact share of units buys
+    once (a "purchase" event with conversion 1 and an amount), every unit views
+    a page or two; the treatments' amounts are scaled so that revenue per user
+    stays within ``FLAT_Z`` standard errors of the control's.
+    """
+    start = now - timedelta(days=14)
+    for t, spec in enumerate(AB_TESTS):
+        async with db.transaction() as session:
+            experiment = xm.AbTestExperiment(
+                name=f"{spec.topic} A/B test: {spec.name} {suffix}",
+                description=spec.description,
+                status=xm.ExperimentStatus.RUNNING,
+                config={"owner": "demo"},
+                metadata_={"team": "growth"},
+                created_by=owner,
+                created_at=start - timedelta(days=1),
+                updated_at=start,
+                unit_type=xm.UnitType.USER,
+                start_at=start,
+                end_at=now + timedelta(days=14),
+                hash_seed=f"{spec.topic}-{spec.name.replace(' ', '-')}-{suffix}",
+            )
+            session.add(experiment)
+            await session.flush()
+            arms = [
+                Variant(
+                    experiment_id=experiment.id,
+                    name=arm.name,
+                    description=arm.description,
+                    allocation=Decimal(arm.allocation),
+                    config={},
+                    position=p,
+                    is_control=p == 0,
+                )
+                for p, arm in enumerate(spec.arms)
+            ]
+            session.add_all(arms)
+            await session.flush()
+            allocations = [Decimal(arm.allocation) for arm in spec.arms]
+            assert experiment.hash_seed is not None
+            members: list[list[tuple[str, datetime]]] = [[] for _ in arms]
+            for u in range(units):
+                unit = f"user-{u:05d}"
+                index = hashing.assign_variant(experiment.hash_seed, unit, allocations)
+                if index is not None:  # outside the coverage: not in the experiment
+                    at = start + timedelta(seconds=rng.uniform(0, 12 * 86400))
+                    members[index].append((unit, at.replace(microsecond=0)))
+            await session.execute(
+                insert(Assignment),
+                [
+                    {
+                        "experiment_id": experiment.id,
+                        "unit_type": xm.UnitType.USER,
+                        "unit_id": unit,
+                        "variant_id": arms[index].id,
+                        "assigned_at": at,
+                    }
+                    for index, group in enumerate(members)
+                    for unit, at in group
+                ],
+            )
+            counts["assignments"] += sum(len(group) for group in members)
+            # Purchases: an exact share of each arm buys (deterministic p-values);
+            # control amounts around 50, the treatments' scaled to a flat revenue.
+            buyers: list[dict[str, float]] = []
+            for arm, group in zip(spec.arms, members, strict=True):
+                chosen = rng.sample(group, round(arm.conversion * len(group)))
+                buyers.append({unit: rng.lognormvariate(math.log(45), 0.5) for unit, _ in chosen})
+            _flatten_revenue(buyers, [len(group) for group in members])
+            rows: list[dict[str, Any]] = []
+            links: list[tuple[str, int]] = []
+            for index, group in enumerate(members):
+                refs = [
+                    {
+                        "experiment_id": encode_id("AbTestExperiment", experiment.id),
+                        "variant_id": encode_id("Variant", arms[index].id),
+                    }
+                ]
+                for unit, at in group:
+                    seen: list[tuple[str, dict[str, float]]] = [
+                        ("page_view", {"page_views": 1}) for _ in range(rng.randint(1, 2))
+                    ]
+                    if unit in buyers[index]:
+                        amount = round(buyers[index][unit], 2)
+                        seen.append(("purchase", {"conversion": 1, "revenue": amount}))
+                    for k, (kind, metrics) in enumerate(seen):
+                        event_id = f"demo-{suffix}-{t}-{unit}-{k}"
+                        rows.append(
+                            {
+                                "event_id": event_id,
+                                "event_type": kind,
+                                "unit_type": xm.UnitType.USER,
+                                "unit_id": unit,
+                                "experiments": refs,
+                                "context": {"platform": rng.choice(["web", "ios", "android"])},
+                                "metrics": metrics,
+                                "payload": None,
+                                "timestamp": at + timedelta(minutes=10 * k + rng.randint(0, 9)),
+                            }
+                        )
+                        links.append((event_id, arms[index].id))
+            ids = dict(
+                (
+                    await session.execute(insert(Event).returning(Event.event_id, Event.id), rows)
+                ).all()
+            )
+            await session.execute(
+                insert(EventExperiment),
+                [
+                    {"event_id": ids[e], "experiment_id": experiment.id, "variant_id": v}
+                    for e, v in links
+                ],
+            )
+            counts["ab_tests"] += 1
+            counts["variants"] += len(arms)
+            counts["events"] += len(rows)
+    async with db.transaction() as session:
+        done = await ab_aggregate.aggregate(session, db.dialect)
+        counts["metric_aggregates"] += done.rows
+
+
+def _flatten_revenue(buyers: list[dict[str, float]], sizes: list[int]) -> None:
+    """Scale each treatment's amounts so that its revenue per unit (units without a
+    purchase count 0) sits ``FLAT_Z`` standard errors above the control's."""
+
+    def moments(amounts: dict[str, float], n: int) -> tuple[float, float]:
+        mean = sum(amounts.values()) / n
+        squares = sum(a * a for a in amounts.values())
+        return mean, (squares - n * mean * mean) / (n - 1)
+
+    control_mean, control_var = moments(buyers[0], sizes[0])
+    for amounts, n in zip(buyers[1:], sizes[1:], strict=True):
+        mean, var = moments(amounts, n)
+        # Scaling by s multiplies the mean by s and the variance by s^2.
+        low, high = 0.0, 10.0
+        for _ in range(60):
+            s = (low + high) / 2
+            se = math.sqrt(control_var / sizes[0] + s * s * var / n)
+            if s * mean < control_mean + FLAT_Z * se:
+                low = s
+            else:
+                high = s
+        for unit in amounts:
+            amounts[unit] *= low
