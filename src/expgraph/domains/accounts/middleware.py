@@ -128,7 +128,7 @@ async def principal_from_connection_params(
     resolved = await resolve_token(db, token.strip()) if scheme.lower() == "bearer" else None
     if resolved is None:
         raise PermissionError("the credential is unknown, revoked or expired")
-    if resolved.rate_limit is not None and resolved.principal.api_key_id is not None:
-        if await count_request(db, resolved.principal.api_key_id) > resolved.rate_limit:
-            raise PermissionError(f"over this key's limit of {resolved.rate_limit} per minute")
+    key_id, limit = resolved.principal.api_key_id, resolved.rate_limit
+    if limit is not None and key_id is not None and await count_request(db, key_id) > limit:
+        raise PermissionError(f"over this key's limit of {limit} requests per minute")
     return resolved.principal
