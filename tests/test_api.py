@@ -98,7 +98,7 @@ def test_a_websocket_authenticates_with_the_connection_init_payload(tmp_path):
         login = client.post(
             "/graphql",
             json={
-                "query": "mutation { login(input: {username: \"ada\", "
+                "query": 'mutation { login(input: {username: "ada", '
                 'password: "correct horse battery staple"}) { token } }'
             },
         )
@@ -110,7 +110,9 @@ def test_a_websocket_authenticates_with_the_connection_init_payload(tmp_path):
             ws.send_json(subscribe)
             assert first_error(ws) == "UNAUTHENTICATED"
         with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-            ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+            ws.send_json(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            )
             assert ws.receive_json()["type"] == "connection_ack"
             ws.send_json(subscribe)
             assert first_error(ws) == "NOT_FOUND"  # signed in: the experiment is looked up
