@@ -20,7 +20,10 @@ from expgraph.graphql.visibility import node_for
 METRIC_NAME_MAX = events.METRIC_NAME_MAX
 
 
-@strawberry.type(description="An estimate with its confidence interval.")
+@strawberry.type(
+    name="LiftEstimate",
+    description="A lift of an A/B variant over the control, with its confidence interval.",
+)
 class Interval:
     estimate: float = strawberry.field(description="The point estimate.")
     lower: float | None = strawberry.field(
