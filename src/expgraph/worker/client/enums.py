@@ -133,6 +133,13 @@ class PolicyVersionStatus(str, Enum):
     DEPRECATED = "DEPRECATED"
 
 
+class ReplayStatus(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+
+
 class ResearchStatus(str, Enum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"

@@ -38,6 +38,7 @@ class IncompleteRunsNodeNode(BaseModel):
         "Exploration",
         "InterviewGuide",
         "Node",
+        "OfflineReplayResult",
         "Policy",
         "PolicyVersion",
         "Prompt",

@@ -18,6 +18,7 @@ from .enums import (
     ExplorationStatus,
     NodeStatus,
     PolicyVersionStatus,
+    ReplayStatus,
     ResearchStatus,
     RunPurpose,
     ScenarioNodeOrderField,
@@ -38,6 +39,8 @@ class AbTestInput(BaseModel):
 
     end_at: Optional[str] = Field(alias="endAt", default=None)
     "When assignment ends."
+    hash_seed: Optional[str] = Field(alias="hashSeed", default=None)
+    "The seed units are hashed with (GrowthBook's hashing: give the SDK the same seed to bucket offline); the experiment's name when omitted at creation. Fixed once the experiment has run (CONFLICT). 1-255 characters."
     start_at: Optional[str] = Field(alias="startAt", default=None)
     "When assignment starts."
     unit_type: Optional[UnitType] = Field(alias="unitType", default=None)
@@ -836,6 +839,41 @@ class RecordIterationInput(BaseModel):
     "The iteration number, 0 or more; recording the same number twice is a CONFLICT."
     policies: Optional[Any] = None
     "The agents' policies after this iteration, a JSON object; empty if omitted."
+
+
+class RecordOfflineReplayResultInput(BaseModel):
+    """The result of replaying a policy version offline."""
+
+    baseline_version_id: Optional[str] = Field(alias="baselineVersionId", default=None)
+    "The policy version it was compared with (another one)."
+    constraint_respect_score: Optional[Any] = Field(
+        alias="constraintRespectScore", default=None
+    )
+    "An exact decimal below 10,000 in absolute value, at most six places; null when not measured."
+    dataset_version: str = Field(alias="datasetVersion")
+    "The dataset version replayed, 1 to 255 characters."
+    diversity_score: Optional[Any] = Field(alias="diversityScore", default=None)
+    "An exact decimal below 10,000 in absolute value, at most six places; null when not measured."
+    edit_distance_score: Optional[Any] = Field(alias="editDistanceScore", default=None)
+    "An exact decimal below 10,000 in absolute value, at most six places; null when not measured."
+    error_message: Optional[str] = Field(alias="errorMessage", default=None)
+    "Why it failed, at most 10,000 characters."
+    is_better_than_baseline: Optional[bool] = Field(
+        alias="isBetterThanBaseline", default=None
+    )
+    "Whether it beat the baseline."
+    leftovers_score: Optional[Any] = Field(alias="leftoversScore", default=None)
+    "An exact decimal below 10,000 in absolute value, at most six places; null when not measured."
+    mlflow_run_id: Optional[str] = Field(alias="mlflowRunId", default=None)
+    "The MLflow run that produced it."
+    plan_alignment_score: Optional[Any] = Field(
+        alias="planAlignmentScore", default=None
+    )
+    "An exact decimal below 10,000 in absolute value, at most six places; null when not measured."
+    policy_version_id: str = Field(alias="policyVersionId")
+    "The version replayed."
+    status: Optional[ReplayStatus] = None
+    "COMPLETED when null; FAILED needs errorMessage."
 
 
 class RecordRunAnnotationsInput(BaseModel):
