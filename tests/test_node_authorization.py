@@ -15,13 +15,14 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import strawberry
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type
 from graphql import build_schema as graphql_build_schema
-from sqlalchemy import JSON, Boolean, DateTime, Enum, Float, Integer, String, inspect
+from sqlalchemy import JSON, Boolean, DateTime, Enum, Float, Integer, Numeric, String, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.schema.config import StrawberryConfig
 
@@ -137,6 +138,8 @@ class Records:
             return True
         if isinstance(type_, Float):
             return 0.5
+        if isinstance(type_, Numeric):  # exact decimals (allocations, scores)
+            return Decimal("0.5")
         if isinstance(type_, Integer):
             return 1
         if isinstance(type_, String):
