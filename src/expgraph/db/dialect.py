@@ -69,16 +69,19 @@ def _any_of_array(element: InKeys, compiler: SQLCompiler, **kw: Any) -> str:
 def insert_ignoring_conflicts(
     dialect: str,
     table: Table,
-    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None,
     conflict_columns: Sequence[str],
 ) -> Insert:
-    """``INSERT ... ON CONFLICT (cols) DO NOTHING`` on either dialect."""
+    """``INSERT ... ON CONFLICT (cols) DO NOTHING`` on either dialect. With
+    ``values`` None the rows go as execute()'s parameters instead (executemany:
+    SQLAlchemy's "insertmanyvalues" batches them, RETURNING included, and caches
+    the compiled statement, where a many-row ``.values()`` is compiled anew
+    every call: about a second for 1,000 rows of nine columns)."""
     module = postgresql if dialect == "postgresql" else sqlite
-    return (
-        module.insert(table)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=list(conflict_columns))
-    )
+    stmt = module.insert(table)
+    if values is not None:
+        stmt = stmt.values(values)
+    return stmt.on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
 def upsert_increment(

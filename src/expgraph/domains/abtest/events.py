@@ -235,10 +235,11 @@ async def record_events(session: AsyncSession, dialect: str, events: Sequence[Ev
     stmt = insert_ignoring_conflicts(
         dialect,
         table,  # type: ignore[arg-type]
-        [row.values for row in unique],
+        None,  # the rows as executemany parameters: one cached statement, batched
         ("event_id",),
     ).returning(table.c.id, table.c.event_id)
-    inserted = {event_id: pk for pk, event_id in (await session.execute(stmt)).all()}
+    result = await session.execute(stmt, [row.values for row in unique])
+    inserted = {event_id: pk for pk, event_id in result.all()}
     links = [
         {"event_id": inserted[row.values["event_id"]], "experiment_id": e, "variant_id": v}
         for row in unique
