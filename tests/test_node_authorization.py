@@ -30,10 +30,12 @@ from expgraph.app import create_app
 from expgraph.config import Settings
 from expgraph.db.engine import Database
 from expgraph.db.pydantic_json import PydanticJSON
+from expgraph.domains.abtest import models as abtest
 from expgraph.domains.accounts import keys, service
 from expgraph.domains.accounts import models as accounts
 from expgraph.domains.accounts import types as account_types
 from expgraph.domains.accounts.access import ROLE_PERMISSIONS
+from expgraph.domains.experiments import models as experiments
 from expgraph.graphql.auth import Permission, Principal
 from expgraph.graphql.connections import Connection, connection_field
 from expgraph.graphql.context import Context, Info
@@ -100,6 +102,9 @@ class Records:
     async def of(self, model: type) -> Any:
         if model in self.made:
             return self.made[model]
+        if issubclass(model, abtest.ViewBase):  # a view: make what it shows a row of
+            self.made[model] = await self.view_row(model)
+            return self.made[model]
         mapper = inspect(model)
         owner_attr = None
         spec = registry.for_model(model)
@@ -125,6 +130,20 @@ class Records:
         await self.session.flush()
         self.made[model] = record
         return record
+
+    async def view_row(self, model: type) -> Any:
+        if model is abtest.ActiveAbTestRow:  # running A/B tests
+            test = await self.of(experiments.AbTestExperiment)
+            test.status = experiments.ExperimentStatus.RUNNING
+            await self.session.flush()
+            key = test.id
+        elif model is abtest.ExperimentMetricRow:  # one row per metric aggregate
+            key = (await self.of(abtest.MetricAggregate)).id
+        else:
+            raise AssertionError(f"no rows known for the view {model.__tablename__}")
+        row = await self.session.get(model, key)
+        assert row is not None, model
+        return row
 
     def value(self, key: str, column: Any) -> Any:
         type_ = column.type
