@@ -180,3 +180,30 @@ async def test_assign_units_takes_the_same_statements_for_1_or_6_experiments(gql
         assert len(data["assignUnits"]["assignments"]) == len(chosen)
         counts.append(statements.count)
     assert counts[0] == counts[1], statements.sql
+
+
+async def test_only_a_new_assignment_is_announced_to_subscribers(gql, app, statements):
+    """A sticky answer changes no count: it sends no notification (on PostgreSQL a
+    NOTIFY statement; on SQLite an in-process message), so an app calling
+    assignUnits on every request costs subscribers nothing."""
+    test = await ab_test(gql, "quiet", ("0.5", "0.5"))
+    sent: list[str] = []
+    broker = app.state.broker
+    original = broker.publish
+
+    async def publish(channel: str, message: str) -> None:
+        sent.append(channel)
+        await original(channel, message)
+
+    broker.publish = publish
+    try:
+        await assign(gql, test.id, "u-1")
+        await gql.data(ASSIGN_MANY, {"input": {"unitType": "USER", "unitId": "u-2"}})
+        assert sent == ["abtest_updates", "abtest_updates"]
+        statements.reset()
+        await assign(gql, test.id, "u-1")
+        await gql.data(ASSIGN_MANY, {"input": {"unitType": "USER", "unitId": "u-2"}})
+        assert sent == ["abtest_updates", "abtest_updates"]  # nothing more
+        assert not any("pg_notify" in sql for sql in statements.sql)
+    finally:
+        broker.publish = original

@@ -353,6 +353,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = database
     app.state.settings = settings
     app.state.request_log = request_log
+    app.state.broker = graphql_app.broker  # subscriptions' notifications (every process)
     return app
 
 

@@ -177,16 +177,19 @@ def _check_unit_type(experiment: AbTestExperiment, unit_type: UnitType, field: s
 
 async def assign_unit(
     session: AsyncSession, dialect: str, experiment_id: int, unit_type: UnitType, unit_id: str
-) -> models.Assignment | None:
+) -> tuple[models.Assignment | None, bool]:
     """The unit's assignment in one experiment, stored on first call; None when
-    the unit falls outside every bucket range (nothing stored)."""
+    the unit falls outside every bucket range (nothing stored). The flag says
+    whether this call stored it (what subscribers of the counts need to hear)."""
     unit_id = _unit_id(unit_id)
     experiments, now = await load_experiments(session, [experiment_id])
     experiment = experiments.get(experiment_id)
     if experiment is None:
         raise NotFound("no A/B experiment with that id", field="experimentId")
-    found = await _assign(session, dialect, [experiment], now, unit_type, unit_id, "experimentId")
-    return found.get(experiment_id)
+    found, new = await _assign(
+        session, dialect, [experiment], now, unit_type, unit_id, "experimentId"
+    )
+    return found.get(experiment_id), experiment_id in new
 
 
 async def assign_units(
@@ -195,10 +198,11 @@ async def assign_units(
     unit_type: UnitType,
     unit_id: str,
     experiment_ids: Sequence[int] | None,
-) -> list[models.Assignment]:
+) -> tuple[list[models.Assignment], set[int]]:
     """The unit's assignments in the given experiments (in their order), or in
     every RUNNING A/B experiment of its unit type inside its window when none are
-    given (in id order). Units outside an experiment's ranges are left out."""
+    given (in id order), and the ids of the experiments this call stored one in.
+    Units outside an experiment's ranges are left out."""
     unit_id = _unit_id(unit_id)
     if experiment_ids is not None:
         if len(experiment_ids) > MAX_EXPERIMENTS:
@@ -218,8 +222,8 @@ async def assign_units(
             :MAX_EXPERIMENTS
         ]
         field = "unitType"
-    found = await _assign(session, dialect, chosen, now, unit_type, unit_id, field)
-    return [found[e.id] for e in chosen if e.id in found]
+    found, new = await _assign(session, dialect, chosen, now, unit_type, unit_id, field)
+    return [found[e.id] for e in chosen if e.id in found], new
 
 
 async def _assign(
@@ -230,7 +234,9 @@ async def _assign(
     unit_type: UnitType,
     unit_id: str,
     field: str,
-) -> dict[int, models.Assignment]:
+) -> tuple[dict[int, models.Assignment], set[int]]:
+    """The stored or new assignment per experiment, and the experiments whose
+    assignment this call inserted (or raced another call inserting it)."""
     for experiment in experiments:
         reason = why_not_assigning(experiment, now)
         if reason is not None:
@@ -238,11 +244,11 @@ async def _assign(
         _check_unit_type(experiment, unit_type, "unitType")
     ids = [e.id for e in experiments]
     if not ids:
-        return {}
+        return {}, set()
     have = {e: a for (e, _), a in (await stored(session, ids, [unit_id])).items()}
     missing = [e for e in experiments if e.id not in have]
     if not missing:
-        return have
+        return have, set()
     arms = await load_arms(session, [e.id for e in missing])
     rows: list[dict[str, object]] = []
     for experiment in missing:
@@ -257,4 +263,4 @@ async def _assign(
                 }
             )
     written = await store(session, dialect, rows)
-    return have | {e: a for (e, _), a in written.items()}
+    return have | {e: a for (e, _), a in written.items()}, {e for (e, _) in written}

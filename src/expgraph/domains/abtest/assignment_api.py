@@ -183,10 +183,10 @@ class Mutation:
         experiment_id = model_pk(input.experiment_id, AbTestRecord)
         ctx = info.context
         async with ctx.db.transaction() as session:
-            found = await assignment.assign_unit(
+            found, stored = await assignment.assign_unit(
                 session, ctx.db.dialect, experiment_id, input.unit_type, input.unit_id
             )
-        if found is not None:
+        if stored:  # (a sticky answer changes no count: nothing to announce)
             await updates.announce(ctx, [experiment_id])
         return AssignUnitPayload(assignment=to_node(found))
 
@@ -205,10 +205,11 @@ class Mutation:
         )
         ctx = info.context
         async with ctx.db.transaction() as session:
-            found = await assignment.assign_units(
+            found, stored = await assignment.assign_units(
                 session, ctx.db.dialect, input.unit_type, input.unit_id, ids
             )
-        await updates.announce(ctx, [a.experiment_id for a in found])
+        if stored:
+            await updates.announce(ctx, stored)
         return AssignUnitsPayload(assignments=[to_node(a) for a in found])
 
     @mutation(
