@@ -1,5 +1,7 @@
 """The raw baseline: the same JSON as expgraph's operations (a), (b) and (c),
-from hand-written asyncpg queries and orjson behind plain Starlette.
+from hand-written asyncpg queries and orjson behind plain Starlette; and for the
+A/B section the same writes as recordEvents (/ab/events) and assignUnits
+(/ab/assign), taking the same GraphQL request body.
 
 Run: BENCH_DSN=postgresql://... uvicorn bench.baseline:app
 """
@@ -10,6 +12,8 @@ import base64
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -18,6 +22,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from expgraph.domains.abtest.hashing import assign_variant
 
 pool: asyncpg.Pool | None = None
 
@@ -203,6 +209,121 @@ async def tree(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+def pk_of(global_id: str) -> int:
+    raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+    return int(raw.split(":", 1)[1])
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+async def ab_events(request: Request) -> Response:
+    """recordEvents' writes without its checks: a batch of events inserted in one
+    statement (unnest), duplicates of a client event id skipped (ON CONFLICT DO
+    NOTHING, as expgraph), each new event's experiment links COPYed, in one transaction."""
+    assert pool is not None
+    events = orjson.loads(await request.body())["variables"]["input"]["events"]
+    columns: list[list[Any]] = [[] for _ in range(8)]
+    for e in events:
+        columns[0].append(e["eventId"])
+        columns[1].append(e["eventType"])
+        columns[2].append(e["unitType"].lower())
+        columns[3].append(e["unitId"])
+        columns[4].append(
+            _json(
+                [
+                    {"experiment_id": x["experimentId"], "variant_id": x["variantId"]}
+                    for x in e["experiments"]
+                ]
+            )
+        )
+        columns[5].append(_json(e.get("context") or {}))
+        columns[6].append(_json(e.get("metrics") or {}))
+        columns[7].append(datetime.fromisoformat(e["timestamp"]))
+    links_of = {
+        e["eventId"]: [(pk_of(x["experimentId"]), pk_of(x["variantId"])) for x in e["experiments"]]
+        for e in events
+    }
+    async with pool.acquire() as conn, conn.transaction():
+        inserted = await conn.fetch(
+            "INSERT INTO events (event_id, event_type, unit_type, unit_id, experiments, "
+            "context, metrics, timestamp, created_at) "
+            "SELECT *, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+            "$5::jsonb[], $6::jsonb[], $7::jsonb[], $8::timestamptz[]) "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id",
+            *columns,
+        )
+        await conn.copy_records_to_table(
+            "event_experiments",
+            records=[(r["id"], e, v) for r in inserted for e, v in links_of[r["event_id"]]],
+            columns=["event_id", "experiment_id", "variant_id"],
+        )
+    body = {
+        "data": {
+            "recordEvents": {"accepted": len(inserted), "duplicates": len(events) - len(inserted)}
+        }
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+async def ab_assign(request: Request) -> Response:
+    """assignUnits without experimentIds: every running A/B test of the unit type
+    (inside its start/end), the unit hashed as GrowthBook does (the same
+    hashing.assign_variant), new assignments upserted in one statement, then the
+    unit's stored assignments read back (sticky: an existing row wins)."""
+    assert pool is not None
+    given = orjson.loads(await request.body())["variables"]["input"]
+    unit_type, unit_id = given["unitType"].lower(), given["unitId"]
+    async with pool.acquire() as conn, conn.transaction():
+        experiments = await conn.fetch(
+            "SELECT e.id, coalesce(e.hash_seed, e.name) AS seed, "
+            "array_agg(v.id ORDER BY v.position) AS variants, "
+            "array_agg(v.allocation ORDER BY v.position) AS allocations "
+            "FROM experiments e JOIN variants v ON v.experiment_id = e.id "
+            "WHERE e.kind = 'ab_test' AND e.status = 'running' AND e.unit_type = $1 "
+            "AND e.deleted_at IS NULL AND (e.start_at IS NULL OR e.start_at <= now()) "
+            "AND (e.end_at IS NULL OR e.end_at > now()) GROUP BY e.id ORDER BY e.id",
+            unit_type,
+        )
+        chosen: list[tuple[int, int]] = []
+        for e in experiments:
+            index = assign_variant(e["seed"], unit_id, [Decimal(a) for a in e["allocations"]])
+            if index is not None:
+                chosen.append((e["id"], e["variants"][index]))
+        await conn.execute(
+            "INSERT INTO assignments (experiment_id, unit_type, unit_id, variant_id, assigned_at) "
+            "SELECT x.e, $3, $4, x.v, now() FROM unnest($1::bigint[], $2::bigint[]) AS x(e, v) "
+            "ON CONFLICT (experiment_id, unit_id) DO NOTHING",
+            [e for e, _ in chosen],
+            [v for _, v in chosen],
+            unit_type,
+            unit_id,
+        )
+        stored = await conn.fetch(
+            "SELECT id, experiment_id, variant_id FROM assignments "
+            "WHERE unit_id = $1 AND experiment_id = ANY($2) ORDER BY experiment_id",
+            unit_id,
+            [e for e, _ in chosen],
+        )
+    body = {
+        "data": {
+            "assignUnits": {
+                "assignments": [
+                    {
+                        "id": gid("Assignment", r["id"]),
+                        "unitId": unit_id,
+                        "variant": {"id": gid("Variant", r["variant_id"])},
+                        "experiment": {"id": gid("AbTestExperiment", r["experiment_id"])},
+                    }
+                    for r in stored
+                ]
+            }
+        }
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
 @asynccontextmanager
 async def lifespan(_: Starlette) -> AsyncIterator[None]:
     global pool
@@ -212,5 +333,12 @@ async def lifespan(_: Starlette) -> AsyncIterator[None]:
 
 
 app = Starlette(
-    routes=[Route("/a", list_page), Route("/b", detail), Route("/c", tree)], lifespan=lifespan
+    routes=[
+        Route("/a", list_page),
+        Route("/b", detail),
+        Route("/c", tree),
+        Route("/ab/events", ab_events, methods=["POST"]),
+        Route("/ab/assign", ab_assign, methods=["POST"]),
+    ],
+    lifespan=lifespan,
 )

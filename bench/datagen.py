@@ -501,6 +501,188 @@ def generate_sqlite(url: str, size_name: str, seed: int = 1) -> dict[str, int]:
     return counts
 
 
+# A/B testing data (``python -m bench.run --section abtest``): one database of its own.
+AB_RESULTS_EXPERIMENT = 1  # results(metric:) over AB_EVENTS events of AB_UNITS units
+AB_RUNNING = range(2, 22)  # 20 running USER A/B tests: assignUnits, event ingestion
+AB_UNITS = 100_000
+AB_EVENTS = 1_000_000
+AB_INGEST_UNITS = 10_000  # units of experiment 2 assigned beforehand (ingestion's units)
+AB_ID_TABLES = ("users", "experiments", "variants", "assignments", "events")
+
+
+def _gid(type_name: str, pk: int) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def ab_variant_ids(experiment_id: int) -> list[int]:
+    """The two variants (control first) of a benchmark A/B test."""
+    return [2 * experiment_id - 1, 2 * experiment_id]
+
+
+def ab_hash_seed(experiment_id: int) -> str:
+    return f"bench-ab-{experiment_id}"
+
+
+def ab_batches(seed: int = 1) -> Iterator[Batch]:
+    """The A/B benchmark rows: 21 A/B tests (two 50/50 variants each), the results
+    experiment's 100,000 assigned units and 1,000,000 events (40% with "revenue",
+    every one with "clicks"), and experiment 2's 10,000 pre-assigned units."""
+    from decimal import Decimal
+
+    from expgraph.domains.abtest.hashing import assign_variant
+
+    rng = random.Random(seed)
+    now = EPOCH
+    half = [Decimal("0.5"), Decimal("0.5")]
+    yield ("users", USER_COLUMNS, [(1, "ab", "ab@bench.example", "member", True, False, now, now)])
+    experiments = [AB_RESULTS_EXPERIMENT, *AB_RUNNING]
+    yield (
+        "experiments",
+        [
+            *EXPERIMENT_COLUMNS[:8],
+            "unit_type",
+            "start_at",
+            "end_at",
+            "hash_seed",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            (
+                e,
+                "ab_test",
+                f"bench A/B test {e}",
+                None,
+                "completed" if e == AB_RESULTS_EXPERIMENT else "running",
+                {},
+                {},
+                1,
+                "user",
+                now - timedelta(days=1),
+                datetime(2100, 1, 1, tzinfo=UTC),
+                ab_hash_seed(e),
+                now,
+                now,
+            )
+            for e in experiments
+        ],
+    )
+    yield (
+        "variants",
+        [
+            "id",
+            "experiment_id",
+            "name",
+            "allocation",
+            "config",
+            "position",
+            "is_control",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            (v, e, name, Decimal("0.5"), {}, p, p == 0, now, now)
+            for e in experiments
+            for p, (v, name) in enumerate(
+                zip(ab_variant_ids(e), ["control", "treatment"], strict=True)
+            )
+        ],
+    )
+    columns = ["id", "experiment_id", "unit_type", "unit_id", "variant_id", "assigned_at"]
+    variant_of: list[int] = []
+    rows = []
+    for u in range(AB_UNITS):
+        index = assign_variant(ab_hash_seed(AB_RESULTS_EXPERIMENT), f"u{u}", half)
+        assert index is not None
+        variant_of.append(ab_variant_ids(AB_RESULTS_EXPERIMENT)[index])
+        rows.append((u + 1, AB_RESULTS_EXPERIMENT, "user", f"u{u}", variant_of[-1], now))
+    for u in range(AB_INGEST_UNITS):
+        index = assign_variant(ab_hash_seed(AB_RUNNING[0]), f"i{u}", half)
+        assert index is not None
+        pk = AB_UNITS + u + 1
+        rows.append((pk, AB_RUNNING[0], "user", f"i{u}", ab_variant_ids(AB_RUNNING[0])[index], now))
+    yield ("assignments", columns, rows)
+    experiment_gid = _gid("AbTestExperiment", AB_RESULTS_EXPERIMENT)
+    refs = {
+        v: [{"experiment_id": experiment_gid, "variant_id": _gid("Variant", v)}]
+        for v in ab_variant_ids(AB_RESULTS_EXPERIMENT)
+    }
+    event_columns = [
+        "id",
+        "event_id",
+        "event_type",
+        "unit_type",
+        "unit_id",
+        "experiments",
+        "context",
+        "metrics",
+        "timestamp",
+        "created_at",
+    ]
+    for start in range(0, AB_EVENTS, BATCH_ROWS):
+        events: list[tuple[Any, ...]] = []
+        links: list[tuple[Any, ...]] = []
+        for pk in range(start + 1, min(start + BATCH_ROWS, AB_EVENTS) + 1):
+            u = rng.randrange(AB_UNITS)
+            variant = variant_of[u]
+            lift = 1.0 if variant == ab_variant_ids(AB_RESULTS_EXPERIMENT)[1] else 0.0
+            metrics: dict[str, float] = {"clicks": 1}
+            if rng.random() < 0.4:
+                metrics["revenue"] = round(rng.gauss(20.0 + lift, 8.0), 2)
+            at = now + timedelta(seconds=rng.randrange(30 * 86400))
+            events.append(
+                (
+                    pk,
+                    f"e{pk}",
+                    "purchase" if "revenue" in metrics else "click",
+                    "user",
+                    f"u{u}",
+                    refs[variant],
+                    {},
+                    metrics,
+                    at,
+                    at,
+                )
+            )
+            links.append((pk, AB_RESULTS_EXPERIMENT, variant))
+        yield ("events", event_columns, events)
+        yield ("event_experiments", ["event_id", "experiment_id", "variant_id"], links)
+
+
+async def generate_abtest_postgresql(url: str, seed: int = 1) -> dict[str, int]:
+    """Empty the database, migrate it and fill it with the A/B benchmark data (COPY)."""
+    migrate.downgrade(url, "base")
+    migrate.upgrade(url)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    counts: dict[str, int] = {}
+    started = time.perf_counter()
+    try:
+        converters: dict[tuple[str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
+        for table, columns, rows in ab_batches(seed):
+            key = (table, tuple(columns))
+            if key not in converters:
+                converters[key] = [
+                    _j if _is_json(t) else None for t in _table_types(table, columns)
+                ]
+            await conn.copy_records_to_table(
+                table, records=_convert(rows, converters[key]), columns=columns
+            )
+            counts[table] = counts.get(table, 0) + len(rows)
+        for table in AB_ID_TABLES:
+            await conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT max(id) FROM {table}), 1))"
+            )
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+    counts["seconds"] = round(time.perf_counter() - started)
+    return counts
+
+
 if __name__ == "__main__":
     import sys
 

@@ -24,6 +24,7 @@ import asyncio
 import math
 import os
 import platform
+import random
 import re
 import socket
 import sqlite3
@@ -42,6 +43,7 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from bench import datagen
 from bench.datagen import SIZES, generate
 from expgraph.db import migrate
 
@@ -690,7 +692,286 @@ async def measure(target: Prepared, args: argparse.Namespace, logs: Path) -> dic
     return results
 
 
-def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
+RECORD_EVENTS = """mutation($input: RecordEventsInput!) {
+  recordEvents(input: $input) { accepted duplicates } }"""
+ASSIGN_UNITS = """mutation($input: AssignUnitsInput!) { assignUnits(input: $input) {
+  assignments { id unitId variant { id } experiment { id } } } }"""
+AB_RESULTS = """query($id: ID!) { node(id: $id) { ... on AbTestExperiment {
+  results(metric: "revenue") { srm { pValue flagged }
+    variants { variant { id } units unitsWithMetric mean variance pValue chanceToBeatControl
+      absoluteLift { estimate lower upper } relativeLift { estimate lower upper } } } } } }"""
+AB_DATABASE = "bench_abtest"
+AB_BATCH = 1_000
+AB_HEADING = "## A/B testing (PostgreSQL)"
+
+
+async def prepare_abtest(server_url: str, args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The A/B database (its own), generated once (bench/datagen.py ab_batches) and reused."""
+    url = make_url(server_url).set(database=AB_DATABASE).render_as_string(hide_password=False)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(
+        make_url(dsn).set(database="postgres").render_as_string(hide_password=False)
+    )
+    if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", AB_DATABASE):
+        await admin.execute(f'CREATE DATABASE "{AB_DATABASE}"')
+    await admin.close()
+    conn = await asyncpg.connect(dsn)
+    try:
+        have = await conn.fetchval(
+            "SELECT count(*) FROM event_experiments WHERE experiment_id = $1",
+            datagen.AB_RESULTS_EXPERIMENT,
+        )
+    except asyncpg.UndefinedTableError:
+        have = -1
+    await conn.close()
+    generated: dict[str, Any] = {}
+    if have != datagen.AB_EVENTS or args.regenerate:
+        generated = await asyncio.to_thread(
+            lambda: asyncio.run(datagen.generate_abtest_postgresql(url))
+        )
+    else:
+        await asyncio.to_thread(migrate.upgrade, url)
+    # Fresh start: no units left over from an earlier run's assignUnits and ingestion.
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("DELETE FROM events WHERE event_id LIKE 'bench-%'")
+    await conn.execute("DELETE FROM assignments WHERE unit_id LIKE 'bench-%'")
+    await conn.execute("VACUUM ANALYZE events")
+    await conn.execute("VACUUM ANALYZE assignments")
+    await conn.close()
+    return url, generated
+
+
+def ingest_sender(url: str, run: str) -> Any:
+    """Posts recordEvents with AB_BATCH new events (fresh event ids every call) of
+    experiment 2's pre-assigned units, each naming that unit's variant."""
+    from decimal import Decimal
+
+    from expgraph.domains.abtest.hashing import assign_variant
+
+    rng = random.Random(2)
+    experiment = datagen.AB_RUNNING[0]
+    variants = datagen.ab_variant_ids(experiment)
+    half = [Decimal("0.5"), Decimal("0.5")]
+    template = []
+    for k in range(AB_BATCH):
+        unit = f"i{rng.randrange(datagen.AB_INGEST_UNITS)}"
+        index = assign_variant(datagen.ab_hash_seed(experiment), unit, half)
+        assert index is not None
+        template.append(
+            {
+                "eventType": "purchase",
+                "unitType": "USER",
+                "unitId": unit,
+                "experiments": [
+                    {
+                        "experimentId": gid("AbTestExperiment", experiment),
+                        "variantId": gid("Variant", variants[index]),
+                    }
+                ],
+                "metrics": {"revenue": round(rng.uniform(1, 100), 2), "clicks": 1},
+                "context": {"platform": "web"},
+                "timestamp": f"2026-01-02T00:{k // 60 % 60:02d}:{k % 60:02d}+00:00",
+            }
+        )
+    calls = iter(range(10**9))
+
+    async def send(client: httpx.AsyncClient) -> bool:
+        n = next(calls)
+        events = [{**e, "eventId": f"bench-{run}-{n}-{k}"} for k, e in enumerate(template)]
+        body = {"query": RECORD_EVENTS, "variables": {"input": {"events": events}}}
+        response = await client.post(url, json=body)
+        if response.status_code != 200:
+            return False
+        data = response.json()
+        return "errors" not in data and data["data"]["recordEvents"]["accepted"] == AB_BATCH
+
+    return send
+
+
+def assign_sender(url: str, run: str) -> Any:
+    """Posts assignUnits for a new unit every call (20 running experiments: 20 rows)."""
+    calls = iter(range(10**9))
+
+    async def send(client: httpx.AsyncClient) -> bool:
+        unit = f"bench-{run}-{next(calls)}"
+        body = {
+            "query": ASSIGN_UNITS,
+            "variables": {"input": {"unitType": "USER", "unitId": unit}},
+        }
+        response = await client.post(url, json=body)
+        if response.status_code != 200:
+            return False
+        data = response.json()
+        return "errors" not in data and len(data["data"]["assignUnits"]["assignments"]) > 0
+
+    return send
+
+
+async def run_abtest(server_url: str, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
+    """(f) event ingestion, (g) assignUnits, (h) results: expgraph and the raw baseline."""
+    url, generated = await prepare_abtest(server_url, args)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    results_id = gid("AbTestExperiment", datagen.AB_RESULTS_EXPERIMENT)
+    statements, _ = await statements_per_request(
+        url, {"h_results": (AB_RESULTS, {"id": results_id})}
+    )
+    port, base_port = free_port(), free_port()
+    env = {
+        "EXPGRAPH_DATABASE_URL": url,
+        "EXPGRAPH_REQUEST_LOG_ENABLED": "false",
+        "EXPGRAPH_DB_POOL_SIZE": "10",
+        "EXPGRAPH_LOG_LEVEL": "warning",
+    }
+    server = start(
+        [
+            sys.executable,
+            "-m",
+            "expgraph.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        env,
+        logs / "expgraph-abtest.log",
+    )
+    baseline = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.baseline:app",
+            "--port",
+            str(base_port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        {"BENCH_DSN": dsn},
+        logs / "baseline-abtest.log",
+    )
+    ops: dict[str, Any] = {}
+    try:
+        graphql = f"http://127.0.0.1:{port}/graphql"
+        wait_ready(f"http://127.0.0.1:{port}/readyz", server)
+        wait_ready(f"http://127.0.0.1:{base_port}/a", baseline)
+        run = str(int(time.time()))
+        c = args.concurrency
+        ops["f_ingest"] = (
+            await drive(ingest_sender(graphql, run + "g"), c, args.duration, server)
+        ).row()
+        ops["f_ingest_baseline"] = (
+            await drive(
+                ingest_sender(f"http://127.0.0.1:{base_port}/ab/events", run + "b"),
+                c,
+                args.duration,
+                baseline,
+            )
+        ).row()
+        ops["g_assign"] = (
+            await drive(assign_sender(graphql, run + "g"), c, args.duration, server)
+        ).row()
+        ops["g_assign_baseline"] = (
+            await drive(
+                assign_sender(f"http://127.0.0.1:{base_port}/ab/assign", run + "b"),
+                c,
+                args.duration,
+                baseline,
+            )
+        ).row()
+        # One client: the latency of one results request on an otherwise idle server.
+        ops["h_results"] = (
+            await drive(
+                graphql_sender(graphql, AB_RESULTS, {"id": results_id}), 1, args.duration, server
+            )
+        ).row()
+        ops["h_results_c"] = (
+            await drive(
+                graphql_sender(graphql, AB_RESULTS, {"id": results_id}), c, args.duration, server
+            )
+        ).row()
+    finally:
+        for process in (server, baseline):
+            process.terminate()
+            process.wait(timeout=30)
+    return {"generated": generated, "operations": ops, "statements": statements}
+
+
+def render_abtest(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """The A/B section: the table, then bench/notes-abtest.md (the analysis, by hand)."""
+    ops = result["operations"]
+    f, fb = ops["f_ingest"], ops["f_ingest_baseline"]
+    g, gb = ops["g_assign"], ops["g_assign_baseline"]
+    h, hc = ops["h_results"], ops["h_results_c"]
+    events = f["rps"] * AB_BATCH
+    base_events = fb["rps"] * AB_BATCH
+    lines = [
+        AB_HEADING,
+        "",
+        "Written by `python -m bench.run --section abtest` (bench/run.py `run_abtest`). A",
+        f"database of its own ({AB_DATABASE}, bench/datagen.py `ab_batches`): 21 A/B tests",
+        f"(two 50/50 variants each), {datagen.AB_UNITS:,} units and {datagen.AB_EVENTS:,} events",
+        "of the results experiment, 20 running USER A/B tests (one with "
+        f"{datagen.AB_INGEST_UNITS:,} assigned units, the ingestion's units).",
+        f"Generated: {result['generated'] or 'reused from an earlier run'}",
+        "",
+        f"Load: {args.concurrency} clients for {args.duration:.0f}s per operation (results also with",
+        f"one client), uvicorn --workers {args.workers} for both servers. The machine's 2 cores are",
+        "shared with the load driver, PostgreSQL and other engineers' work: the numbers are noisy.",
+        "",
+        "| operation | req/s | events/s | p50 ms | p95 ms | p99 ms | errors | vs baseline | target |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        f"| f: recordEvents, batches of {AB_BATCH:,} | {f['rps']:.1f} | {events:,.0f} | "
+        f"{f['p50']:.1f} | {f['p95']:.1f} | {f['p99']:.1f} | {f['errors']} | "
+        f"{base_events / events if events else float('inf'):.1f}x slower (events/s) | within 3x |",
+        f"| f: raw baseline (unnest insert + COPY) | {fb['rps']:.1f} | {base_events:,.0f} | "
+        f"{fb['p50']:.1f} | {fb['p95']:.1f} | {fb['p99']:.1f} | {fb['errors']} | | |",
+        f"| g: assignUnits, 20 running experiments, new unit | {g['rps']:.1f} | | "
+        f"{g['p50']:.1f} | {g['p95']:.1f} | {g['p99']:.1f} | {g['errors']} | "
+        f"{g['p50'] / gb['p50']:.1f}x (p50) | within 4x |",
+        f"| g: raw baseline (hash + unnest upsert) | {gb['rps']:.1f} | | {gb['p50']:.1f} | "
+        f"{gb['p95']:.1f} | {gb['p99']:.1f} | {gb['errors']} | | |",
+        f"| h: results(metric:), 1 client | {h['rps']:.1f} | | {h['p50']:.1f} | {h['p95']:.1f} | "
+        f"{h['p99']:.1f} | {h['errors']} | | p50 under 500 ms |",
+        f"| h: results(metric:), {args.concurrency} clients | {hc['rps']:.1f} | | "
+        f"{hc['p50']:.1f} | {hc['p95']:.1f} | {hc['p99']:.1f} | {hc['errors']} | | |",
+        "",
+        f"SQL statements of one results request: {result['statements'].get('h_results')}.",
+        "",
+    ]
+    notes = ROOT / "bench" / "notes-abtest.md"
+    if notes.exists():
+        lines += [notes.read_text().rstrip(), ""]
+    return lines
+
+
+def splice_section(document: str, heading: str, section: list[str]) -> str:
+    """``document`` with the section under ``heading`` replaced by ``section`` (up to
+    the next heading of level 1 or 2), or ``section`` inserted before the first
+    "## " heading after the results when there is none."""
+    lines = document.splitlines()
+    if heading in lines:
+        start = lines.index(heading)
+        end = next(
+            (i for i in range(start + 1, len(lines)) if re.match(r"#{1,2} ", lines[i])),
+            len(lines),
+        )
+        lines[start:end] = section
+    else:
+        notes = ROOT / "bench" / "notes.md"
+        first_note = notes.read_text().splitlines()[0] if notes.exists() else None
+        at = lines.index(first_note) if first_note in lines else len(lines)
+        lines[at:at] = section
+    return "\n".join(lines) + "\n"
+
+
+def render(
+    results: list[dict[str, Any]],
+    args: argparse.Namespace,
+    ab_result: dict[str, Any] | None = None,
+) -> str:
     versions = {
         p: metadata.version(p)
         for p in (
@@ -779,6 +1060,8 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{result['claims']}",
             "",
         ]
+    if ab_result is not None:
+        lines += render_abtest(ab_result, args)
     notes = ROOT / "bench" / "notes.md"
     if notes.exists():
         lines += ["", notes.read_text()]
@@ -804,21 +1087,38 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument(
+        "--section",
+        action="append",
+        choices=["core", "abtest"],
+        help="core: operations (a)-(e); abtest: A/B ingestion, assignUnits, results "
+        "(PostgreSQL only; alone, it rewrites only its section of the output). Default: both",
+    )
     parser.add_argument("--output", default=str(ROOT / "docs" / "performance.md"))
     args = parser.parse_args()
     databases = list(dict.fromkeys(args.database or ["postgresql"]))
     sizes = args.size or ["small"]
     logs = ROOT / ".bench-logs"
     logs.mkdir(exist_ok=True)
+    sections = list(dict.fromkeys(args.section or ["core", "abtest"]))
     results = []
-    for database in databases:
-        if database == "sqlite":
-            results += [await run_size_sqlite(size, args, logs) for size in sizes]
-        else:
-            server_url = _postgresql_server(args)
-            results += [await run_size(size, server_url, args, logs) for size in sizes]
-    Path(args.output).write_text(render(results, args))
-    print(Path(args.output).read_text())
+    if "core" in sections:
+        for database in databases:
+            if database == "sqlite":
+                results += [await run_size_sqlite(size, args, logs) for size in sizes]
+            else:
+                server_url = _postgresql_server(args)
+                results += [await run_size(size, server_url, args, logs) for size in sizes]
+    ab_result = None
+    if "abtest" in sections and "postgresql" in databases:
+        ab_result = await run_abtest(_postgresql_server(args), args, logs)
+    output = Path(args.output)
+    if "core" in sections:
+        output.write_text(render(results, args, ab_result))
+    elif ab_result is not None:
+        current = output.read_text() if output.exists() else "# Performance\n"
+        output.write_text(splice_section(current, AB_HEADING, render_abtest(ab_result, args)))
+    print(output.read_text())
 
 
 def _postgresql_server(args: argparse.Namespace) -> str:
