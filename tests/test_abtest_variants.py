@@ -385,12 +385,17 @@ async def test_the_views_are_served(gql, db):
     assert {n["variant"]["id"] for n in nodes} == {a["id"], b["id"]}
 
 
-async def test_an_ab_test_without_a_unit_type_does_not_run(gql):
-    experiment_id = str((await create_experiment(gql, "no-unit", "AB_TEST", abTest={}))["id"])
-    await variant(gql, experiment_id, "a")
-    await variant(gql, experiment_id, "b")
-    found = await error(gql, STATUS, {"id": experiment_id, "status": "RUNNING"})
-    assert (found["code"], found["field"]) == ("CONFLICT", "abTest.unitType")
+async def test_an_ab_test_needs_a_unit_type_from_its_creation(gql):
+    create = """mutation($input: CreateExperimentInput!) {
+      createExperiment(input: $input) { experiment { id } } }"""
+    for block in ({}, {"abTest": {"hashSeed": "s"}}):
+        found = await error(gql, create, {"input": {"kind": "AB_TEST", "name": "u", **block}})
+        assert found["code"] == "BAD_REQUEST", found  # abTest.unitType is required
+    experiment_id = await ab_test(gql, "with-unit")
+    remove = """mutation($id: ID!) { updateExperiment(input: {id: $id, abTest: {unitType: null}})
+      { experiment { id } } }"""
+    found = await error(gql, remove, {"id": experiment_id})
+    assert (found["code"], found["field"]) == ("BAD_REQUEST", "unitType")
 
 
 async def test_the_hash_seed_is_settable_until_the_experiment_runs(gql):

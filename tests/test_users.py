@@ -38,7 +38,7 @@ KIND_BLOCKS: dict[str, dict[str, Any]] = {
     "TRAINING": {"training": {"modelType": "mlp"}},
     "SIMULATION": {"simulation": {"masterSeed": "123"}},
     "RESEARCH": {"research": {"hypothesis": "Users like owning things"}},
-    "AB_TEST": {},
+    "AB_TEST": {"abTest": {"unitType": "USER"}},
     "EVALUATION": {},
 }
 PASSWORD = "correct horse battery"

@@ -30,10 +30,10 @@ class EvaluationInput:
     )
 
 
-@strawberry.input(description="Fields of an A/B test.")
+@strawberry.input(description="Changes to an A/B test's fields.")
 class AbTestInput:
     unit_type: UnitType | None = strawberry.field(
-        default=UNSET, description="What is assigned to variants."
+        default=UNSET, description="What is assigned to variants; cannot be null."
     )
     start_at: datetime | None = strawberry.field(
         default=UNSET, description="When assignment starts."
@@ -135,6 +135,13 @@ class CreateSimulationInput(SimulationInput):
     )
 
 
+@strawberry.input(description="Fields of a new A/B test.")
+class CreateAbTestInput(AbTestInput):
+    unit_type: UnitType = strawberry.field(
+        description="What is assigned to variants (users, households or sessions)."
+    )
+
+
 @strawberry.input(description="Fields of a new research experiment.")
 class CreateResearchInput(ResearchInput):
     hypothesis: str = strawberry.field(
@@ -149,9 +156,6 @@ class KindBlocks:
     evaluation: EvaluationInput | None = strawberry.field(
         default=UNSET, description="Only for EVALUATION experiments."
     )
-    ab_test: AbTestInput | None = strawberry.field(
-        default=UNSET, description="Only for AB_TEST experiments."
-    )
     training: TrainingInput | None = strawberry.field(
         default=UNSET, description="Only for TRAINING experiments."
     )
@@ -159,6 +163,9 @@ class KindBlocks:
 
 @strawberry.input(description="A new experiment of one kind.")
 class CreateExperimentInput(KindBlocks):
+    ab_test: CreateAbTestInput | None = strawberry.field(
+        default=UNSET, description="Only for AB_TEST experiments; required to create one."
+    )
     simulation: CreateSimulationInput | None = strawberry.field(
         default=UNSET, description="Only for SIMULATION experiments; required to create one."
     )
@@ -186,6 +193,9 @@ class CreateExperimentInput(KindBlocks):
 
 @strawberry.input(description="Changes to an experiment; omitted fields stay as they are.")
 class UpdateExperimentInput(KindBlocks):
+    ab_test: AbTestInput | None = strawberry.field(
+        default=UNSET, description="Only for AB_TEST experiments."
+    )
     simulation: SimulationInput | None = strawberry.field(
         default=UNSET, description="Only for SIMULATION experiments."
     )

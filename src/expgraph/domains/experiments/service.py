@@ -39,8 +39,10 @@ BLOCK_OF_KIND: Mapping[KindKey, str] = {
     KindKey.RESEARCH: "research",
 }
 # Fields a kind cannot be created without (nor have removed later): a simulation's
-# master seed (required to reproduce its runs) and a research experiment's hypothesis.
+# master seed (required to reproduce its runs), a research experiment's hypothesis
+# and what an A/B test assigns.
 REQUIRED_AT_CREATION: Mapping[KindKey, tuple[str, ...]] = {
+    KindKey.AB_TEST: ("unit_type",),
     KindKey.SIMULATION: ("master_seed",),
     KindKey.RESEARCH: ("hypothesis",),
 }
