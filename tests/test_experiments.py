@@ -298,13 +298,21 @@ async def _bad_request(gql, query, variables):
 
 
 async def test_an_ab_test_cannot_end_before_it_starts(gql):
-    early = {"kind": "AB_TEST", "name": "ab", "abTest": {"unitType": "USER", "startAt": FEB, "endAt": JAN}}
+    early = {
+        "kind": "AB_TEST",
+        "name": "ab",
+        "abTest": {"unitType": "USER", "startAt": FEB, "endAt": JAN},
+    }
     message, extensions = await _bad_request(gql, CREATE_EXPERIMENT, {"input": early})
     assert "endAt" in message and "startAt" in message
     assert extensions["fields"] == ["startAt", "endAt"]
     assert await count_experiments(gql) == 0
 
-    same = {"kind": "AB_TEST", "name": "ab", "abTest": {"unitType": "USER", "startAt": FEB, "endAt": FEB}}
+    same = {
+        "kind": "AB_TEST",
+        "name": "ab",
+        "abTest": {"unitType": "USER", "startAt": FEB, "endAt": FEB},
+    }
     experiment = (await gql.data(CREATE_EXPERIMENT, {"input": same}))["createExperiment"]
     pk = experiment["experiment"]["id"]
     # An update that moves one end is checked against the stored other.
