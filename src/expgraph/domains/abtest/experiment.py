@@ -7,11 +7,19 @@ from datetime import datetime
 import strawberry
 
 from expgraph.domains.abtest import models, service
+from expgraph.domains.abtest.event_types import (
+    EVENT_RULES,
+    EVENTS_OF_EXPERIMENT,
+    NEWEST_FIRST,
+    Event,
+    EventFilter,
+)
 from expgraph.domains.abtest.results_types import AbTestResults, resolve_results
-from expgraph.domains.abtest.types import Variant
+from expgraph.domains.abtest.types import Variant, assignment_connection
 from expgraph.domains.experiments import models as experiments
 from expgraph.domains.experiments.types import EXPERIMENT_RENAMES, Experiment, UnitType
 from expgraph.graphql.auth import Permission
+from expgraph.graphql.connections import connection_field
 from expgraph.graphql.loaders import ChildLists, Relation
 from expgraph.graphql.permissions import requires
 from expgraph.graphql.prefetch import list_field
@@ -44,6 +52,18 @@ class AbTestExperiment(Experiment):
 
     variants: list[Variant] = list_field(
         VARIANTS, Variant, description="Its variants, in position order (the bucket order)."
+    )
+    assignments = assignment_connection(
+        Relation(models.Assignment, "experiment_id"),
+        "Its units' assignments, oldest first (by assignedAt, then id).",
+    )
+    events = connection_field(
+        EVENTS_OF_EXPERIMENT,
+        Event,
+        NEWEST_FIRST,
+        filter=EventFilter,
+        rules=EVENT_RULES,
+        description="The events that count for it, newest first (by timestamp, then id).",
     )
     results: AbTestResults = strawberry.field(
         resolver=resolve_results,

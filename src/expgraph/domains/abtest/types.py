@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from sqlalchemy import or_, select
@@ -15,18 +15,21 @@ from expgraph.db.engine import Database
 from expgraph.domains.abtest import configs, models
 from expgraph.domains.execution.models import PromptVersion as PromptVersionRecord
 from expgraph.domains.execution.types import PromptVersion
-from expgraph.domains.experiments.models import Experiment
+from expgraph.domains.experiments.models import Experiment, UnitType
 from expgraph.domains.experiments.types import Experiment as Experiment_
 from expgraph.graphql.connections import connection_field
 from expgraph.graphql.context import Info
 from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Rule
-from expgraph.graphql.loaders import ChildLists, Relation, RowsById
+from expgraph.graphql.loaders import ChildLists, Counts, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
-from expgraph.graphql.prefetch import list_field, node_field
+from expgraph.graphql.prefetch import derived_field, list_field, node_field
 from expgraph.graphql.relay import Node, encode_id, model_pk, node_type
 from expgraph.graphql.scalars import JSON
 from expgraph.graphql.visibility import Public, node_for
+
+if TYPE_CHECKING:
+    from expgraph.domains.abtest.assignment_api import Assignment
 
 described_enum(
     configs.ExecutionStrategy,
@@ -193,6 +196,52 @@ class VariantsUsing:
 VARIANTS_USING = VariantsUsing()
 
 
+AssignmentT = Annotated["Assignment", strawberry.lazy("expgraph.domains.abtest.assignment_api")]
+
+
+@strawberry.input(description="Conditions on an A/B test's assignments; all given must hold.")
+class AssignmentFilter:
+    variant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only the units assigned to this variant."
+    )
+    unit_id: str | None = strawberry.field(default=None, description="Only this unit.")
+    unit_type: UnitType | None = strawberry.field(
+        default=None, description="Only units of this type."
+    )
+    assigned_since: datetime | None = strawberry.field(
+        default=None, description="Only units assigned at or after this time."
+    )
+
+
+A = models.Assignment
+ASSIGNMENT_RULES: dict[str, Rule] = {
+    "variant_id": lambda v: A.variant_id == model_pk(v, models.Variant),
+    "unit_id": lambda v: A.unit_id == v,
+    "unit_type": lambda v: A.unit_type == v,
+    "assigned_since": lambda v: A.assigned_at >= v,
+}
+# Oldest first; ``id`` breaks ties (both directions page by the same keys).
+ASSIGNMENT_ORDER = (SortKey("assigned_at"),)
+VARIANT_ASSIGNMENTS = Relation(models.Assignment, "variant_id")
+
+
+def assignment_connection(relation: Relation, description: str) -> Any:
+    """A connection of assignments over ``relation``, oldest first, with an
+    ``AssignmentFilter``."""
+    return connection_field(
+        relation,
+        AssignmentT,
+        ASSIGNMENT_ORDER,
+        filter=AssignmentFilter,
+        rules=ASSIGNMENT_RULES,
+        description=description,
+    )
+
+
+def _count(value: Any, _record: Any, _context: Any) -> int:
+    return int(value)
+
+
 def _config(root: Any) -> configs.VariantConfig | None:
     return configs.read(root.record.config)
 
@@ -231,6 +280,18 @@ class Variant(Node):
     created_at: datetime
     updated_at: datetime
     record: strawberry.Private[models.Variant]
+
+    assignments = assignment_connection(
+        VARIANT_ASSIGNMENTS,
+        "The units assigned to it, oldest assignment first (by assignedAt, then id).",
+    )
+    assigned_units: int = derived_field(
+        Counts(VARIANT_ASSIGNMENTS),
+        "id",
+        int,
+        _count,
+        description="How many units are assigned to it (stored assignments).",
+    )
 
     @strawberry.field(
         description=(
