@@ -276,3 +276,23 @@ async def test_configs_holding_secrets_are_refused(gql, db):
     body = await gql.post(prompt, {"p": {"secret": "x"}})
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     assert "invocationParameters.secret" in body["errors"][0]["message"]
+
+
+async def test_a_bulk_write_is_audited_as_its_first_items_and_a_count(gql):
+    """recordEvents with 150 events: the audit keeps the first AUDIT_LIST_ITEMS of
+    them and how many more there were, not the whole batch."""
+    from expgraph.graphql.audit import AUDIT_LIST_ITEMS, TRUNCATED
+    from tests.abtest_helpers import ab_test, assign, event, record
+
+    test = await ab_test(gql, "audited-batch")
+    unit = await assign(gql, test.id, "u-1")
+    batch = [
+        event(test, "u-1", unit["variant"]["id"], event_id=f"e-{n}", metrics={"clicks": n})
+        for n in range(150)
+    ]
+    assert (await record(gql, batch))["data"]["recordEvents"]["accepted"] == 150
+    logs = (await gql.data(LOGS, {"f": {"actions": ["recordEvents"]}}))["systemLogs"]
+    audited = logs["edges"][0]["node"]["details"]["input"]["events"]
+    assert len(audited) == AUDIT_LIST_ITEMS + 1
+    assert audited[0]["eventId"] == "e-0" and audited[AUDIT_LIST_ITEMS - 1]["eventId"] == "e-99"
+    assert audited[-1] == f"{TRUNCATED} 50 more items"

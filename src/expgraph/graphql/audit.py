@@ -49,6 +49,10 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates
 MAX_DETAIL_DEPTH = 16
 MAX_DETAIL_STRING = 10_000
 MAX_DETAIL_ITEMS = 1_000
+# A mutation's list arguments are recorded up to this many items, then counted: a
+# batch of 1,000 events or runs is audited as its first items and how many more
+# (walking and storing all of them cost a bulk write more than the write itself).
+AUDIT_LIST_ITEMS = 100
 
 
 def storable(value: Any, depth: int = 0) -> Any:
@@ -93,7 +97,8 @@ def _graphql_name(field: dataclasses.Field[Any]) -> str:
 
 def plain(value: Any) -> Any:
     """Input objects as JSON-ready data, keyed by their GraphQL field names; JSON
-    values (dicts) keep the keys the client sent."""
+    values (dicts) keep the keys the client sent. Lists past ``AUDIT_LIST_ITEMS``
+    keep their first items and say how many more there were."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             _graphql_name(f): plain(getattr(value, f.name))
@@ -101,7 +106,10 @@ def plain(value: Any) -> Any:
             if type(getattr(value, f.name)).__name__ != "UnsetType"
         }
     if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+        kept = [plain(v) for v in value[:AUDIT_LIST_ITEMS]]
+        if len(value) > AUDIT_LIST_ITEMS:
+            kept.append(f"{TRUNCATED} {len(value) - AUDIT_LIST_ITEMS} more items")
+        return kept
     if isinstance(value, enum.Enum):
         return value.name
     if isinstance(value, datetime):
