@@ -268,12 +268,16 @@ def rollup_api_metrics(
 @abtest_app.command("aggregate")
 def abtest_aggregate(
     rebuild: bool = typer.Option(
-        False, "--rebuild", help="Delete every aggregate and recompute all buckets."
+        False,
+        "--rebuild",
+        help="Delete every aggregate and recompute all buckets, and recompute every unit's "
+        "metric sums (unit_metric_sums) from the events.",
     ),
 ) -> None:
     """Fill metric_aggregates (hourly and daily count, sum, mean, min, max, stddev per
     experiment, variant and metric) for the buckets that received events since the last
-    run, or all of them with --rebuild."""
+    run, or all of them with --rebuild (which also recomputes the per-unit metric sums that
+    results read from the events: for events written outside recordEvents)."""
     from expgraph.db.engine import Database
     from expgraph.domains.abtest.aggregate import aggregate
 
@@ -287,7 +291,8 @@ def abtest_aggregate(
             if done.skipped:
                 return "another aggregation is under way: nothing done"
             since = "every bucket" if done.since is None else f"events since {done.since}"
-            return f"{done.rows} aggregate rows written ({since})"
+            sums = f"; {done.unit_sums} unit metric sums recomputed" if rebuild else ""
+            return f"{done.rows} aggregate rows written ({since}){sums}"
         finally:
             await database.dispose()
 

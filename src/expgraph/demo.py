@@ -561,6 +561,9 @@ async def _load_ab_tests(
                     for e, v in links
                 ],
             )
+            # Events written in bulk, not through recordEvents: their units' metric
+            # sums (what results read) are computed from them, as a rebuild does.
+            await ab_aggregate.rebuild_unit_sums(session, db.dialect, [experiment.id])
             counts["ab_tests"] += 1
             counts["variants"] += len(arms)
             counts["events"] += len(rows)

@@ -11,18 +11,21 @@ after it, less ``LAG`` (a batch ingested while the last run read, committed afte
 it, is then still seen), mark their experiment's bucket of their timestamp
 dirty. A dirty bucket is recomputed from all its events, so an incremental run
 leaves exactly what a rebuild from scratch (``rebuild=True``: delete all, then
-aggregate every bucket) leaves.
+aggregate every bucket) leaves. A rebuild also recomputes ``unit_metric_sums``
+(the per-unit sums results read, kept by ``recordEvents``) from the events:
+``rebuild_unit_sums``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, select, true
+from sqlalchemy import Float, and_, cast, delete, func, insert, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.dialect import (
@@ -49,6 +52,7 @@ class Aggregated:
     since: datetime | None  # None: every bucket (a rebuild or the first run)
     rows: int  # aggregate rows written (both bucket types)
     skipped: bool = False  # another run was under way: nothing done
+    unit_sums: int = 0  # unit_metric_sums rows recomputed (a rebuild only)
 
 
 async def watermark(session: AsyncSession) -> datetime | None:
@@ -118,6 +122,52 @@ def _upsert(dialect: str, bucket_type: models.BucketType, since: datetime | None
     )
 
 
+async def rebuild_unit_sums(
+    session: AsyncSession, dialect: str, experiment_ids: Sequence[int] | None = None
+) -> int:
+    """Recompute ``unit_metric_sums`` from the events (of these experiments; of all
+    when None): per experiment, metric and assigned unit, the sum and count of the
+    metric over the unit's events that name the experiment and happened at or after
+    its assignment. What ``recordEvents`` keeps incrementally, computed from scratch:
+    for events written outside the API (the demo, bulk loads) and to check the table.
+    Returns the rows written."""
+    events, links = models.Event.__table__, models.EventExperiment.__table__
+    assignments, sums = models.Assignment.__table__, models.UnitMetricSum
+    entries, name, value = json_number_entries(dialect, events.c.metrics, "metric")
+    source = (
+        events.join(links, links.c.event_id == events.c.id)
+        .join(
+            assignments,
+            and_(
+                assignments.c.experiment_id == links.c.experiment_id,
+                assignments.c.unit_type == events.c.unit_type,
+                assignments.c.unit_id == events.c.unit_id,
+                events.c.timestamp >= assignments.c.assigned_at,
+            ),
+        )
+        .join(entries, true())
+    )
+    rows = select(
+        links.c.experiment_id,
+        name.label("metric_name"),
+        assignments.c.unit_id,
+        cast(func.sum(value), Float).label("total"),
+        func.count(value).label("events"),
+    ).select_from(source)
+    clear = delete(sums)
+    if experiment_ids is not None:
+        rows = rows.where(links.c.experiment_id.in_(list(experiment_ids)))
+        clear = clear.where(sums.experiment_id.in_(list(experiment_ids)))
+    rows = rows.group_by(links.c.experiment_id, name, assignments.c.unit_id)
+    await session.execute(clear)
+    result = await session.execute(
+        insert(sums).from_select(
+            ["experiment_id", "metric_name", "unit_id", "total", "events"], rows
+        )
+    )
+    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+
+
 async def aggregate(session: AsyncSession, dialect: str, *, rebuild: bool = False) -> Aggregated:
     """Fill ``metric_aggregates`` for the buckets with new events (all with ``rebuild``);
     skipped when another run holds the lock (several ``serve`` workers tick together)."""
@@ -133,6 +183,9 @@ async def aggregate(session: AsyncSession, dialect: str, *, rebuild: bool = Fals
     for bucket_type in UNITS:
         result = await session.execute(_upsert(dialect, bucket_type, since))
         written += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    if rebuild:
+        unit_sums = await rebuild_unit_sums(session, dialect)
+        return Aggregated(since=since, rows=written, unit_sums=unit_sums)
     return Aggregated(since=since, rows=written)
 
 

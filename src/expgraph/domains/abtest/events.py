@@ -8,8 +8,10 @@ GrowthBook SDK) is assigned by its first event when the event's variant is the
 deterministic assignment, at the earliest timestamp of its events in the batch;
 any other variant is refused. The client's ``event_id`` makes retries
 idempotent: an event whose id is stored already is counted as a duplicate and
-not written again. Errors name the GraphQL path of the faulty value
-(``events[3].experiments[0].variantId``).
+not written again. Each stored event adds its metrics to its units' running sums
+(``unit_metric_sums``, one upsert per batch, in the same transaction) when it
+happened at or after the unit's assignment; a duplicate adds nothing. Errors
+name the GraphQL path of the faulty value (``events[3].experiments[0].variantId``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from expgraph.db.dialect import insert_ignoring_conflicts
+from expgraph.db.dialect import insert_ignoring_conflicts, upsert_adding
 from expgraph.domains.abtest import assignment, models
 from expgraph.domains.experiments.models import AbTestExperiment, UnitType
 from expgraph.errors import BadRequest
@@ -152,7 +154,8 @@ def _pk(global_id: str, model: Any, field: str) -> int:
 
 
 async def record_events(session: AsyncSession, dialect: str, events: Sequence[EventIn]) -> Recorded:
-    """Validate and write a batch (all or none); at most seven statements."""
+    """Validate and write a batch (all or none), adding the accepted events' metrics
+    to their units' sums (``unit_metric_sums``); at most eight statements."""
     if not events:
         raise BadRequest("events must not be empty", field="events")
     if len(events) > MAX_EVENTS:
@@ -222,14 +225,17 @@ async def record_events(session: AsyncSession, dialect: str, events: Sequence[Ev
                         "variant_id": variant_pk,
                         "assigned_at": min(timestamp, now),
                     }
+    assigned_at = {key: stored.assigned_at for key, stored in have.items()}
     if new:
-        written = await assignment.store(session, dialect, list(new.values()))
+        # In key order, as the sums below: concurrent batches lock rows in one order.
+        written = await assignment.store(session, dialect, [new[key] for key in sorted(new)])
         for key, values in new.items():
             if written[key].variant_id != values["variant_id"]:  # a racing call chose otherwise
                 raise BadRequest(
                     f"unit {key[1]!r} was meanwhile assigned another variant",
                     field="events",
                 )
+            assigned_at[key] = written[key].assigned_at
     unique = list({row.values["event_id"]: row for row in rows}.values())
     table = models.Event.__table__
     stmt = insert_ignoring_conflicts(
@@ -248,7 +254,41 @@ async def record_events(session: AsyncSession, dialect: str, events: Sequence[Ev
     ]
     if links:
         await session.execute(insert(models.EventExperiment), links)
+    sums = _unit_sums([row for row in unique if row.values["event_id"] in inserted], assigned_at)
+    if sums:
+        await session.execute(
+            upsert_adding(
+                dialect,
+                models.UnitMetricSum.__table__,  # type: ignore[arg-type]
+                ("experiment_id", "metric_name", "unit_id"),
+                ("total", "events"),
+            ),
+            sums,
+        )
     return Recorded(accepted=len(inserted), duplicates=len(rows) - len(inserted))
+
+
+def _unit_sums(
+    rows: Sequence[_Row], assigned_at: dict[tuple[int, str], datetime]
+) -> list[dict[str, Any]]:
+    """What the newly stored events add to ``unit_metric_sums``: per experiment,
+    metric and unit, the sum and count of the metric over the events at or after
+    the unit's assignment, one row per key, in key order (the order rows are
+    locked in, the same for every batch: no deadlock between concurrent ones)."""
+    totals: dict[tuple[int, str, str], list[float]] = {}
+    for row in rows:
+        unit_id, timestamp = row.values["unit_id"], row.values["timestamp"]
+        for experiment_pk, _ in row.links:
+            if timestamp < assigned_at[(experiment_pk, unit_id)]:
+                continue  # before the unit's assignment: not part of its value
+            for name, number in row.values["metrics"].items():
+                entry = totals.setdefault((experiment_pk, name, unit_id), [0.0, 0])
+                entry[0] += float(number)
+                entry[1] += 1
+    return [
+        {"experiment_id": e, "metric_name": m, "unit_id": u, "total": t, "events": n}
+        for (e, m, u), (t, n) in sorted(totals.items())
+    ]
 
 
 async def events_of(session: AsyncSession, experiment_id: int) -> list[models.Event]:

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     MetaData,
@@ -160,6 +161,24 @@ class EventExperiment(Base):
         BigIntId, ForeignKey("experiments.id"), primary_key=True
     )
     variant_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("variants.id"))
+
+
+class UnitMetricSum(Base):
+    """A unit's running sum of one metric in one experiment: the metric summed over
+    the unit's events that name the experiment and happened at or after the unit's
+    assignment (``events`` of them). Kept by ``recordEvents`` in the events'
+    transaction and recomputable from the events (``aggregate.rebuild_unit_sums``),
+    so that results read one row per unit instead of every event."""
+
+    __tablename__ = "unit_metric_sums"
+
+    experiment_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("experiments.id"), primary_key=True
+    )
+    metric_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    total: Mapped[float] = mapped_column(Float)
+    events: Mapped[int] = mapped_column(BigInteger)
 
 
 class MetricAggregate(IdMixin, CreatedAtMixin, Base):

@@ -1,21 +1,21 @@
 """An A/B test's results for one metric: per-variant sums in SQL, statistics in ``stats``.
 
 A unit's value is the sum of the metric over its events that name the
-experiment (``event_experiments``) and happened at or after its assignment;
-an assigned unit without such events counts as 0. The database groups the
-events per unit and then the units per variant, returning one row per variant
-(units, units with the metric, sum of values, sum of squared values): nothing
-proportional to the events or units is loaded into Python. The same statement
-serves SQLite and PostgreSQL (the metric is read with SQLAlchemy's JSON
-accessors: ``->>`` cast to float on PostgreSQL, ``json_extract`` on SQLite).
+experiment and happened at or after its assignment; an assigned unit without
+such events counts as 0. Those per-unit sums are kept as the events arrive
+(``unit_metric_sums``, written by ``recordEvents`` in the events' transaction,
+recomputable from the events by ``aggregate.rebuild_unit_sums``), so results
+read the experiment's assignments joined to one row per unit and metric, not
+its events: one statement returning one row per variant (units, units with the
+metric, sum of values, sum of squared values), the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Float, and_, cast, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from expgraph.domains.abtest.models import Assignment, Event, EventExperiment, Variant
+from expgraph.domains.abtest.models import Assignment, UnitMetricSum, Variant
 from expgraph.domains.abtest.stats import (
     DEFAULT_SEQUENTIAL_TUNING,
     ExperimentResults,
@@ -30,41 +30,24 @@ async def variant_summaries(
     session: AsyncSession, experiment_id: int, metric: str
 ) -> dict[int, VariantSummary]:
     """Variant id -> summary of its units' values of ``metric`` (variants without units absent)."""
-    value = Event.metrics[metric].as_float()
-    per_unit = (
-        select(
-            Assignment.id.label("assignment_id"),
-            cast(func.sum(value), Float).label("value"),
-        )
-        .join(
-            Event,
-            and_(
-                Event.unit_type == Assignment.unit_type,
-                Event.unit_id == Assignment.unit_id,
-                Event.timestamp >= Assignment.assigned_at,
-            ),
-        )
-        .join(
-            EventExperiment,
-            and_(
-                EventExperiment.event_id == Event.id,
-                EventExperiment.experiment_id == Assignment.experiment_id,
-            ),
-        )
-        .where(Assignment.experiment_id == experiment_id, value.is_not(None))
-        .group_by(Assignment.id)
-        .subquery("per_unit")
-    )
+    sums = UnitMetricSum
     statement = (
         select(
             Assignment.variant_id,
             func.count(Assignment.id),
-            func.count(per_unit.c.value),
-            func.coalesce(func.sum(per_unit.c.value), 0.0),
-            func.coalesce(func.sum(per_unit.c.value * per_unit.c.value), 0.0),
+            func.count(sums.unit_id),
+            func.coalesce(func.sum(sums.total), 0.0),
+            func.coalesce(func.sum(sums.total * sums.total), 0.0),
         )
         .select_from(Assignment)
-        .outerjoin(per_unit, per_unit.c.assignment_id == Assignment.id)
+        .outerjoin(
+            sums,
+            and_(
+                sums.experiment_id == Assignment.experiment_id,
+                sums.metric_name == metric,
+                sums.unit_id == Assignment.unit_id,
+            ),
+        )
         .where(Assignment.experiment_id == experiment_id)
         .group_by(Assignment.variant_id)
     )
