@@ -1,21 +1,19 @@
-"""Claims, heartbeats, toggles and run writes: each transition is one
-conditional ``UPDATE ... RETURNING`` with every guard in its WHERE clause and
-the database's clock; when it matches no row, one read says why.
-
-Fencing: each claim adds one to ``fencing_token``. A holder is the pair
-(worker id, token); heartbeats, run writes and release from any other pair are
-refused, so a worker whose claim was taken over can write nothing.
+"""Claims, heartbeats, toggles and run writes. Claims go through the kernel's
+one mechanism (``expgraph.db.claims``: guarded ``UPDATE ... RETURNING`` with the
+database's clock, fencing tokens, claim-next, stale takeover); this module adds
+only execution's own rules (enabled, ``last_error``, missing runs) and messages.
+When a transition matches no row, one read says why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from expgraph.db.claims import Claimable, Holder
 from expgraph.db.dialect import upsert
 from expgraph.db.types import utc_before, utcnow
 from expgraph.domains.catalog.models import DatasetExample
@@ -28,12 +26,6 @@ R = models.ExperimentRun
 A = models.ExperimentRunAnnotation
 E = EvaluationExperiment
 MAX_BATCH = 1000
-
-
-@dataclass(frozen=True)
-class Holder:
-    worker_id: str
-    fencing_token: int
 
 
 def expected_runs(experiment: Any = E) -> ColumnElement[int]:
@@ -65,31 +57,23 @@ def _has_missing_runs() -> ColumnElement[bool]:
     return completed_runs(C.id) < expected
 
 
-def _claimable(stale_seconds: int) -> ColumnElement[bool]:
-    return and_(
-        C.enabled.is_(True),
-        C.last_error.is_(None),
-        or_(C.claimed_at.is_(None), C.claimed_at < utc_before(stale_seconds)),
-        _has_missing_runs(),
-    )
-
-
-def _held_by(holder: Holder) -> ColumnElement[bool]:
-    return and_(
-        C.claimed_by == holder.worker_id,
-        C.fencing_token == holder.fencing_token,
-        C.claimed_at.is_not(None),
-        C.enabled.is_(True),
-    )
+CLAIMS = Claimable(
+    C,
+    ready=lambda: and_(C.enabled.is_(True), C.last_error.is_(None), _has_missing_runs()),
+    held=lambda: C.enabled.is_(True),
+    order_by=("created_at", "id"),
+    noun="experiment",
+)
+"""Execution configs as claimable work (db/claims.py has the mechanism): ready
+while enabled, without ``last_error`` and with some expected run missing; a hold
+lasts only while enabled."""
 
 
 async def _why_not(session: AsyncSession, experiment_id: int, stale_seconds: int) -> Exception:
-    """The one read after a transition matched no row."""
+    """The one read after a claim matched no row."""
     row = (
         await session.execute(
-            select(C, C.claimed_at < utc_before(stale_seconds), _has_missing_runs()).where(
-                C.id == experiment_id
-            )
+            select(C, CLAIMS.stale(stale_seconds), _has_missing_runs()).where(C.id == experiment_id)
         )
     ).first()
     if row is None:
@@ -102,11 +86,9 @@ async def _why_not(session: AsyncSession, experiment_id: int, stale_seconds: int
             "the execution failed (see lastError); toggle it off and on to retry",
             reason="FAILED",
         )
-    if config.claimed_at is not None and not stale:
-        return Conflict(
-            f"another worker ({config.claimed_by}) holds the claim and its heartbeat is recent",
-            reason="CLAIMED",
-        )
+    held = CLAIMS.why_held(config, bool(stale))
+    if held is not None:
+        return held
     if not missing:
         return Conflict("every expected run is recorded", reason="COMPLETED")
     return Conflict("the claim is not available", reason="UNAVAILABLE")
@@ -115,19 +97,9 @@ async def _why_not(session: AsyncSession, experiment_id: int, stale_seconds: int
 async def claim(
     session: AsyncSession, experiment_id: int, worker_id: str, stale_seconds: int
 ) -> models.ExecutionConfig:
-    stmt = (
-        update(C)
-        .where(C.id == experiment_id, _claimable(stale_seconds))
-        .values(
-            claimed_at=utcnow(),
-            claimed_by=worker_id,
-            fencing_token=C.fencing_token + 1,
-            updated_at=utcnow(),
-        )
-        .returning(C)
-        .execution_options(synchronize_session=False)
+    config = await CLAIMS.claim(
+        session, experiment_id, worker_id, stale_seconds, updated_at=utcnow()
     )
-    config = (await session.scalars(stmt)).first()
     if config is None:
         raise await _why_not(session, experiment_id, stale_seconds)
     return config
@@ -136,93 +108,38 @@ async def claim(
 async def claim_next(
     session: AsyncSession, dialect: str, worker_id: str, stale_seconds: int
 ) -> models.ExecutionConfig | None:
-    """Claim the oldest claimable config (queued or orphaned), or None.
-
-    PostgreSQL: the candidate is locked with ``FOR UPDATE SKIP LOCKED``, so
-    concurrent claimers pass over each other's rows instead of queueing on them;
-    the outer UPDATE repeats the guards. SQLite: the write lock serialises it.
-    """
-    candidate = select(C.id).where(_claimable(stale_seconds)).order_by(C.created_at, C.id).limit(1)
-    if dialect == "postgresql":
-        candidate = candidate.with_for_update(skip_locked=True)
-    stmt = (
-        update(C)
-        .where(C.id == candidate.scalar_subquery(), _claimable(stale_seconds))
-        .values(
-            claimed_at=utcnow(),
-            claimed_by=worker_id,
-            fencing_token=C.fencing_token + 1,
-            updated_at=utcnow(),
-        )
-        .returning(C)
-        .execution_options(synchronize_session=False)
-    )
-    return (await session.scalars(stmt)).first()
+    """Claim the oldest claimable config (queued or orphaned), or None."""
+    return await CLAIMS.claim_next(session, dialect, worker_id, stale_seconds, updated_at=utcnow())
 
 
 async def heartbeat(
     session: AsyncSession, experiment_id: int, holder: Holder, stale_seconds: int
 ) -> models.ExecutionConfig:
-    stmt = (
-        update(C)
-        .where(C.id == experiment_id, _held_by(holder))
-        .values(claimed_at=utcnow())
-        .returning(C)
-        .execution_options(synchronize_session=False)
-    )
-    config = (await session.scalars(stmt)).first()
+    config = await CLAIMS.heartbeat(session, experiment_id, holder)
     if config is None:
         raise await _lost(session, experiment_id, holder)
     return config
 
 
 async def _lost(session: AsyncSession, experiment_id: int, holder: Holder) -> Exception:
-    """Why ``holder`` (worker id, fencing token) holds no claim, read after a
-    guarded write matched no row. ``extensions.reason``: DISABLED, UNKNOWN_TOKEN
-    (no claim ever had this token), RELEASED (no worker holds it now), TAKEN_OVER
-    (another worker does), STALE_TOKEN (this worker holds it under a newer token)."""
+    """Why ``holder`` holds no claim: DISABLED, else the kernel's reasons
+    (UNKNOWN_TOKEN, RELEASED, TAKEN_OVER, STALE_TOKEN)."""
     config = await session.get(C, experiment_id)
     if config is None:
         return NotFound("this experiment has no execution config", field="experimentId")
-    token, current = holder.fencing_token, config.fencing_token
     if not config.enabled:
         return Conflict(
             "the claim was lost: the execution was disabled (toggled off)", reason="DISABLED"
         )
-    if not 1 <= token <= current:  # claims issue 1, 2, 3, ...
-        return Conflict(
-            f"fencingToken {token} was never issued for this experiment (the latest is "
-            f"{current}); claim it to get one",
-            reason="UNKNOWN_TOKEN",
-        )
-    if config.claimed_at is None:
-        return Conflict(
-            "the claim was already released: no worker holds it; claim it again",
-            reason="RELEASED",
-        )
-    if config.claimed_by != holder.worker_id:
-        return Conflict(
-            f"the claim was lost: another worker ({config.claimed_by}) holds it now",
-            reason="TAKEN_OVER",
-        )
-    return Conflict(
-        f"the fencing token is stale: this worker holds the claim under fencingToken "
-        f"{current} now, not {token}",
-        reason="STALE_TOKEN",
-    )
+    return CLAIMS.why_lost(config, holder)
 
 
 async def release(
     session: AsyncSession, experiment_id: int, holder: Holder, error: str | None
 ) -> models.ExecutionConfig:
-    stmt = (
-        update(C)
-        .where(C.id == experiment_id, _held_by(holder))
-        .values(claimed_at=None, claimed_by=None, last_error=error, updated_at=utcnow())
-        .returning(C)
-        .execution_options(synchronize_session=False)
+    config = await CLAIMS.release(
+        session, experiment_id, holder, last_error=error, updated_at=utcnow()
     )
-    config = (await session.scalars(stmt)).first()
     if config is None:
         raise await _lost(session, experiment_id, holder)
     return config
@@ -238,7 +155,7 @@ async def toggle(
     if enabled:
         values["last_error"] = None
     else:
-        values.update(claimed_at=None, claimed_by=None)
+        values.update(CLAIMS.released())
     stmt = (
         update(C)
         .where(
@@ -268,13 +185,7 @@ async def _guard(session: AsyncSession, experiment_id: int, holder: Holder) -> N
     """Refresh the claim as part of a write; fails (and the write with it) unless
     the holder is current. On PostgreSQL it also row-locks the config until
     commit, so no takeover can slip between this check and the write."""
-    stmt = (
-        update(C)
-        .where(C.id == experiment_id, _held_by(holder))
-        .values(claimed_at=utcnow())
-        .returning(C.id)
-    )
-    if (await session.execute(stmt)).first() is None:
+    if not await CLAIMS.hold(session, experiment_id, holder):
         raise await _lost(session, experiment_id, holder)
 
 

@@ -4,11 +4,12 @@ annotations, prompts. No field returns provider credentials."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from expgraph.db.claims import is_fresh
 from expgraph.domains.catalog.models import DatasetExample as ExampleRecord
 from expgraph.domains.execution import configs, models
 from expgraph.domains.execution.configs import EvaluatorKind
@@ -187,7 +188,7 @@ def derive_state(
     if not config.enabled:
         return ExecutionState.STOPPED
     if config.claimed_at is not None:
-        fresh = counts.now - config.claimed_at <= timedelta(seconds=stale_seconds)
+        fresh = is_fresh(config.claimed_at, counts.now, stale_seconds)
         return ExecutionState.RUNNING if fresh else ExecutionState.ORPHANED
     if config.last_error is not None:
         return ExecutionState.FAILED
