@@ -433,6 +433,22 @@ async def generate_postgresql(url: str, size_name: str, seed: int = 1) -> dict[s
     return counts
 
 
+async def rebuild_abtest_unit_sums(url: str, experiment_ids: list[int] | None = None) -> int:
+    """Recompute unit_metric_sums from the stored events (of these experiments; all
+    when None) with expgraph's own rebuild (``aggregate.rebuild_unit_sums``, what
+    ``expgraph abtest aggregate --rebuild`` runs); no statement timeout."""
+    from expgraph.config import Settings
+    from expgraph.db.engine import Database
+    from expgraph.domains.abtest.aggregate import rebuild_unit_sums
+
+    database = Database(Settings(database_url=url, db_statement_timeout_ms=0))
+    try:
+        async with database.transaction() as session:
+            return await rebuild_unit_sums(session, database.dialect, experiment_ids)
+    finally:
+        await database.dispose()
+
+
 def sqlite_processors(table: str, columns: list[str]) -> list[Callable[[Any], Any] | None]:
     """Per column, the bind processor the application's engine applies on SQLite
     (aiosqlite dialect): what an ORM insert of the same value would store."""
@@ -676,6 +692,9 @@ async def generate_abtest_postgresql(url: str, seed: int = 1) -> dict[str, int]:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"COALESCE((SELECT max(id) FROM {table}), 1))"
             )
+        # The events went in by COPY, not recordEvents: the per-unit metric sums
+        # that results read are computed from them by the rebuild.
+        counts["unit_metric_sums"] = await rebuild_abtest_unit_sums(url)
         await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()

@@ -735,8 +735,13 @@ async def prepare_abtest(server_url: str, args: argparse.Namespace) -> tuple[str
     conn = await asyncpg.connect(dsn)
     await conn.execute("DELETE FROM events WHERE event_id LIKE 'bench-%'")
     await conn.execute("DELETE FROM assignments WHERE unit_id LIKE 'bench-%'")
+    await conn.close()
+    # The ingestion's events added to their units' metric sums: recomputed without them.
+    await datagen.rebuild_abtest_unit_sums(url, list(datagen.AB_RUNNING))
+    conn = await asyncpg.connect(dsn)
     await conn.execute("VACUUM ANALYZE events")
     await conn.execute("VACUUM ANALYZE assignments")
+    await conn.execute("VACUUM ANALYZE unit_metric_sums")
     await conn.close()
     return url, generated
 
