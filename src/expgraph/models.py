@@ -8,6 +8,7 @@ from expgraph.domains.execution import models as execution
 from expgraph.domains.experiments import models as experiments
 from expgraph.domains.research import models as research
 from expgraph.domains.simulation import models as simulation
+from expgraph.domains.training import models as training
 
 __all__ = [
     "Base",
@@ -18,4 +19,5 @@ __all__ = [
     "experiments",
     "research",
     "simulation",
+    "training",
 ]

@@ -33,6 +33,8 @@ from expgraph.domains.research import queries as research_queries
 from expgraph.domains.research.experiment import ResearchExperiment
 from expgraph.domains.simulation import mutations as simulation_mutations
 from expgraph.domains.simulation.experiment import SimulationExperiment
+from expgraph.domains.training import mutations as training_mutations
+from expgraph.domains.training import queries as training_queries
 from expgraph.domains.training.experiment import TrainingExperiment
 from expgraph.graphql.schema import Schema, assemble, export_sdl
 
@@ -53,6 +55,7 @@ QUERIES: tuple[type, ...] = (
     execution_queries.Query,
     research_queries.Query,
     abtest_queries.Query,
+    training_queries.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     experiments_mutations.Mutation,
@@ -63,6 +66,7 @@ MUTATIONS: tuple[type, ...] = (
     simulation_mutations.Mutation,
     abtest_mutations.Mutation,
     abtest_assignment.Mutation,
+    training_mutations.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
     execution_subscriptions.Subscription,

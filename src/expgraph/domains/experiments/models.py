@@ -149,8 +149,11 @@ class TrainingExperiment(Experiment):
     onnx_path: Mapped[str | None] = mapped_column(String(500))
     results_dir: Mapped[str | None] = mapped_column(String(500))
     notes: Mapped[str | None] = mapped_column(Text)
-    # The FK constraint to hpo_campaigns arrives with that table (training issue).
-    hpo_campaign_id: Mapped[int | None] = mapped_column(BigIntId, index=True)
+    # The HPO campaign it is a trial of (domains/training); a circular reference
+    # with hpo_campaigns.best_experiment_id, so the constraint is created after both.
+    hpo_campaign_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("hpo_campaigns.id", use_alter=True), index=True
+    )
 
 
 class ResearchExperiment(Experiment):

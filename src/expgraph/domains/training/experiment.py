@@ -3,6 +3,8 @@ its dataset reference on every write."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import strawberry
 
 from expgraph.domains.catalog.fields import dataset_field
@@ -10,11 +12,41 @@ from expgraph.domains.catalog.service import check_dataset_references
 from expgraph.domains.experiments import hooks
 from expgraph.domains.experiments import models as experiments
 from expgraph.domains.experiments.types import EXPERIMENT_RENAMES, Experiment
+from expgraph.domains.training import models
+from expgraph.domains.training.service import TrainingMetric, best, objective_of
+from expgraph.domains.training.types import RUNS, LearningCurve, TrainingRun, curve
+from expgraph.graphql.connections import connection_field
+from expgraph.graphql.context import Info
+from expgraph.graphql.loaders import Relation
+from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.prefetch import derived_field
 from expgraph.graphql.relay import node_type
 from expgraph.graphql.scalars import JSON
 from expgraph.graphql.visibility import Public
 
 hooks.check_kind(experiments.ExperimentKind.TRAINING, check_dataset_references)
+
+OBJECTIVE_RULE = (
+    "The objective is the experiment's config key objective, e.g. "
+    '{"objective": {"metric": "valAccuracy", "direction": "MAXIMIZE"}} (metric: a '
+    "TrainingMetric, camelCase or as the enum names it; direction: MINIMIZE or MAXIMIZE). "
+    "Without it, validation loss minimized; without a direction, accuracies are maximized "
+    "and other metrics minimized. Ties go to the earliest epoch."
+)
+
+
+def _best_epoch(runs: list[Any], record: Any, _context: Any) -> int | None:
+    found = best(runs, objective_of(record.config))
+    return None if found is None else found[0]
+
+
+def _best_value(runs: list[Any], record: Any, _context: Any) -> float | None:
+    found = best(runs, objective_of(record.config))
+    return None if found is None else found[1]
+
+
+def _total_epochs(runs: list[Any], _record: Any, _context: Any) -> int:
+    return len(runs)
 
 
 @node_type(experiments.TrainingExperiment, read=Public, renames=EXPERIMENT_RENAMES)
@@ -30,10 +62,55 @@ class TrainingExperiment(Experiment):
     metrics: JSON | None = strawberry.field(
         description="Resulting metrics as a JSON object; null until reported."
     )
-    best_epoch: int | None = strawberry.field(
-        description="Epoch with the best validation result; null until known."
+    best_epoch: int | None = derived_field(
+        RUNS,
+        "id",
+        int | None,
+        _best_epoch,
+        description=(
+            "The logged epoch with the best value of the objective; null while no logged "
+            "epoch has a value for it. " + OBJECTIVE_RULE
+        ),
     )
-    total_epochs: int | None = strawberry.field(description="Epochs trained; null until reported.")
+    best_value: float | None = derived_field(
+        RUNS,
+        "id",
+        float | None,
+        _best_value,
+        description="The objective's value at bestEpoch; null when bestEpoch is null.",
+    )
+    total_epochs: int = derived_field(
+        RUNS,
+        "id",
+        int,
+        _total_epochs,
+        description="How many epochs are logged (trainingRuns), 0 before the first.",
+    )
+    training_runs = connection_field(
+        Relation(models.TrainingRun, "experiment_id"),
+        TrainingRun,
+        (SortKey("epoch"),),
+        description="Its logged epochs, by epoch number (logTrainingEpochs).",
+    )
+
+    @strawberry.field(
+        description=(
+            "One learning curve per metric asked for, in the order asked: each logged epoch "
+            "with a value for the metric, by epoch. A page of experiments reads its curves "
+            "in one statement."
+        )
+    )
+    async def learning_curve(
+        self,
+        info: Info,
+        metrics: Annotated[
+            list[TrainingMetric],
+            strawberry.argument(description="The metrics to plot, one curve each."),
+        ],
+    ) -> list[LearningCurve]:
+        runs = await info.context.loader(RUNS).load(self.record.id)
+        return [curve(runs, metric) for metric in dict.fromkeys(metrics)]
+
     duration_seconds: float | None = strawberry.field(
         description="Training wall-clock time in seconds; null until it finishes."
     )
