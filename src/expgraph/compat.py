@@ -23,6 +23,7 @@ part and what replaces it. See docs/architecture.md, "The fast path".
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import inspect
 import logging
@@ -160,6 +161,449 @@ def convert_arguments(
     return _convert_arguments(
         value, arguments, scalar_registry=scalar_registry, config=config, info=info
     )
+
+
+# strawberry's conversion of argument values re-derives, for every input object of
+# every request, each field's GraphQL name and resolved type and what kind of type
+# it is (``convert_argument``: ``resolve_type`` and a chain of isinstance checks per
+# field per object), which is most of a 1,000-item list input's cost. A converter
+# made once per argument (and per input class) does the same steps with that work
+# done ahead; whatever it does not handle itself (``Maybe``, lazy types, GlobalID,
+# ``from_input``, unknown types) goes to strawberry's ``convert_argument`` as before.
+
+_Converter = Callable[[Any, Any, tuple[str | int, ...]], Any]
+_CONVERTERS: dict[int, tuple[Any, Any, Any, list[tuple[str, str, _Converter]]]] = {}
+
+
+def _stock_converter(type_: Any, scalar_registry: Any, config: Any) -> _Converter:
+    from strawberry.types.arguments import convert_argument
+
+    def convert(value: Any, info: Any, path: tuple[str | int, ...]) -> Any:
+        return convert_argument(value, type_, scalar_registry, config, info, path=path)
+
+    return convert
+
+
+def _converter(
+    type_: Any, scalar_registry: Any, config: Any, classes: dict[Any, Any]
+) -> _Converter:
+    """A function converting a value of ``type_`` as ``convert_argument`` does."""
+    from strawberry.relay.types import GlobalID
+    from strawberry.types.arguments import _is_leaf_type, _is_optional_leaf_type
+    from strawberry.types.base import (
+        StrawberryList,
+        StrawberryMaybe,
+        StrawberryOptional,
+        has_object_definition,
+    )
+    from strawberry.types.enum import has_enum_definition
+    from strawberry.types.lazy_type import LazyType
+    from strawberry.types.unset import UNSET
+
+    if isinstance(type_, (StrawberryMaybe, LazyType)) or type_ is GlobalID:
+        return _stock_converter(type_, scalar_registry, config)
+    if isinstance(type_, StrawberryOptional):
+        return _converter(type_.of_type, scalar_registry, config, classes)
+    if isinstance(type_, StrawberryList):
+        of_type = type_.of_type
+        if _is_leaf_type(of_type, scalar_registry, skip_classes=(GlobalID,)) or (
+            _is_optional_leaf_type(of_type, scalar_registry, skip_classes=(GlobalID,))
+        ):
+
+            def leaves(value: Any, info: Any, path: tuple[str | int, ...]) -> Any:
+                if value is None or value is UNSET:
+                    return value
+                return list(value)  # a copy, as strawberry makes
+
+            return leaves
+        item = _converter(of_type, scalar_registry, config, classes)
+
+        def items(value: Any, info: Any, path: tuple[str | int, ...]) -> Any:
+            if value is None or value is UNSET:
+                return value
+            return [item(x, info, (*path, index)) for index, x in enumerate(value)]
+
+        return items
+    if _is_leaf_type(type_, scalar_registry) or has_enum_definition(type_):
+
+        def leaf(value: Any, info: Any, path: tuple[str | int, ...]) -> Any:
+            return value
+
+        return leaf
+    if not has_object_definition(type_) or type_.__strawberry_definition__.from_input is not None:
+        return _stock_converter(type_, scalar_registry, config)
+    if type_ in classes:  # made already (or being made: a recursive input)
+        found: _Converter = classes[type_]
+        return found
+    definition = type_.__strawberry_definition__
+    defaults: dict[str, Any] = {}
+    if definition.is_input:
+        defaults = {
+            field.python_name: None
+            for field in definition.fields
+            if field.default_value is dataclasses.MISSING
+            and field.default_factory is dataclasses.MISSING
+        }
+    fields: list[tuple[str, str, _Converter]] = []
+    cls = type_
+
+    def instance(value: Any, info: Any, path: tuple[str | int, ...]) -> Any:
+        if value is None or value is UNSET:
+            return value
+        kwargs = dict(defaults)
+        for graphql_name, python_name, convert in fields:
+            if graphql_name in value:
+                kwargs[python_name] = convert(value[graphql_name], info, (*path, graphql_name))
+        return cls(**kwargs)
+
+    classes[type_] = instance
+    for field in definition.fields:
+        fields.append(
+            (
+                config.name_converter.from_field(field),
+                field.python_name,
+                _converter(
+                    field.resolve_type(type_definition=definition), scalar_registry, config, classes
+                ),
+            )
+        )
+    return instance
+
+
+def _argument_converters(
+    arguments: list[Any], scalar_registry: Any, config: Any
+) -> list[tuple[str, str, _Converter]]:
+    key = id(arguments)
+    cached = _CONVERTERS.get(key)
+    if (
+        cached is not None
+        and cached[0] is arguments
+        and cached[1] is scalar_registry
+        and (cached[2] is config)
+    ):
+        return cached[3]
+    classes: dict[Any, Any] = {}
+    try:
+        made = [
+            (
+                config.name_converter.from_argument(argument),
+                argument.python_name,
+                _converter(argument.type, scalar_registry, config, classes),
+            )
+            for argument in arguments
+        ]
+    except (ImportError, AttributeError):  # a strawberry whose internals differ
+        made = [
+            (
+                config.name_converter.from_argument(argument),
+                argument.python_name,
+                _stock_converter(argument.type, scalar_registry, config),
+            )
+            for argument in arguments
+        ]
+    _CONVERTERS[key] = (arguments, scalar_registry, config, made)
+    return made
+
+
+def fast_convert_arguments(
+    value: dict[str, Any],
+    arguments: list[Any],
+    *,
+    scalar_registry: Any,
+    config: Any,
+    info: Any,
+) -> dict[str, Any]:
+    """What ``convert_arguments`` gives, through converters made once per field's
+    argument list (the fast path's conversion; tests/test_argument_conversion.py
+    compares the two)."""
+    if not arguments:
+        return {}
+    kwargs: dict[str, Any] = {}
+    for name, python_name, convert in _argument_converters(arguments, scalar_registry, config):
+        if name in value:
+            kwargs[python_name] = convert(value[name], info, (name,))
+    return kwargs
+
+
+_FAST_CONVERSION = "_expgraph_fast_conversion"
+
+
+def install_fast_argument_conversion() -> bool:
+    """Let strawberry's own resolver wrapper (fields with permissions or extensions)
+    convert arguments with ``fast_convert_arguments`` when the request's schema runs
+    on the fast path (``schema.fast_path``); other schemas keep strawberry's
+    conversion. It replaces ``convert_arguments`` in strawberry's private
+    ``strawberry.schema.schema_converter`` module; when that module does not call
+    the expected function, nothing is replaced (such fields convert as stock) and
+    this returns False. Idempotent."""
+    try:
+        from strawberry.schema import schema_converter
+    except ImportError:  # pragma: no cover
+        return False
+    current = getattr(schema_converter, "convert_arguments", None)
+    if getattr(current, _FAST_CONVERSION, False):
+        return True
+    if _convert_arguments is None or current is not _convert_arguments:
+        return False
+    stock = _convert_arguments
+
+    def convert_arguments(
+        value: dict[str, Any],
+        arguments: list[Any],
+        scalar_registry: Any,
+        config: Any,
+        info: Any = None,
+    ) -> dict[str, Any]:
+        if getattr(getattr(info, "schema", None), "fast_path", False):
+            return fast_convert_arguments(
+                value, arguments, scalar_registry=scalar_registry, config=config, info=info
+            )
+        return stock(value, arguments, scalar_registry=scalar_registry, config=config, info=info)
+
+    setattr(convert_arguments, _FAST_CONVERSION, True)
+    schema_converter.convert_arguments = convert_arguments
+    return True
+
+
+# graphql-core's coercion of a request's variables (``coerce_input_value``, called
+# by ``graphql.execution.values.coerce_variable_values``) asks, for every value of
+# a 1,000-item list of input objects, what kind of type it has and walks each
+# object's keys twice. A coercer made once per input type does the same steps
+# (the same results, Undefined where graphql-core gives Undefined: the request's
+# errors are then worked out by graphql-core's ``validate_input_value`` as
+# before). It runs only while the fast path's executor builds its execution
+# (``fast_variable_coercion``); oneOf input objects go to graphql-core's function.
+
+_FAST_COERCION: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "expgraph_fast_coercion", default=False
+)
+_COERCERS: dict[tuple[Any, ...], Callable[[Any], Any]] = {}
+_FAST_COERCION_MARK = "_expgraph_fast_coercion"
+
+
+def _coercer(type_: Any) -> Callable[[Any], Any]:
+    """What ``coerce_input_value(value, type_)`` gives, as a function of value."""
+    from graphql import (
+        GraphQLInputObjectType,
+        GraphQLList,
+        GraphQLNonNull,
+        Undefined,
+        is_leaf_type,
+        is_required_input_field,
+    )
+    from graphql.pyutils import is_iterable
+    from graphql.utilities.coerce_input_value import coerce_default_value
+
+    key: tuple[Any, ...] = ()
+    named = type_
+    while isinstance(named, (GraphQLNonNull, GraphQLList)):
+        key += ("!" if isinstance(named, GraphQLNonNull) else "[]",)
+        named = named.of_type
+    key += (named,)
+    found = _COERCERS.get(key)
+    if found is not None:
+        return found
+
+    if isinstance(type_, GraphQLNonNull):
+        inner = _coercer(type_.of_type)
+
+        def non_null(value: Any) -> Any:
+            if value is None or value is Undefined:
+                return Undefined
+            return inner(value)
+
+        made: Callable[[Any], Any] = non_null
+    elif isinstance(type_, GraphQLList):
+        item = _coercer(type_.of_type)
+
+        def items(value: Any) -> Any:
+            if value is None or value is Undefined:
+                return None
+            if type(value) is not list and not is_iterable(value):
+                coerced = item(value)
+                return Undefined if coerced is Undefined else [coerced]
+            coerced_list: list[Any] = []
+            append = coerced_list.append
+            for item_value in value:
+                coerced = item(item_value)
+                if coerced is Undefined:
+                    return Undefined
+                append(coerced)
+            return coerced_list
+
+        made = items
+    elif isinstance(type_, GraphQLInputObjectType) and not getattr(type_, "is_one_of", True):
+        object_type = type_
+        plan: list[tuple[str, str, Any, bool, Callable[[Any], Any] | None]] = []
+        names: frozenset[str] = frozenset()
+
+        def input_object(value: Any) -> Any:
+            if value is None or value is Undefined:
+                return None
+            if not isinstance(value, dict):
+                return Undefined
+            for field_name, field_value in value.items():
+                if field_name not in names and field_value is not Undefined:
+                    return Undefined
+            coerced_dict: dict[str, Any] = {}
+            for field_name, out_name, field, required, coerce in plan:
+                field_value = value.get(field_name, Undefined)
+                if field_value is Undefined:
+                    if required:
+                        return Undefined
+                    default = coerce_default_value(field)
+                    if default is not Undefined:
+                        coerced_dict[out_name] = default
+                else:
+                    assert coerce is not None
+                    coerced = coerce(field_value)
+                    if coerced is Undefined:
+                        return Undefined
+                    coerced_dict[out_name] = coerced
+            return object_type.out_type(coerced_dict)
+
+        _COERCERS[key] = input_object  # before its fields: an input may contain itself
+        for field_name, field in object_type.fields.items():
+            plan.append(
+                (
+                    field_name,
+                    field.out_name or field_name,
+                    field,
+                    is_required_input_field(field),
+                    _coercer(field.type),
+                )
+            )
+        names = frozenset(object_type.fields)
+        return input_object
+    elif is_leaf_type(type_):
+        leaf = type_
+
+        def leaf_value(value: Any) -> Any:
+            if value is None or value is Undefined:
+                return None
+            try:
+                return leaf.coerce_input_value(value)
+            except Exception:
+                return Undefined
+
+        made = leaf_value
+    else:  # oneOf input objects, anything unforeseen: graphql-core's own
+        from graphql.utilities.coerce_input_value import coerce_input_value
+
+        stock_type = type_
+
+        def stock(value: Any) -> Any:
+            return coerce_input_value(value, stock_type)
+
+        made = stock
+    _COERCERS[key] = made
+    return made
+
+
+def fast_coerce_input_value(value: Any, type_: Any) -> Any:
+    """``graphql.utilities.coerce_input_value`` through a coercer made once per type."""
+    return _coercer(type_)(value)
+
+
+_DEPTHS: dict[tuple[Any, ...], int | None] = {}
+
+
+def _static_depth(type_: Any, seen: frozenset[Any] = frozenset()) -> int | None:
+    """The deepest level graphql-core's ``input_is_nested_too_deeply`` can reach
+    for a value of ``type_`` (lists and input objects each add one, whatever the
+    value), or None when an input object can contain itself (no bound)."""
+    from graphql import GraphQLInputObjectType, GraphQLList, GraphQLNonNull
+
+    if isinstance(type_, GraphQLNonNull):
+        return _static_depth(type_.of_type, seen)
+    if isinstance(type_, GraphQLList):
+        inner = _static_depth(type_.of_type, seen)
+        return None if inner is None else inner + 1
+    if isinstance(type_, GraphQLInputObjectType):
+        if type_ in seen:
+            return None
+        deepest = 0
+        for field in type_.fields.values():
+            inner = _static_depth(field.type, seen | {type_})
+            if inner is None:
+                return None
+            deepest = max(deepest, inner + 1)
+        return deepest
+    return 0
+
+
+def fast_input_is_nested_too_deeply(value: Any, type_: Any, stock: Any) -> bool:
+    """``input_is_nested_too_deeply(value, type_)`` (``stock``), answered False
+    without walking the value when no value of ``type_`` can be nested that deep."""
+    from graphql import GraphQLList, GraphQLNonNull
+    from graphql.execution.values import MAX_NESTING_DEPTH
+
+    key: tuple[Any, ...] = ()
+    named = type_
+    while isinstance(named, (GraphQLNonNull, GraphQLList)):
+        key += ("!" if isinstance(named, GraphQLNonNull) else "[]",)
+        named = named.of_type
+    key += (named,)
+    if key not in _DEPTHS:
+        _DEPTHS[key] = _static_depth(type_)
+    depth = _DEPTHS[key]
+    if depth is not None and depth <= MAX_NESTING_DEPTH:
+        return False
+    answer: bool = stock(value, type_)
+    return answer
+
+
+def install_fast_variable_coercion() -> bool:
+    """Make graphql-core's variable coercion (the ``coerce_input_value`` that its
+    private ``graphql.execution.values`` module calls) use ``fast_coerce_input_value``
+    while ``fast_variable_coercion()`` is on, graphql-core's own otherwise. When
+    that module does not call the expected function, nothing is replaced and this
+    returns False (variables are then coerced as stock). Idempotent."""
+    try:
+        from graphql.execution import values
+        from graphql.utilities.coerce_input_value import coerce_input_value as stock
+    except ImportError:  # pragma: no cover
+        return False
+    current = getattr(values, "coerce_input_value", None)
+    if getattr(current, _FAST_COERCION_MARK, False):
+        return True
+    if current is not stock or _parameters(stock) != ["input_value", "type_"]:
+        return False
+
+    def coerce_input_value(input_value: Any, type_: Any) -> Any:
+        if _FAST_COERCION.get():
+            return fast_coerce_input_value(input_value, type_)
+        return stock(input_value, type_)
+
+    setattr(coerce_input_value, _FAST_COERCION_MARK, True)
+    values.coerce_input_value = coerce_input_value
+    nested = getattr(values, "input_is_nested_too_deeply", None)
+    if (
+        callable(nested)
+        and _parameters(nested) == ["value", "type_"]
+        and isinstance(getattr(values, "MAX_NESTING_DEPTH", None), int)
+    ):
+        stock_nested = nested
+
+        def input_is_nested_too_deeply(value: Any, type_: Any) -> bool:
+            if _FAST_COERCION.get():
+                return fast_input_is_nested_too_deeply(value, type_, stock_nested)
+            answer: bool = stock_nested(value, type_)
+            return answer
+
+        values.input_is_nested_too_deeply = input_is_nested_too_deeply
+    return True
+
+
+class fast_variable_coercion:
+    """``with fast_variable_coercion(): ...``: variables coerced in this block
+    (and its context) go through ``fast_coerce_input_value``."""
+
+    def __enter__(self) -> None:
+        self._token = _FAST_COERCION.set(True)
+
+    def __exit__(self, *_: Any) -> None:
+        _FAST_COERCION.reset(self._token)
 
 
 def provided_operation_name(execution_context: Any) -> str | None:

@@ -87,7 +87,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def check_text(value: str, max_length: int | None = None) -> None:
     if "\x00" in value:
         raise ValueRefused("text cannot contain the NUL character (U+0000)")
-    if _SURROGATE.search(value):
+    if not value.isascii() and _SURROGATE.search(value):  # ASCII has no surrogates
         raise ValueRefused("text cannot contain lone surrogates (not valid Unicode text)")
     if max_length is not None and len(value) > max_length:
         raise ValueRefused(f"at most {max_length} characters allowed, got {len(value)}")
@@ -107,7 +107,8 @@ def check_int(value: int, bounds: tuple[int, int] = INT64) -> None:
 def check_json(value: Any) -> None:
     """``value`` storable as JSON and sendable back: see the module docstring."""
     value = _plain(value)
-    _walk_json(value, "$", 0)
+    if not _json_ok(value, 0):
+        _walk_json(value, "$", 0)  # raises, naming the place
     try:
         size = len(orjson.dumps(value))
     except TypeError as exc:  # not JSON at all (a set, an object...)
@@ -116,6 +117,33 @@ def check_json(value: Any) -> None:
         raise ValueRefused(
             f"JSON value of {size} bytes is larger than the {limits.max_json_bytes} allowed"
         )
+
+
+def _json_ok(value: Any, depth: int) -> bool:
+    """Whether ``_walk_json`` finds nothing wrong, without working out the places
+    it would name (most values are fine: their walk is then cheaper)."""
+    if isinstance(value, str):
+        return "\x00" not in value and (value.isascii() or not _SURROGATE.search(value))
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return INT64[0] <= value <= INT64[1]
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict | list | tuple):
+        if depth >= limits.max_json_depth:
+            return False
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str) or "\x00" in key:
+                    return False
+                if not key.isascii() and _SURROGATE.search(key):
+                    return False
+                if not _json_ok(item, depth + 1):
+                    return False
+            return True
+        return all(_json_ok(item, depth + 1) for item in value)
+    return True
 
 
 def _walk_json(value: Any, where: str, depth: int) -> None:

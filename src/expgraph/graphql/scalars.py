@@ -134,7 +134,8 @@ def _harden(scalar: GraphQLScalarType, check: Any, accepts: type | tuple[type, .
         if isinstance(value, accepts) and not isinstance(value, bool):
             check(value)  # before graphql-core, whose own message names no field
         result = coerce_value(value)
-        check(result)
+        if result is not value or not isinstance(value, accepts):  # else checked above
+            check(result)
         return result
 
     def checked_literal(node: Any, *args: Any) -> Any:

@@ -97,6 +97,8 @@ def assemble(
     apply_list_caps(schema)
     if fast:
         install_lean_resolvers(schema)
+        compat.install_fast_argument_conversion()
+        compat.install_fast_variable_coercion()
     return schema
 
 

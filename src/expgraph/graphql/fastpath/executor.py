@@ -209,6 +209,13 @@ class Executor(compat.StrawberryExecutionContext):
     source and fields loaded ahead completed inline and, inside lists, async
     fields awaited in turn."""
 
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        """graphql-core's ``build`` (variables coerced, the execution made), with the
+        variables coerced by ``compat.fast_coerce_input_value``."""
+        with compat.fast_variable_coercion():
+            return super().build(*args, **kwargs)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
@@ -605,7 +612,7 @@ def lean_resolver(field: GraphQLField, schema: Schema) -> Any | None:
                 if strawberry_info is None:
                     strawberry_info = compat.strawberry_info(info_class, info, strawberry_field)
                 kwargs.update(
-                    compat.convert_arguments(
+                    compat.fast_convert_arguments(
                         {name: value},
                         [definition],
                         scalar_registry=schema.schema_converter.scalar_registry,
