@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
+from expgraph.domains.catalog.models import Dataset
 from expgraph.domains.experiments.models import TrainingExperiment
-from expgraph.domains.training.models import HpoCampaign, HpoMethod
+from expgraph.domains.training.models import HpoCampaign, HpoMethod, NasCampaign, NasTrial
 from expgraph.graphql.relay import model_pk
-from tests.helpers import create_experiment
+from tests.helpers import create_dataset, create_experiment
 
 LOG = """mutation($input: LogTrainingEpochsInput!) {
   logTrainingEpochs(input: $input) { trainingRuns { id epoch trainLoss valLoss valAccuracy } } }"""
@@ -227,3 +230,41 @@ async def test_a_page_of_training_experiments_takes_the_same_statements_for_2_or
             assert [e["node"]["epoch"] for e in node["trainingRuns"]["edges"]] == [0, 1, 2, 3, 4]
         counts.append(statements.count)
     assert counts[0] == counts[1], statements.sql
+
+
+async def test_on_delete_rules_follow_the_seed(gql, db):
+    """nas_trials go with their campaign (CASCADE), also when the campaign points
+    back at one of them (the circular best_trial_id FK); an experiment with logged
+    epochs cannot be hard-deleted (no rule: experiments are soft-deleted)."""
+    dataset_id, _ = await create_dataset(gql, "nas-data")
+    async with db.transaction() as session:
+        campaign = NasCampaign(
+            name="nas", dataset_id=model_pk(dataset_id, Dataset), search_algorithm="random"
+        )
+        session.add(campaign)
+        await session.flush()
+        trial = NasTrial(
+            campaign_id=campaign.id,
+            trial_number=0,
+            architecture={"layers": 2},
+            architecture_hash="a",
+        )
+        session.add(trial)
+        await session.flush()
+        campaign.best_trial_id = trial.id
+    async with db.transaction() as session:
+        await session.execute(
+            delete(NasCampaign)
+            .where(NasCampaign.best_trial_id.is_not(None))
+            .execution_options(synchronize_session=False)
+        )
+    async with db.read() as session:
+        assert (await session.scalar(select(func.count()).select_from(NasTrial))) == 0
+    exp = await create_experiment(gql, "kept")
+    await log(gql, exp["id"], [epoch(0)])
+    pk = model_pk(exp["id"], TrainingExperiment)
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as session:
+            await session.execute(
+                delete(TrainingExperiment.__table__).where(TrainingExperiment.__table__.c.id == pk)
+            )

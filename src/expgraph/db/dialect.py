@@ -133,6 +133,22 @@ def upsert(
     )
 
 
+def upsert_many(
+    dialect: str,
+    table: Table,
+    conflict_columns: Sequence[str],
+    update_columns: Sequence[str],
+) -> Insert:
+    """``upsert`` with the rows as execute()'s parameters (executemany: one cached
+    statement, batched by "insertmanyvalues"); a key may appear once per call."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(conflict_columns),
+        set_={c: stmt.excluded[c] for c in update_columns} | _touch(table),
+    )
+
+
 def _touch(table: Table) -> dict[str, Any]:
     from expgraph.db.types import utcnow
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from expgraph.db.dialect import upsert
+from expgraph.db.dialect import upsert_many
 from expgraph.db.values import check_rows
 from expgraph.domains.experiments.models import Experiment, ExperimentKind
 from expgraph.domains.training import models
@@ -160,9 +160,8 @@ async def log_epochs(
     rows = [by_epoch[e] for e in sorted(by_epoch)]
     check_rows(models.TrainingRun, rows)  # Core statements skip the ORM's value checks
     table = models.TrainingRun.__table__
-    await session.execute(
-        upsert(dialect, table, rows, ("experiment_id", "epoch"), EPOCH_COLUMNS)  # type: ignore[arg-type]
-    )
+    statement = upsert_many(dialect, table, ("experiment_id", "epoch"), EPOCH_COLUMNS)  # type: ignore[arg-type]
+    await session.execute(statement, rows)
     stored = await session.scalars(
         select(models.TrainingRun)
         .where(
