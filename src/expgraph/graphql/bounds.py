@@ -297,9 +297,17 @@ class _Walk:
                     self.raw(item, item_type, None, where, budget)
         elif isinstance(type_, GraphQLInputObjectType) and isinstance(value, dict):
             with budget.entering(type_, self.caps, where):
+                fields = type_.fields
                 for name, item in value.items():
-                    input_field = type_.fields.get(name)
-                    if input_field is not None and item is not None:
+                    input_field = fields.get(name)
+                    # a leaf field (scalar, enum) has nothing to check: no call
+                    if (
+                        input_field is not None
+                        and item is not None
+                        and isinstance(
+                            _unwrap(input_field.type), GraphQLList | GraphQLInputObjectType
+                        )
+                    ):
                         self.raw(
                             item,
                             input_field.type,
