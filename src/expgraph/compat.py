@@ -3,7 +3,9 @@
 The fast path (``graphql/fastpath/``, ``db/direct.py``, ``db/records.py``) and a
 few kernel modules need things these libraries do not promise to keep: methods
 of graphql-core's execution context that expgraph's executor overrides or calls,
-strawberry's argument conversion, resolver markers and ``Info`` internals,
+graphql-core's variable coercion and strawberry's argument conversion (replaced,
+for fast-path requests only, by per-type plans: ``install_fast_variable_coercion``,
+``install_fast_argument_conversion``), resolver markers and ``Info`` internals,
 SQLAlchemy's compiled result columns and its listeners called by hand. Every
 other module reaches them through the functions here, never directly.
 
