@@ -192,6 +192,15 @@ class TagOrderField(str, Enum):
     USAGE_COUNT = "USAGE_COUNT"
 
 
+class TrainingMetric(str, Enum):
+    DURATION_SECONDS = "DURATION_SECONDS"
+    LEARNING_RATE = "LEARNING_RATE"
+    TRAIN_ACCURACY = "TRAIN_ACCURACY"
+    TRAIN_LOSS = "TRAIN_LOSS"
+    VAL_ACCURACY = "VAL_ACCURACY"
+    VAL_LOSS = "VAL_LOSS"
+
+
 class TranscriptStatus(str, Enum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"

@@ -35,7 +35,7 @@ from .enums import (
 
 
 class AbTestInput(BaseModel):
-    """Fields of an A/B test."""
+    """Changes to an A/B test's fields."""
 
     end_at: Optional[str] = Field(alias="endAt", default=None)
     "When assignment ends."
@@ -44,7 +44,7 @@ class AbTestInput(BaseModel):
     start_at: Optional[str] = Field(alias="startAt", default=None)
     "When assignment starts."
     unit_type: Optional[UnitType] = Field(alias="unitType", default=None)
-    "What is assigned to variants."
+    "What is assigned to variants; cannot be null."
 
 
 class AddDatasetExamplesInput(BaseModel):
@@ -126,6 +126,19 @@ class AssignUnitsInput(BaseModel):
     "The unit's type."
 
 
+class AssignmentFilter(BaseModel):
+    """Conditions on an A/B test's assignments; all given must hold."""
+
+    assigned_since: Optional[str] = Field(alias="assignedSince", default=None)
+    "Only units assigned at or after this time."
+    unit_id: Optional[str] = Field(alias="unitId", default=None)
+    "Only this unit."
+    unit_type: Optional[UnitType] = Field(alias="unitType", default=None)
+    "Only units of this type."
+    variant_id: Optional[str] = Field(alias="variantId", default=None)
+    "Only the units assigned to this variant."
+
+
 class ClaimExecutionInput(BaseModel):
     """Asks for a claim on an execution."""
 
@@ -150,6 +163,19 @@ class CompleteSimulationRunInput(BaseModel):
     "Integer cents."
     total_synths: Optional[int] = Field(alias="totalSynths", default=None)
     "Number of synths simulated."
+
+
+class CreateAbTestInput(BaseModel):
+    """Fields of a new A/B test."""
+
+    end_at: Optional[str] = Field(alias="endAt", default=None)
+    "When assignment ends."
+    hash_seed: Optional[str] = Field(alias="hashSeed", default=None)
+    "The seed units are hashed with (GrowthBook's hashing: give the SDK the same seed to bucket offline); the experiment's name when omitted at creation. Fixed once the experiment has run (CONFLICT). 1-255 characters."
+    start_at: Optional[str] = Field(alias="startAt", default=None)
+    "When assignment starts."
+    unit_type: UnitType = Field(alias="unitType")
+    "What is assigned to variants (users, households or sessions)."
 
 
 class CreateAnalysisRunInput(BaseModel):
@@ -237,8 +263,8 @@ class CreateExecutionConfigInput(BaseModel):
 class CreateExperimentInput(BaseModel):
     """A new experiment of one kind."""
 
-    ab_test: Optional["AbTestInput"] = Field(alias="abTest", default=None)
-    "Only for AB_TEST experiments."
+    ab_test: Optional["CreateAbTestInput"] = Field(alias="abTest", default=None)
+    "Only for AB_TEST experiments; required to create one."
     config: Optional[Any] = None
     "Free-form JSON object; {} when omitted."
     description: Optional[str] = None
@@ -589,6 +615,19 @@ class EventExperimentInput(BaseModel):
     "The variant the unit saw: must be its stored assignment or, for a unit not yet assigned, the one GrowthBook's bucketing gives it (BAD_REQUEST otherwise)."
 
 
+class EventFilter(BaseModel):
+    """Conditions on an A/B test's events; all given must hold."""
+
+    event_type: Optional[str] = Field(alias="eventType", default=None)
+    "Only events of this type."
+    since: Optional[str] = None
+    "Only events that happened at or after this time."
+    unit_id: Optional[str] = Field(alias="unitId", default=None)
+    "Only this unit's events."
+    until: Optional[str] = None
+    "Only events that happened before this time."
+
+
 class EventInput(BaseModel):
     """An in-product action of a unit."""
 
@@ -776,6 +815,17 @@ class ImportSynthsInput(BaseModel):
     "The group to put them in; omit to leave them ungrouped."
     synths: list["SynthInput"]
     "The synths, from 1 to 5000. At most 5,000 items."
+
+
+class LogTrainingEpochsInput(BaseModel):
+    """Epochs of one TRAINING experiment, stored all or none. Idempotent per epoch: an epoch already logged is updated (all its values replaced), never duplicated."""
+
+    epochs: list["TrainingEpochInput"]
+    "The epochs, from 1 to 1,000, each epoch number at most once. At most 1,000 items."
+    experiment_id: str = Field(alias="experimentId")
+    "The TRAINING experiment."
+    fencing_token: Optional[str] = Field(alias="fencingToken", default=None)
+    "Required when the experiment is a trial of an HPO campaign (its hpoCampaign is set): the fencing token of the caller's claim on the trial. Must be left out for an experiment outside any campaign. Either mistake is a CONFLICT."
 
 
 class LoginInput(BaseModel):
@@ -1229,6 +1279,27 @@ class TotpCodeInput(BaseModel):
     "The current 6-digit code from the authenticator app."
 
 
+class TrainingEpochInput(BaseModel):
+    """One epoch's values; every value left out is stored as null."""
+
+    checkpoint_path: Optional[str] = Field(alias="checkpointPath", default=None)
+    "Where the epoch's checkpoint is stored, at most 500 characters."
+    duration_seconds: Optional[float] = Field(alias="durationSeconds", default=None)
+    "Wall-clock time of the epoch in seconds."
+    epoch: int
+    "The epoch number, 0 or more; logging it again replaces its values."
+    learning_rate: Optional[float] = Field(alias="learningRate", default=None)
+    "Learning rate used in the epoch."
+    train_accuracy: Optional[float] = Field(alias="trainAccuracy", default=None)
+    "Training accuracy."
+    train_loss: Optional[float] = Field(alias="trainLoss", default=None)
+    "Training loss."
+    val_accuracy: Optional[float] = Field(alias="valAccuracy", default=None)
+    "Validation accuracy."
+    val_loss: Optional[float] = Field(alias="valLoss", default=None)
+    "Validation loss."
+
+
 class TrainingInput(BaseModel):
     """Fields of a training experiment."""
 
@@ -1440,6 +1511,7 @@ ExperimentEventFilter.model_rebuild()
 ExperimentFilter.model_rebuild()
 ExperimentRunFilter.model_rebuild()
 ImportSynthsInput.model_rebuild()
+LogTrainingEpochsInput.model_rebuild()
 RecordEventsInput.model_rebuild()
 RecordExperimentEventsInput.model_rebuild()
 RecordExperimentRunsInput.model_rebuild()
