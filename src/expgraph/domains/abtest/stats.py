@@ -218,6 +218,24 @@ def _sequential_p_value(t: float, units: int, alpha: float, tuning: float) -> fl
     return min(1.0, math.exp(log_p))
 
 
+def _estimates_only(
+    diff: float, relative_estimate: float | None, standard_error: float | None
+) -> Comparison:
+    """The point estimates without an interval or a test: too few units, or no
+    variance in either arm."""
+    return Comparison(
+        absolute_lift=Interval(diff, None, None),
+        relative_lift=None
+        if relative_estimate is None
+        else Interval(relative_estimate, None, None),
+        p_value=None,
+        chance_to_beat_control=None,
+        t_statistic=None,
+        degrees_of_freedom=None,
+        standard_error=standard_error,
+    )
+
+
 def compare(
     control: VariantSummary,
     treatment: VariantSummary,
@@ -234,17 +252,7 @@ def compare(
     v_c, v_t = control.variance, treatment.variance
     relative_estimate = None if m_c == 0 else diff / abs(m_c)
     if v_c is None or v_t is None:
-        return Comparison(
-            absolute_lift=Interval(diff, None, None),
-            relative_lift=None
-            if relative_estimate is None
-            else Interval(relative_estimate, None, None),
-            p_value=None,
-            chance_to_beat_control=None,
-            t_statistic=None,
-            degrees_of_freedom=None,
-            standard_error=None,
-        )
+        return _estimates_only(diff, relative_estimate, standard_error=None)
     n_c, n_t = control.units, treatment.units
     w_c, w_t = v_c / n_c, v_t / n_t
     se2 = w_c + w_t
@@ -253,17 +261,7 @@ def compare(
         None if m_c == 0 else math.sqrt(v_t / (n_t * m_c * m_c) + m_t * m_t * v_c / (n_c * m_c**4))
     )
     if se == 0:
-        return Comparison(
-            absolute_lift=Interval(diff, None, None),
-            relative_lift=None
-            if relative_estimate is None
-            else Interval(relative_estimate, None, None),
-            p_value=None,
-            chance_to_beat_control=None,
-            t_statistic=None,
-            degrees_of_freedom=None,
-            standard_error=0.0,
-        )
+        return _estimates_only(diff, relative_estimate, standard_error=0.0)
     df = se2 * se2 / (w_c * w_c / (n_c - 1) + w_t * w_t / (n_t - 1))
     t = diff / se
     if sequential:
