@@ -174,6 +174,15 @@ async def test_best_epoch_by_default_and_by_config(gql):
     default = await create_experiment(gql, "best-default")
     empty = (await gql.data(CURVES, {"id": default["id"], "metrics": []}))["node"]
     assert (empty["bestEpoch"], empty["bestValue"], empty["totalEpochs"]) == (None, None, 0)
+    # Before any epoch is logged, what the client set is shown; logged epochs win after.
+    reported = await create_experiment(
+        gql, "best-reported", training={"modelType": "cnn", "bestEpoch": 3, "totalEpochs": 9}
+    )
+    shown = (await gql.data(CURVES, {"id": reported["id"], "metrics": []}))["node"]
+    assert (shown["bestEpoch"], shown["bestValue"], shown["totalEpochs"]) == (3, None, 9)
+    await log(gql, reported["id"], [epoch(0), epoch(1)])
+    shown = (await gql.data(CURVES, {"id": reported["id"], "metrics": []}))["node"]
+    assert shown["totalEpochs"] == 2 and shown["bestEpoch"] in (0, 1)
     logged = [epoch(n) for n in range(30)]
     await log(gql, default["id"], logged)
     node = (await gql.data(CURVES, {"id": default["id"], "metrics": []}))["node"]

@@ -36,6 +36,8 @@ OBJECTIVE_RULE = (
 
 
 def _best_epoch(runs: list[Any], record: Any, _context: Any) -> int | None:
+    if not runs:  # nothing logged: what the client set (training.bestEpoch), if anything
+        return record.best_epoch
     found = best(runs, objective_of(record.config))
     return None if found is None else found[0]
 
@@ -45,8 +47,9 @@ def _best_value(runs: list[Any], record: Any, _context: Any) -> float | None:
     return None if found is None else found[1]
 
 
-def _total_epochs(runs: list[Any], _record: Any, _context: Any) -> int:
-    return len(runs)
+def _total_epochs(runs: list[Any], record: Any, _context: Any) -> int:
+    # Nothing logged: what the client set (training.totalEpochs), else 0.
+    return len(runs) if runs else (record.total_epochs or 0)
 
 
 @node_type(experiments.TrainingExperiment, read=Public, renames=EXPERIMENT_RENAMES)
@@ -68,8 +71,9 @@ class TrainingExperiment(Experiment):
         int | None,
         _best_epoch,
         description=(
-            "The logged epoch with the best value of the objective; null while no logged "
-            "epoch has a value for it. " + OBJECTIVE_RULE
+            "The logged epoch with the best value of the objective (null when no logged "
+            "epoch has a value for it); before any epoch is logged, the value set with "
+            "updateExperiment's training.bestEpoch, if any. " + OBJECTIVE_RULE
         ),
     )
     best_value: float | None = derived_field(
@@ -84,7 +88,10 @@ class TrainingExperiment(Experiment):
         "id",
         int,
         _total_epochs,
-        description="How many epochs are logged (trainingRuns), 0 before the first.",
+        description=(
+            "How many epochs are logged (trainingRuns); before the first is logged, the "
+            "value set with training.totalEpochs, else 0."
+        ),
     )
     training_runs = connection_field(
         Relation(models.TrainingRun, "experiment_id"),
