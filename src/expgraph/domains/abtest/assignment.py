@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.dialect import insert_ignoring_conflicts
@@ -112,6 +112,59 @@ async def load_experiments(
     return {row[0].id: row[0] for row in rows}, now
 
 
+async def load_for_unit(
+    session: AsyncSession,
+    ids: Sequence[int] | None,
+    unit_type: UnitType | None,
+    unit_id: str,
+) -> tuple[
+    dict[int, AbTestExperiment], datetime, dict[int, list[Arm]], dict[int, models.Assignment]
+]:
+    """What assigning one unit needs, in one statement: the A/B experiments (not
+    deleted; the given ids, or every RUNNING one of ``unit_type`` when ``ids`` is
+    None) with the database clock, each one's variants in position order, and the
+    unit's stored assignment in each (one row per variant)."""
+    stmt = (
+        select(
+            AbTestExperiment,
+            utcnow().label("now"),
+            models.Variant.id,
+            models.Variant.allocation,
+            models.Assignment,
+        )
+        .outerjoin(models.Variant, models.Variant.experiment_id == AbTestExperiment.id)
+        .outerjoin(
+            models.Assignment,
+            and_(
+                models.Assignment.experiment_id == AbTestExperiment.id,
+                models.Assignment.unit_id == unit_id,
+            ),
+        )
+        .where(AbTestExperiment.deleted_at.is_(None))
+        .order_by(AbTestExperiment.id, models.Variant.position)
+    )
+    if ids is None:
+        stmt = stmt.where(
+            AbTestExperiment.status == ExperimentStatus.RUNNING,
+            AbTestExperiment.unit_type == unit_type,
+        )
+    else:
+        stmt = stmt.where(AbTestExperiment.id.in_(set(ids)))
+    rows = (await session.execute(stmt)).all()
+    now = rows[0].now if rows else await database_now(session)
+    experiments: dict[int, AbTestExperiment] = {}
+    arms: dict[int, list[Arm]] = {}
+    have: dict[int, models.Assignment] = {}
+    for experiment, _, variant_id, share, stored_one in rows:
+        experiments[experiment.id] = experiment
+        found = arms.setdefault(experiment.id, [])
+        if variant_id is not None:
+            found.append(Arm(variant_id, Decimal(share)))
+        if stored_one is not None:
+            have[experiment.id] = stored_one
+    return experiments, now, arms, have
+
+
 async def load_arms(session: AsyncSession, experiment_ids: Sequence[int]) -> dict[int, list[Arm]]:
     """Each experiment's variants in position order (one statement)."""
     arms: dict[int, list[Arm]] = {e: [] for e in experiment_ids}
@@ -158,6 +211,23 @@ async def store(
     return await stored(session, experiment_ids, unit_ids)
 
 
+async def insert_new(
+    session: AsyncSession, dialect: str, rows: Sequence[dict[str, object]]
+) -> dict[int, models.Assignment]:
+    """Insert one unit's new assignments, leaving any stored meanwhile as they are
+    (one statement, RETURNING only the rows this call inserted), by experiment."""
+    if not rows:
+        return {}
+    stmt = insert_ignoring_conflicts(
+        dialect,
+        models.Assignment,  # type: ignore[arg-type]
+        None,
+        ("experiment_id", "unit_id"),
+    ).returning(models.Assignment)
+    found = (await session.scalars(stmt, list(rows))).all()
+    return {a.experiment_id: a for a in found}
+
+
 def _unit_id(unit_id: str, field: str = "unitId") -> str:
     if not unit_id or not unit_id.strip():
         raise BadRequest(f"{field} must not be empty", field=field)
@@ -182,12 +252,12 @@ async def assign_unit(
     the unit falls outside every bucket range (nothing stored). The flag says
     whether this call stored it (what subscribers of the counts need to hear)."""
     unit_id = _unit_id(unit_id)
-    experiments, now = await load_experiments(session, [experiment_id])
+    experiments, now, arms, have = await load_for_unit(session, [experiment_id], None, unit_id)
     experiment = experiments.get(experiment_id)
     if experiment is None:
         raise NotFound("no A/B experiment with that id", field="experimentId")
     found, new = await _assign(
-        session, dialect, [experiment], now, unit_type, unit_id, "experimentId"
+        session, dialect, [experiment], now, arms, have, unit_type, unit_id, "experimentId"
     )
     return found.get(experiment_id), experiment_id in new
 
@@ -209,7 +279,7 @@ async def assign_units(
             raise BadRequest(
                 f"at most {MAX_EXPERIMENTS} experimentIds per call", field="experimentIds"
             )
-        experiments, now = await load_experiments(session, experiment_ids)
+        experiments, now, arms, have = await load_for_unit(session, experiment_ids, None, unit_id)
         chosen = []
         for i, pk in enumerate(dict.fromkeys(experiment_ids)):
             if pk not in experiments:
@@ -217,12 +287,12 @@ async def assign_units(
             chosen.append(experiments[pk])
         field = "experimentIds"
     else:
-        experiments, now = await load_experiments(session, None, unit_type)
+        experiments, now, arms, have = await load_for_unit(session, None, unit_type, unit_id)
         chosen = [e for _, e in sorted(experiments.items()) if why_not_assigning(e, now) is None][
             :MAX_EXPERIMENTS
         ]
         field = "unitType"
-    found, new = await _assign(session, dialect, chosen, now, unit_type, unit_id, field)
+    found, new = await _assign(session, dialect, chosen, now, arms, have, unit_type, unit_id, field)
     return [found[e.id] for e in chosen if e.id in found], new
 
 
@@ -231,12 +301,16 @@ async def _assign(
     dialect: str,
     experiments: Sequence[AbTestExperiment],
     now: datetime,
+    arms: dict[int, list[Arm]],
+    stored_now: dict[int, models.Assignment],
     unit_type: UnitType,
     unit_id: str,
     field: str,
 ) -> tuple[dict[int, models.Assignment], set[int]]:
-    """The stored or new assignment per experiment, and the experiments whose
-    assignment this call inserted (or raced another call inserting it)."""
+    """The stored or new assignment per experiment (``arms`` and the unit's
+    ``stored_now`` assignments as ``load_for_unit`` read them), and the
+    experiments whose assignment this call inserted (or raced another call
+    inserting it)."""
     for experiment in experiments:
         reason = why_not_assigning(experiment, now)
         if reason is not None:
@@ -245,11 +319,10 @@ async def _assign(
     ids = [e.id for e in experiments]
     if not ids:
         return {}, set()
-    have = {e: a for (e, _), a in (await stored(session, ids, [unit_id])).items()}
+    have = {e: a for e, a in stored_now.items() if e in set(ids)}
     missing = [e for e in experiments if e.id not in have]
     if not missing:
         return have, set()
-    arms = await load_arms(session, [e.id for e in missing])
     rows: list[dict[str, object]] = []
     for experiment in missing:
         variant_id = bucket(experiment, arms[experiment.id], unit_id)
@@ -262,5 +335,11 @@ async def _assign(
                     "variant_id": variant_id,
                 }
             )
-    written = await store(session, dialect, rows)
-    return have | {e: a for (e, _), a in written.items()}, {e for (e, _) in written}
+    inserted = await insert_new(session, dialect, rows)
+    raced = [r for r in rows if int(str(r["experiment_id"])) not in inserted]
+    # (a row another call stored since the read above: read it back, never overwrite)
+    written = await stored(session, [int(str(r["experiment_id"])) for r in raced], [unit_id])
+    return (
+        have | inserted | {e: a for (e, _), a in written.items()},
+        set(inserted) | {e for (e, _) in written},
+    )
