@@ -3,12 +3,14 @@ refuses (NaN, which the standard library writes) still reads."""
 
 from __future__ import annotations
 
+import json
 import math
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
 
-from expgraph.db.engine import load_json
+from expgraph.db.engine import dump_jsonb, load_json
 from expgraph.db.values import ValueRefused
 from expgraph.domains.experiments.models import ResearchExperiment
 
@@ -42,3 +44,13 @@ async def test_a_nan_written_by_the_standard_library_still_reads(db):
 def test_load_json_takes_text_and_bytes():
     assert load_json('{"a": [1]}') == load_json(b'{"a": [1]}') == {"a": [1]}
     assert math.isinf(load_json('{"a": Infinity}')["a"])
+
+
+def test_jsonb_parameters_read_as_the_standard_library_writes_them():
+    # PostgreSQL's JSONB parameters go through orjson (dump_jsonb): the same value
+    # as json.dumps wrote; what orjson would refuse or write otherwise falls back.
+    for value in (VALUE, {"n": None, "f": 0.1, "i": -(2**63)}, [], None, {1: "int key"}):
+        assert json.loads(dump_jsonb(value)) == json.loads(json.dumps(value))
+    assert dump_jsonb({1: "x"}) == json.dumps({1: "x"})
+    with pytest.raises(TypeError):
+        dump_jsonb({"at": datetime.now(UTC)})  # not JSON: refused as json.dumps refuses it

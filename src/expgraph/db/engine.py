@@ -81,6 +81,30 @@ def load_json(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+_ORJSON_STRICT = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
+
+
+def dump_jsonb(value: Any) -> str:
+    """JSONB parameters (PostgreSQL) as text, with orjson: several times faster
+    than ``json.dumps`` and, since JSONB stores the parsed value and not the
+    text, the same stored value. What orjson refuses or would write otherwise
+    (non-string keys, subclasses of str, int, dict or list, datetimes,
+    dataclasses) goes to ``json.dumps`` as before. SQLite's JSON keeps ``json.dumps``: it
+    stores the text itself."""
+    try:
+        return orjson.dumps(value, default=_refuse, option=_ORJSON_STRICT).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
     url = settings.database_url
     if is_sqlite_url(url):
@@ -112,6 +136,7 @@ def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
     engine = create_async_engine(
         url,
         echo=settings.echo_sql,
+        json_serializer=dump_jsonb,
         json_deserializer=load_json,
         pool_pre_ping=settings.db_pre_ping,
         pool_size=settings.db_pool_size,

@@ -99,6 +99,9 @@ class _Row:
 
 def _parse(events: Sequence[EventIn]) -> list[_Row]:
     rows = []
+    # A batch names few experiments and variants: each id is decoded once (an id
+    # that does not decode raises at its first use, naming that place).
+    pks: dict[tuple[str, Any], int] = {}
     for i, event in enumerate(events):
         at = f"events[{i}]"
         if event.timestamp.tzinfo is None:
@@ -114,10 +117,18 @@ def _parse(events: Sequence[EventIn]) -> list[_Row]:
             )
         links: list[tuple[int, int]] = []
         for j, (experiment_gid, variant_gid) in enumerate(event.experiments):
-            path = f"{at}.experiments[{j}]"
-            experiment_pk = _pk(experiment_gid, AbTestExperiment, f"{path}.experimentId")
-            variant_pk = _pk(variant_gid, models.Variant, f"{path}.variantId")
-            if any(e == experiment_pk for e, _ in links):
+            experiment_pk = pks.get((experiment_gid, AbTestExperiment))
+            if experiment_pk is None:
+                experiment_pk = pks[(experiment_gid, AbTestExperiment)] = _pk(
+                    experiment_gid, AbTestExperiment, f"{at}.experiments[{j}].experimentId"
+                )
+            variant_pk = pks.get((variant_gid, models.Variant))
+            if variant_pk is None:
+                variant_pk = pks[(variant_gid, models.Variant)] = _pk(
+                    variant_gid, models.Variant, f"{at}.experiments[{j}].variantId"
+                )
+            if links and any(e == experiment_pk for e, _ in links):
+                path = f"{at}.experiments[{j}]"
                 raise BadRequest(
                     f"{path}.experimentId: an event names an experiment once",
                     field=f"{path}.experimentId",
