@@ -189,13 +189,13 @@ async def test_only_a_new_assignment_is_announced_to_subscribers(gql, app, state
     test = await ab_test(gql, "quiet", ("0.5", "0.5"))
     sent: list[str] = []
     broker = app.state.broker
-    original = broker.publish
+    original = broker.publish_in
 
-    async def publish(channel: str, message: str) -> None:
+    async def publish_in(session, channel: str, message: str) -> None:
         sent.append(channel)
-        await original(channel, message)
+        await original(session, channel, message)
 
-    broker.publish = publish
+    broker.publish_in = publish_in
     try:
         await assign(gql, test.id, "u-1")
         await gql.data(ASSIGN_MANY, {"input": {"unitType": "USER", "unitId": "u-2"}})
@@ -206,4 +206,4 @@ async def test_only_a_new_assignment_is_announced_to_subscribers(gql, app, state
         assert sent == ["abtest_updates", "abtest_updates"]  # nothing more
         assert not any("pg_notify" in sql for sql in statements.sql)
     finally:
-        broker.publish = original
+        broker.publish_in = original

@@ -4,6 +4,12 @@
 every process: on PostgreSQL through ``NOTIFY`` (each process keeps one
 ``LISTEN`` connection and fans messages out locally); on SQLite, where there
 is one server process, in process.
+
+``Broker.publish_in(session, channel, message)`` sends it as part of a write
+transaction: delivered when that transaction commits and never when it rolls
+back (PostgreSQL's ``pg_notify`` is transactional; on SQLite the message waits
+for the session's commit), at the cost of one statement in the transaction
+instead of a transaction of its own.
 """
 
 from __future__ import annotations
@@ -15,11 +21,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 logger = logging.getLogger("expgraph.notify")
 QUEUE_SIZE = 1000
+_PENDING = "expgraph.notify.pending"  # session.info key: (channel, message) to send at commit
 
 
 class Broker:
@@ -34,6 +43,26 @@ class Broker:
             async with self.db.transaction() as session:
                 await session.execute(select(func.pg_notify(channel, message)))
         else:
+            self._deliver(channel, message)
+
+    async def publish_in(self, session: AsyncSession, channel: str, message: str) -> None:
+        """``publish`` when ``session``'s transaction commits (nothing if it rolls back)."""
+        if self.db.dialect == "postgresql":
+            await session.execute(select(func.pg_notify(channel, message)))
+            return
+        sync = session.sync_session
+        pending = sync.info.get(_PENDING)
+        if pending is None:
+            pending = sync.info[_PENDING] = []
+            event.listen(sync, "after_commit", self._after_commit)
+            event.listen(sync, "after_soft_rollback", _forget)
+        pending.append((channel, message))
+
+    def _after_commit(self, session: Session) -> None:
+        pending = session.info.get(_PENDING) or []
+        sent = list(pending)
+        pending.clear()
+        for channel, message in sent:
             self._deliver(channel, message)
 
     def _deliver(self, channel: str, message: str) -> None:
@@ -72,3 +101,10 @@ class Broker:
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
+
+
+def _forget(session: Session, _previous: object) -> None:
+    """A rolled-back transaction's messages are never sent."""
+    pending = session.info.get(_PENDING)
+    if pending:
+        pending.clear()

@@ -186,8 +186,8 @@ class Mutation:
             found, stored = await assignment.assign_unit(
                 session, ctx.db.dialect, experiment_id, input.unit_type, input.unit_id
             )
-        if stored:  # (a sticky answer changes no count: nothing to announce)
-            await updates.announce(ctx, [experiment_id])
+            if stored:  # (a sticky answer changes no count: nothing to announce)
+                await updates.announce(ctx, [experiment_id], session)
         return AssignUnitPayload(assignment=to_node(found))
 
     @mutation(
@@ -208,8 +208,8 @@ class Mutation:
             found, stored = await assignment.assign_units(
                 session, ctx.db.dialect, input.unit_type, input.unit_id, ids
             )
-        if stored:
-            await updates.announce(ctx, stored)
+            if stored:  # heard at commit (pg_notify is transactional), never on rollback
+                await updates.announce(ctx, stored, session)
         return AssignUnitsPayload(assignments=[to_node(a) for a in found])
 
     @mutation(
@@ -240,7 +240,7 @@ class Mutation:
         ctx = info.context
         async with ctx.db.transaction() as session:
             done = await events.record_events(session, ctx.db.dialect, batch)
-        if done.accepted:  # (an event may have assigned its unit)
-            named = {gid for e in batch for gid, _ in e.experiments}
-            await updates.announce(ctx, [model_pk(gid, AbTestRecord) for gid in named])
+            if done.accepted:  # (an event may have assigned its unit)
+                named = {gid for e in batch for gid, _ in e.experiments}
+                await updates.announce(ctx, [model_pk(gid, AbTestRecord) for gid in named], session)
         return RecordEventsPayload(accepted=done.accepted, duplicates=done.duplicates)

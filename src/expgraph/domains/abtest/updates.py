@@ -1,8 +1,8 @@
 """``abTestUpdates``: an A/B test's assignment counts and sample-ratio check,
 pushed when they change.
 
-Writers call ``announce`` after a transaction that may have stored assignments
-(assignUnit, assignUnits, recordEvents); every server process hears it
+Writers call ``announce`` in (or after) a transaction that may have stored
+assignments (assignUnit, assignUnits, recordEvents); every server process hears it
 (PostgreSQL NOTIFY on the ``abtest_updates`` channel, or in process on SQLite),
 each subscriber re-reads its experiment's counts (one statement) and sends an
 update only when they changed. A periodic re-read
@@ -19,6 +19,7 @@ from typing import Annotated
 
 import strawberry
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.domains.abtest import models, stats
 from expgraph.domains.abtest.results_types import SampleRatioCheck
@@ -36,13 +37,20 @@ CHANNEL = "abtest_updates"
 IDS_PER_MESSAGE = 500
 
 
-async def announce(context: Context, experiment_ids: Iterable[int]) -> None:
+async def announce(
+    context: Context, experiment_ids: Iterable[int], session: AsyncSession | None = None
+) -> None:
     """Tell ``abTestUpdates`` subscribers (in every process) that these A/B tests
-    may have new assignments. Call it after the transaction has committed."""
+    may have new assignments: as part of ``session``'s write transaction when
+    given (heard when it commits, never when it rolls back; no transaction of its
+    own), else at once (call it after the transaction has committed)."""
     ids = sorted(set(experiment_ids))
     for start in range(0, len(ids), IDS_PER_MESSAGE):
-        chunk = ids[start : start + IDS_PER_MESSAGE]
-        await context.publish(CHANNEL, ",".join(map(str, chunk)))
+        message = ",".join(map(str, ids[start : start + IDS_PER_MESSAGE]))
+        if session is None:
+            await context.publish(CHANNEL, message)
+        elif context.broker is not None:
+            await context.broker.publish_in(session, CHANNEL, message)
 
 
 @strawberry.type(description="The units assigned to one variant.")
