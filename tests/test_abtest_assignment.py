@@ -207,3 +207,23 @@ async def test_only_a_new_assignment_is_announced_to_subscribers(gql, app, state
         assert not any("pg_notify" in sql for sql in statements.sql)
     finally:
         broker.publish_in = original
+
+
+async def test_assign_units_for_a_new_unit_reads_once_and_writes_once(gql, statements):
+    """One read (the experiments, their variants and the unit's stored assignments)
+    and one INSERT, whatever the number of experiments: the answer's variant and
+    experiment are the rows that read returned, not read again."""
+    tests = [await ab_test(gql, f"once-{n}") for n in range(3)]
+    statements.reset()
+    data = await gql.data(ASSIGN_MANY, {"input": {"unitType": "USER", "unitId": "new-unit"}})
+    got = data["assignUnits"]["assignments"]
+    assert [a["experiment"]["id"] for a in got] == [t.id for t in tests]
+    for a, t in zip(got, tests, strict=True):
+        assert a["variant"]["id"] == _expected(t, "new-unit")
+    reads = [
+        s
+        for s in statements.sql
+        if s.lstrip().upper().startswith("SELECT") and "pg_notify" not in s
+    ]
+    writes = [s for s in statements.sql if "INSERT INTO assignments" in s]
+    assert len(reads) == 1 and len(writes) == 1, statements.sql

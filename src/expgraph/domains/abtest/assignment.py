@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -29,6 +29,7 @@ from expgraph.domains.experiments.models import (
     ExperimentStatus,
     UnitType,
 )
+from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.errors import BadRequest, Conflict, NotFound
 
 MAX_EXPERIMENTS = 100
@@ -50,6 +51,8 @@ class Arm:
 
     id: int
     allocation: Decimal
+    row: models.Variant | None = field(default=None, compare=False)
+    """The variant's row when it was read whole (``load_for_unit``)."""
 
 
 def why_not_assigning(experiment: AbTestExperiment, now: datetime) -> NotAssigning | None:
@@ -128,8 +131,7 @@ async def load_for_unit(
         select(
             AbTestExperiment,
             utcnow().label("now"),
-            models.Variant.id,
-            models.Variant.allocation,
+            models.Variant,
             models.Assignment,
         )
         .outerjoin(models.Variant, models.Variant.experiment_id == AbTestExperiment.id)
@@ -155,11 +157,11 @@ async def load_for_unit(
     experiments: dict[int, AbTestExperiment] = {}
     arms: dict[int, list[Arm]] = {}
     have: dict[int, models.Assignment] = {}
-    for experiment, _, variant_id, share, stored_one in rows:
+    for experiment, _, variant, stored_one in rows:
         experiments[experiment.id] = experiment
         found = arms.setdefault(experiment.id, [])
-        if variant_id is not None:
-            found.append(Arm(variant_id, Decimal(share)))
+        if variant is not None:
+            found.append(Arm(variant.id, Decimal(variant.allocation), variant))
         if stored_one is not None:
             have[experiment.id] = stored_one
     return experiments, now, arms, have
@@ -247,10 +249,11 @@ def _check_unit_type(experiment: AbTestExperiment, unit_type: UnitType, field: s
 
 async def assign_unit(
     session: AsyncSession, dialect: str, experiment_id: int, unit_type: UnitType, unit_id: str
-) -> tuple[models.Assignment | None, bool]:
+) -> tuple[models.Assignment | None, bool, dict[type, dict[int, object]]]:
     """The unit's assignment in one experiment, stored on first call; None when
     the unit falls outside every bucket range (nothing stored). The flag says
-    whether this call stored it (what subscribers of the counts need to hear)."""
+    whether this call stored it (what subscribers of the counts need to hear), and
+    the experiment and variant rows read (``_read``)."""
     unit_id = _unit_id(unit_id)
     experiments, now, arms, have = await load_for_unit(session, [experiment_id], None, unit_id)
     experiment = experiments.get(experiment_id)
@@ -259,7 +262,7 @@ async def assign_unit(
     found, new = await _assign(
         session, dialect, [experiment], now, arms, have, unit_type, unit_id, "experimentId"
     )
-    return found.get(experiment_id), experiment_id in new
+    return found.get(experiment_id), experiment_id in new, _read(experiments, arms)
 
 
 async def assign_units(
@@ -268,10 +271,11 @@ async def assign_units(
     unit_type: UnitType,
     unit_id: str,
     experiment_ids: Sequence[int] | None,
-) -> tuple[list[models.Assignment], set[int]]:
+) -> tuple[list[models.Assignment], set[int], dict[type, dict[int, object]]]:
     """The unit's assignments in the given experiments (in their order), or in
     every RUNNING A/B experiment of its unit type inside its window when none are
-    given (in id order), and the ids of the experiments this call stored one in.
+    given (in id order), the ids of the experiments this call stored one in, and
+    the experiment and variant rows read (``_read``).
     Units outside an experiment's ranges are left out."""
     unit_id = _unit_id(unit_id)
     if experiment_ids is not None:
@@ -293,7 +297,18 @@ async def assign_units(
         ]
         field = "unitType"
     found, new = await _assign(session, dialect, chosen, now, arms, have, unit_type, unit_id, field)
-    return [found[e.id] for e in chosen if e.id in found], new
+    assignments = [found[e.id] for e in chosen if e.id in found]
+    return assignments, new, _read(experiments, arms)
+
+
+def _read(
+    experiments: dict[int, AbTestExperiment], arms: dict[int, list[Arm]]
+) -> dict[type, dict[int, object]]:
+    """The experiment and variant rows read, by model and id: the rows an answer's
+    ``experiment`` and ``variant`` fields show (their loaders need not read them
+    again)."""
+    variants = {a.id: a.row for found in arms.values() for a in found if a.row is not None}
+    return {ExperimentRecord: dict(experiments), models.Variant: dict(variants)}
 
 
 async def _assign(

@@ -14,7 +14,7 @@ from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.experiments.types import Experiment, UnitType
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.bounds import capped
-from expgraph.graphql.context import Info
+from expgraph.graphql.context import Context, Info
 from expgraph.graphql.loaders import RowsById
 from expgraph.graphql.permissions import mutation
 from expgraph.graphql.prefetch import node_field
@@ -167,6 +167,15 @@ class RecordEventsPayload:
     )
 
 
+def _prime(ctx: Context, read: dict[type, dict[int, object]]) -> None:
+    """Give the answer's ``variant`` and ``experiment`` loaders the rows the
+    assignment read in its transaction (no second read of the same rows)."""
+    for model, rows in read.items():
+        loader = ctx.loader(RowsById(model))
+        for pk, row in rows.items():
+            loader.prime(pk, row)
+
+
 @strawberry.type
 class Mutation:
     @mutation(
@@ -183,11 +192,12 @@ class Mutation:
         experiment_id = model_pk(input.experiment_id, AbTestRecord)
         ctx = info.context
         async with ctx.db.transaction() as session:
-            found, stored = await assignment.assign_unit(
+            found, stored, read = await assignment.assign_unit(
                 session, ctx.db.dialect, experiment_id, input.unit_type, input.unit_id
             )
             if stored:  # (a sticky answer changes no count: nothing to announce)
                 await updates.announce(ctx, [experiment_id], session)
+        _prime(ctx, read)
         return AssignUnitPayload(assignment=to_node(found))
 
     @mutation(
@@ -205,11 +215,12 @@ class Mutation:
         )
         ctx = info.context
         async with ctx.db.transaction() as session:
-            found, stored = await assignment.assign_units(
+            found, stored, read = await assignment.assign_units(
                 session, ctx.db.dialect, input.unit_type, input.unit_id, ids
             )
             if stored:  # heard at commit (pg_notify is transactional), never on rollback
                 await updates.announce(ctx, stored, session)
+        _prime(ctx, read)
         return AssignUnitsPayload(assignments=[to_node(a) for a in found])
 
     @mutation(
