@@ -23,10 +23,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from expgraph.db.dialect import insert_ignoring_conflicts, upsert_adding
+from expgraph.db.dialect import (
+    column_params,
+    insert_columns,
+    insert_ignoring_conflicts,
+    upsert_columns_adding,
+)
 from expgraph.domains.abtest import assignment, models
 from expgraph.domains.experiments.models import AbTestExperiment, UnitType
 from expgraph.errors import BadRequest
@@ -264,17 +269,23 @@ async def record_events(session: AsyncSession, dialect: str, events: Sequence[Ev
         for e, v in row.links
     ]
     if links:
-        await session.execute(insert(models.EventExperiment), links)
+        link_columns = ("event_id", "experiment_id", "variant_id")
+        await session.execute(
+            insert_columns(dialect, models.EventExperiment.__table__, link_columns),  # type: ignore[arg-type]
+            column_params(dialect, link_columns, links),
+        )
     sums = _unit_sums([row for row in unique if row.values["event_id"] in inserted], assigned_at)
     if sums:
+        columns = ("experiment_id", "metric_name", "unit_id", "total", "events")
         await session.execute(
-            upsert_adding(
+            upsert_columns_adding(
                 dialect,
                 models.UnitMetricSum.__table__,  # type: ignore[arg-type]
+                columns,
                 ("experiment_id", "metric_name", "unit_id"),
                 ("total", "events"),
             ),
-            sums,
+            column_params(dialect, columns, sums),
         )
     return Recorded(accepted=len(inserted), duplicates=len(rows) - len(inserted))
 
