@@ -6,11 +6,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
+    Enum,
     Float,
     Integer,
     Numeric,
+    String,
     Table,
+    Text,
     any_,
     bindparam,
     case,
@@ -132,17 +136,55 @@ def insert_columns(
     (``upsert_columns_adding``)."""
     if dialect != "postgresql":
         return sqlite.insert(table)
-    arrays = [cast(bindparam(f"{c}__array"), postgresql.ARRAY(table.c[c].type)) for c in columns]
+    arrays = [_array_param(c, table.c[c].type) for c in columns]
     rows = func.unnest(*arrays).table_valued(*columns).render_derived(name="rows")
     return postgresql.insert(table).from_select(list(columns), select(*rows.c))
 
 
-def column_params(dialect: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> Any:
+def _is_json(type_: Any) -> bool:
+    return isinstance(type_.dialect_impl(postgresql.dialect()), JSON)
+
+
+def _array_param(column: str, type_: Any) -> Any:
+    # ARRAY does not apply an item's own conversion: the arrays of a non-native
+    # enum and of JSON hold their stored text (``column_params`` makes it).
+    param: Any = bindparam(f"{column}__array")
+    if isinstance(type_, Enum):
+        return cast(param, postgresql.ARRAY(String()))
+    if _is_json(type_):
+        return cast(cast(param, postgresql.ARRAY(Text())), postgresql.ARRAY(postgresql.JSONB()))
+    return cast(param, postgresql.ARRAY(type_))
+
+
+def column_params(
+    dialect: str, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> Any:
     """The parameters of an ``insert_columns`` statement for ``rows``: one list per
     column on PostgreSQL, the rows themselves elsewhere."""
     if dialect != "postgresql":
         return rows
-    return {f"{c}__array": [row[c] for row in rows] for c in columns}
+    params = {}
+    for c in columns:
+        values = [row[c] for row in rows]
+        type_ = table.c[c].type
+        if isinstance(type_, Enum):
+            to_text = type_.bind_processor(postgresql.dialect())
+            if to_text is not None:
+                values = [to_text(v) for v in values]
+        elif _is_json(type_):
+            from expgraph.db.engine import dump_jsonb
+
+            values = [dump_jsonb(v) for v in values]  # None as JSON null, as a JSON column
+        params[f"{c}__array"] = values
+    return params
+
+
+def insert_columns_ignoring_conflicts(
+    dialect: str, table: Table, columns: Sequence[str], conflict_columns: Sequence[str]
+) -> Insert:
+    """``insert_columns`` with ``ON CONFLICT (cols) DO NOTHING``."""
+    stmt: Any = insert_columns(dialect, table, columns)
+    return stmt.on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
 def upsert_columns_adding(

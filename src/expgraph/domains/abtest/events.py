@@ -21,15 +21,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.dialect import (
     column_params,
     insert_columns,
-    insert_ignoring_conflicts,
+    insert_columns_ignoring_conflicts,
     upsert_columns_adding,
 )
 from expgraph.domains.abtest import assignment, models
@@ -40,6 +40,17 @@ from expgraph.graphql.relay import encode_id, model_pk
 MAX_EVENTS = 1000
 MAX_EXPERIMENTS_PER_EVENT = 50
 EVENT_ID_MAX, EVENT_TYPE_MAX, METRIC_NAME_MAX = 255, 100, 100
+EVENT_COLUMNS = (
+    "event_id",
+    "event_type",
+    "unit_type",
+    "unit_id",
+    "experiments",
+    "context",
+    "metrics",
+    "payload",
+    "timestamp",
+)
 
 
 @dataclass
@@ -253,14 +264,15 @@ async def record_events(session: AsyncSession, dialect: str, events: Sequence[Ev
                 )
             assigned_at[key] = written[key].assigned_at
     unique = list({row.values["event_id"]: row for row in rows}.values())
-    table = models.Event.__table__
-    stmt = insert_ignoring_conflicts(
-        dialect,
-        table,  # type: ignore[arg-type]
-        None,  # the rows as executemany parameters: one cached statement, batched
-        ("event_id",),
+    table = cast(Table, models.Event.__table__)
+    # One statement, the rows as a parameter per column (PostgreSQL's unnest;
+    # executemany elsewhere): cached, nothing rendered or processed per row.
+    stmt = insert_columns_ignoring_conflicts(
+        dialect, table, EVENT_COLUMNS, ("event_id",)
     ).returning(table.c.id, table.c.event_id)
-    result = await session.execute(stmt, [row.values for row in unique])
+    result = await session.execute(
+        stmt, column_params(dialect, table, EVENT_COLUMNS, [row.values for row in unique])
+    )
     inserted = {event_id: pk for pk, event_id in result.all()}
     links = [
         {"event_id": inserted[row.values["event_id"]], "experiment_id": e, "variant_id": v}
@@ -270,22 +282,24 @@ async def record_events(session: AsyncSession, dialect: str, events: Sequence[Ev
     ]
     if links:
         link_columns = ("event_id", "experiment_id", "variant_id")
+        links_table = cast(Table, models.EventExperiment.__table__)
         await session.execute(
-            insert_columns(dialect, models.EventExperiment.__table__, link_columns),  # type: ignore[arg-type]
-            column_params(dialect, link_columns, links),
+            insert_columns(dialect, links_table, link_columns),
+            column_params(dialect, links_table, link_columns, links),
         )
     sums = _unit_sums([row for row in unique if row.values["event_id"] in inserted], assigned_at)
     if sums:
         columns = ("experiment_id", "metric_name", "unit_id", "total", "events")
+        sums_table = cast(Table, models.UnitMetricSum.__table__)
         await session.execute(
             upsert_columns_adding(
                 dialect,
-                models.UnitMetricSum.__table__,  # type: ignore[arg-type]
+                sums_table,
                 columns,
                 ("experiment_id", "metric_name", "unit_id"),
                 ("total", "events"),
             ),
-            column_params(dialect, columns, sums),
+            column_params(dialect, sums_table, columns, sums),
         )
     return Recorded(accepted=len(inserted), duplicates=len(rows) - len(inserted))
 
