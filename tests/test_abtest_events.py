@@ -136,3 +136,36 @@ async def test_first_event_assigns_only_the_deterministic_variant(gql, db):
     # now assigned: an event with another variant is refused
     later = await record(gql, [event(test, unit, _other(test, right))])
     assert later["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_stored_events_keep_every_value_as_sent(gql, db):
+    # PostgreSQL writes a batch as one statement of per-column arrays (unnest):
+    # enums, JSON (an absent payload as JSON null), text and timestamps read back as sent.
+    test = await ab_test(gql, "stored")
+    units = ["user-ä", "user-2"]
+    batch = [
+        event(test, u, _variant_of(test, u), event_id=f"s-{i}", metrics={"revenue": 1.25, "n": i})
+        for i, u in enumerate(units)
+    ]
+    batch[0] |= {"context": {"platform": "wéb ✓", "nested": {"a": [1, None]}}}
+    batch[1] |= {"payload": {"k": "v"}, "timestamp": "2026-03-01T10:15:00.123456+02:00"}
+    body = await record(gql, batch)
+    assert body["data"]["recordEvents"] == {"accepted": 2, "duplicates": 0}, body
+    async with db.read() as session:
+        rows = (await session.scalars(select(models.Event).order_by(models.Event.event_id))).all()
+        null_payloads = (
+            await session.execute(
+                select(func.count()).select_from(models.Event).where(models.Event.payload.is_(None))
+            )
+        ).scalar_one()
+    first, second = rows
+    assert (first.event_id, first.unit_id, first.unit_type.name) == ("s-0", "user-ä", "USER")
+    assert first.context == {"platform": "wéb ✓", "nested": {"a": [1, None]}}
+    assert first.metrics == {"revenue": 1.25, "n": 0} and first.payload is None
+    assert first.experiments == [
+        {"experiment_id": test.id, "variant_id": _variant_of(test, "user-ä")}
+    ]
+    assert second.payload == {"k": "v"} and second.context == {}
+    assert second.timestamp.isoformat() == "2026-03-01T08:15:00.123456+00:00"
+    assert first.created_at is not None
+    assert null_payloads == 0  # an absent payload is stored as JSON null, as before
