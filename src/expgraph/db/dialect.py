@@ -104,23 +104,6 @@ def upsert_increment(
     )
 
 
-def upsert_adding(
-    dialect: str,
-    table: Table,
-    conflict_columns: Sequence[str],
-    add_columns: Sequence[str],
-) -> Insert:
-    """``INSERT ... ON CONFLICT (cols) DO UPDATE SET col = table.col + excluded.col``
-    for each of ``add_columns`` (running sums). The rows go as execute()'s
-    parameters (executemany, one cached statement); a key may appear once per call."""
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table)
-    return stmt.on_conflict_do_update(
-        index_elements=list(conflict_columns),
-        set_={c: table.c[c] + stmt.excluded[c] for c in add_columns},
-    )
-
-
 def insert_columns(
     dialect: str,
     table: Table,
@@ -194,8 +177,10 @@ def upsert_columns_adding(
     conflict_columns: Sequence[str],
     add_columns: Sequence[str],
 ) -> Insert:
-    """``upsert_adding`` as an ``insert_columns`` statement (rows by ``column_params``;
-    one statement on PostgreSQL); a key may appear once per call."""
+    """``INSERT ... ON CONFLICT (cols) DO UPDATE SET col = table.col + excluded.col``
+    for each of ``add_columns`` (running sums), as an ``insert_columns`` statement
+    (rows by ``column_params``; one statement on PostgreSQL); a key may appear once
+    per call."""
     stmt: Any = insert_columns(dialect, table, columns)
     return stmt.on_conflict_do_update(
         index_elements=list(conflict_columns),
