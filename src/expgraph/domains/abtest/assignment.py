@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.dialect import insert_ignoring_conflicts
@@ -95,21 +95,24 @@ async def database_now(session: AsyncSession) -> datetime:
     return now
 
 
+def _chosen(ids: Sequence[int] | None, unit_type: UnitType | None) -> ColumnElement[bool]:
+    """Live A/B experiments: the given ids, or every RUNNING one of ``unit_type``
+    when ``ids`` is None."""
+    if ids is None:
+        return and_(
+            AbTestExperiment.deleted_at.is_(None),
+            AbTestExperiment.status == ExperimentStatus.RUNNING,
+            AbTestExperiment.unit_type == unit_type,
+        )
+    return and_(AbTestExperiment.deleted_at.is_(None), AbTestExperiment.id.in_(set(ids)))
+
+
 async def load_experiments(
     session: AsyncSession, ids: Sequence[int] | None, unit_type: UnitType | None = None
 ) -> tuple[dict[int, AbTestExperiment], datetime]:
     """A/B experiments (not deleted) by id with the database clock, in one statement:
     the given ids, or every RUNNING one of ``unit_type`` when ``ids`` is None."""
-    stmt = select(AbTestExperiment, utcnow().label("now")).where(
-        AbTestExperiment.deleted_at.is_(None)
-    )
-    if ids is None:
-        stmt = stmt.where(
-            AbTestExperiment.status == ExperimentStatus.RUNNING,
-            AbTestExperiment.unit_type == unit_type,
-        )
-    else:
-        stmt = stmt.where(AbTestExperiment.id.in_(set(ids)))
+    stmt = select(AbTestExperiment, utcnow().label("now")).where(_chosen(ids, unit_type))
     rows = (await session.execute(stmt)).all()
     now = rows[0].now if rows else await database_now(session)
     return {row[0].id: row[0] for row in rows}, now
@@ -142,16 +145,9 @@ async def load_for_unit(
                 models.Assignment.unit_id == unit_id,
             ),
         )
-        .where(AbTestExperiment.deleted_at.is_(None))
+        .where(_chosen(ids, unit_type))
         .order_by(AbTestExperiment.id, models.Variant.position)
     )
-    if ids is None:
-        stmt = stmt.where(
-            AbTestExperiment.status == ExperimentStatus.RUNNING,
-            AbTestExperiment.unit_type == unit_type,
-        )
-    else:
-        stmt = stmt.where(AbTestExperiment.id.in_(set(ids)))
     rows = (await session.execute(stmt)).all()
     now = rows[0].now if rows else await database_now(session)
     experiments: dict[int, AbTestExperiment] = {}
