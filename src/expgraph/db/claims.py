@@ -32,11 +32,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select, true, update
+from sqlalchemy import BigInteger, ColumnElement, Table, and_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
 from expgraph.db.types import utc_before, utcnow
 from expgraph.errors import Conflict, ExpgraphError, NotFound
+
+
+class ClaimColumns:
+    """Mixin for a mapped class whose rows workers claim: ``claimed_at`` (the last
+    claim or heartbeat, NULL when nobody holds the row) and ``fencing_token`` (one
+    more with every claim). The holder column is the table's own (its name goes
+    to ``Claimable(holder=...)``)."""
+
+    claimed_at: Mapped[datetime | None]
+    fencing_token: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 @dataclass(frozen=True)

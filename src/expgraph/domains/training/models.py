@@ -13,12 +13,14 @@ circular references are real foreign keys, created after both tables
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from expgraph.db.base import Base, IdMixin, TimestampMixin, str_enum
+from expgraph.db.claims import ClaimColumns
 from expgraph.db.types import BigIntId
 from expgraph.domains.experiments.models import ExperimentStatus
 
@@ -28,6 +30,25 @@ class HpoMethod(enum.Enum):
     RANDOM_SEARCH = "random_search"
     BAYESIAN = "bayesian"
     HYPERBAND = "hyperband"
+
+
+class HpoTrialState(enum.Enum):
+    """An HPO trial's state, as Optuna's TrialState: RUNNING while claimed,
+    then COMPLETED, PRUNED (stopped early by the pruner) or FAILED (reported as
+    failed, or its holder went stale)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    PRUNED = "pruned"
+    FAILED = "failed"
+
+
+class NasTrialStatus(enum.Enum):
+    """A NAS trial's state: RUNNING while claimed, then COMPLETED or FAILED."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
 
 
 class DatasetGenerationStatus(enum.Enum):
@@ -93,6 +114,36 @@ class HpoCampaign(IdMixin, TimestampMixin, Base):
     )
     best_accuracy: Mapped[float | None] = mapped_column(Float)
     created_by: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("users.id"), index=True)
+    # Not in the seed: when the first trial was claimed (the budget's max duration
+    # counts from it) and when the campaign completed.
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+
+class HpoTrial(IdMixin, TimestampMixin, ClaimColumns, Base):
+    """One trial of an HPO campaign (not in the seed: Optuna's trial, stored): its
+    TRAINING experiment (whose ``hyperparameters`` are the trial's parameters), its
+    number in the campaign, state, objective value and intermediate values by
+    epoch, and the claim of the worker training it (holder ``claimed_by``)."""
+
+    __tablename__ = "hpo_trials"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "trial_number"),
+        Index("ix_hpo_trials_campaign_state", "campaign_id", "state"),
+    )
+
+    campaign_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("hpo_campaigns.id", ondelete="CASCADE")
+    )
+    experiment_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("experiments.id"), unique=True)
+    trial_number: Mapped[int]
+    state: Mapped[HpoTrialState] = mapped_column(
+        str_enum(HpoTrialState, "hpo_trial_state"), default=HpoTrialState.RUNNING
+    )
+    value: Mapped[float | None] = mapped_column(Float)
+    intermediate_values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    finished_at: Mapped[datetime | None]
 
 
 class Explanation(IdMixin, TimestampMixin, Base):
@@ -129,7 +180,7 @@ class NasCampaign(IdMixin, TimestampMixin, Base):
     error_message: Mapped[str | None] = mapped_column(Text)
 
 
-class NasTrial(IdMixin, TimestampMixin, Base):
+class NasTrial(IdMixin, TimestampMixin, ClaimColumns, Base):
     """One sampled architecture of a NAS campaign; deleted with its campaign.
     An architecture (by its hash) is trained once per campaign."""
 
@@ -152,9 +203,15 @@ class NasTrial(IdMixin, TimestampMixin, Base):
     flops: Mapped[int | None] = mapped_column(BigInteger)
     model_size_mb: Mapped[float | None] = mapped_column(Float)
     metrics: Mapped[dict[str, Any] | None]
+    # Not in the seed: the trial's state and the claim of the worker training it.
+    status: Mapped[NasTrialStatus] = mapped_column(
+        str_enum(NasTrialStatus, "nas_trial_status"), default=NasTrialStatus.RUNNING
+    )
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    finished_at: Mapped[datetime | None]
 
 
-class DatasetGeneration(IdMixin, TimestampMixin, Base):
+class DatasetGeneration(IdMixin, TimestampMixin, ClaimColumns, Base):
     """A job generating a synthetic dataset; its claim holder is ``celery_task_id``."""
 
     __tablename__ = "dataset_generations"
@@ -172,9 +229,16 @@ class DatasetGeneration(IdMixin, TimestampMixin, Base):
     progress: Mapped[int] = mapped_column(default=0)
     celery_task_id: Mapped[str | None] = mapped_column(String(255), index=True)
     duration_seconds: Mapped[float | None] = mapped_column(Float)
+    # Not in the seed: the dataset the finished job created or updated (kept when
+    # the job is; SET NULL when the dataset goes), why it failed, when it ended.
+    dataset_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("datasets.id", ondelete="SET NULL"), index=True
+    )
+    error_message: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]
 
 
-class DatasetImport(IdMixin, TimestampMixin, Base):
+class DatasetImport(IdMixin, TimestampMixin, ClaimColumns, Base):
     """A job importing files into a dataset; its claim holder is ``celery_task_id``."""
 
     __tablename__ = "dataset_imports"
@@ -192,3 +256,10 @@ class DatasetImport(IdMixin, TimestampMixin, Base):
     progress: Mapped[int] = mapped_column(default=0)
     celery_task_id: Mapped[str | None] = mapped_column(String(255), index=True)
     duration_seconds: Mapped[float | None] = mapped_column(Float)
+    # Not in the seed: the dataset the finished job created or updated (kept when
+    # the job is; SET NULL when the dataset goes), why it failed, when it ended.
+    dataset_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("datasets.id", ondelete="SET NULL"), index=True
+    )
+    error_message: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]
