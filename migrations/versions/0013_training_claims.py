@@ -10,7 +10,10 @@ Not in seed 003, needed by issue 16's one claims mechanism (db/claims.py):
 - dataset_generations / dataset_imports: claimed_at and fencing_token (the holder
   is the seed's celery_task_id), the dataset a finished job wrote (SET NULL),
   error_message, finished_at.
-- hpo_campaigns: started_at (max duration counts from it), completed_at.
+- hpo_campaigns: seed (the samplers' seed), objective ({"metric", "direction"}),
+  started_at (max duration counts from it), completed_at.
+- nas_campaigns: seed, max_parallel (trials running at once; 1 for existing rows),
+  completed_at.
 Existing rows get fencing_token 0 (never claimed).
 
 Revision ID: 0013
@@ -150,8 +153,26 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("hpo_campaigns", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("seed", sa.BigInteger(), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "objective",
+                sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+                nullable=False,
+                server_default="{}",
+            )
+        )
         batch_op.add_column(
             sa.Column("started_at", expgraph.db.types.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("completed_at", expgraph.db.types.UTCDateTime(timezone=True), nullable=True)
+        )
+
+    with op.batch_alter_table("nas_campaigns", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("seed", sa.BigInteger(), nullable=True))
+        batch_op.add_column(
+            sa.Column("max_parallel", sa.Integer(), nullable=False, server_default="1")
         )
         batch_op.add_column(
             sa.Column("completed_at", expgraph.db.types.UTCDateTime(timezone=True), nullable=True)
@@ -194,9 +215,16 @@ def downgrade() -> None:
         batch_op.drop_constraint(op.f("ck_nas_trials_nas_trial_status"), type_="check")
         batch_op.drop_column("status")
 
+    with op.batch_alter_table("nas_campaigns", schema=None) as batch_op:
+        batch_op.drop_column("completed_at")
+        batch_op.drop_column("max_parallel")
+        batch_op.drop_column("seed")
+
     with op.batch_alter_table("hpo_campaigns", schema=None) as batch_op:
         batch_op.drop_column("completed_at")
         batch_op.drop_column("started_at")
+        batch_op.drop_column("objective")
+        batch_op.drop_column("seed")
 
     with op.batch_alter_table("dataset_imports", schema=None) as batch_op:
         batch_op.drop_constraint(

@@ -114,8 +114,12 @@ class HpoCampaign(IdMixin, TimestampMixin, Base):
     )
     best_accuracy: Mapped[float | None] = mapped_column(Float)
     created_by: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("users.id"), index=True)
-    # Not in the seed: when the first trial was claimed (the budget's max duration
+    # Not in the seed: the samplers' seed (a campaign is reproducible from it), the
+    # objective trials are judged by ({"metric": "val_accuracy", "direction":
+    # "maximize"}), when the first trial was claimed (the budget's max duration
     # counts from it) and when the campaign completed.
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    objective: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
 
@@ -178,6 +182,11 @@ class NasCampaign(IdMixin, TimestampMixin, Base):
     best_accuracy: Mapped[float | None] = mapped_column(Float)
     task_id: Mapped[str | None] = mapped_column(String(255))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # Not in the seed: the sampler's seed, how many trials may run at once, and
+    # when the campaign completed.
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    max_parallel: Mapped[int] = mapped_column(default=1)
+    completed_at: Mapped[datetime | None]
 
 
 class NasTrial(IdMixin, TimestampMixin, ClaimColumns, Base):
