@@ -12,7 +12,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from expgraph.db.base import Base, IdMixin, TimestampMixin, str_enum
@@ -163,3 +163,21 @@ class ResearchExperiment(Experiment):
 
     hypothesis: Mapped[str | None] = mapped_column(String(500))
     scorecard_data: Mapped[dict[str, Any] | None]
+
+
+class SavedSearch(IdMixin, TimestampMixin, Base):
+    """A user's named experiment search (UNIQUE(user_id, name), deleted with the
+    user): ``query`` is the ExperimentFilter and ordering as JSON text, validated
+    when saved; ``usage_count`` and ``last_used_at`` follow each run."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_user_saved_search_name"),)
+
+    user_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    query: Mapped[str] = mapped_column(Text)
+    is_pinned: Mapped[bool] = mapped_column(default=False)
+    usage_count: Mapped[int] = mapped_column(default=0)
+    last_used_at: Mapped[datetime | None]
