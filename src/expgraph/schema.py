@@ -33,7 +33,10 @@ from expgraph.domains.research import queries as research_queries
 from expgraph.domains.research.experiment import ResearchExperiment
 from expgraph.domains.simulation import mutations as simulation_mutations
 from expgraph.domains.simulation.experiment import SimulationExperiment
+from expgraph.domains.training import explanations as training_explanations
+from expgraph.domains.training import hpo_api as training_hpo
 from expgraph.domains.training import mutations as training_mutations
+from expgraph.domains.training import nas_api as training_nas
 from expgraph.domains.training import queries as training_queries
 from expgraph.domains.training.experiment import TrainingExperiment
 from expgraph.graphql.schema import Schema, assemble, export_sdl
@@ -56,6 +59,8 @@ QUERIES: tuple[type, ...] = (
     research_queries.Query,
     abtest_queries.Query,
     training_queries.Query,
+    training_hpo.Query,
+    training_nas.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     experiments_mutations.Mutation,
@@ -67,10 +72,14 @@ MUTATIONS: tuple[type, ...] = (
     abtest_mutations.Mutation,
     abtest_assignment.Mutation,
     training_mutations.Mutation,
+    training_hpo.Mutation,
+    training_nas.Mutation,
+    training_explanations.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
     execution_subscriptions.Subscription,
     abtest_updates.Subscription,
+    training_hpo.Subscription,
 )
 # One type per experiment kind, each in the domain of that kind.
 KINDS: tuple[type, ...] = (

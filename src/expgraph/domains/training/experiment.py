@@ -13,6 +13,7 @@ from expgraph.domains.experiments import hooks
 from expgraph.domains.experiments import models as experiments
 from expgraph.domains.experiments.types import EXPERIMENT_RENAMES, Experiment
 from expgraph.domains.training import models
+from expgraph.domains.training.explanations import EXPLANATIONS, Explanation
 from expgraph.domains.training.service import TrainingMetric, best, objective_of
 from expgraph.domains.training.types import RUNS, LearningCurve, TrainingRun, curve
 from expgraph.graphql.connections import connection_field
@@ -98,6 +99,12 @@ class TrainingExperiment(Experiment):
         TrainingRun,
         (SortKey("epoch"),),
         description="Its logged epochs, by epoch number (logTrainingEpochs).",
+    )
+    explanations = connection_field(
+        EXPLANATIONS,
+        Explanation,
+        (SortKey("id"),),
+        description="Explanations of its model (createExplanations), oldest first.",
     )
 
     @strawberry.field(
