@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("expgraph.db")
@@ -139,6 +139,23 @@ class Settings(BaseSettings):
     # abTestUpdates subscriptions re-read their counts at least this often (seconds), also
     # when no assignment notification arrived (writes made outside the API).
     abtest_updates_poll_seconds: float = Field(default=10, gt=0)
+    # E-mail (domains/notifications/email.py, digests.py), sent over SMTP with aiosmtplib:
+    # the server's host and port; TLS "none" (plain), "starttls" (upgrade after
+    # connecting, usually port 587) or "tls" (TLS from the start, usually port 465);
+    # credentials (no login when the username is empty; the password is never
+    # logged, stored or served); the From address; seconds an SMTP exchange may take.
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "expgraph@localhost"
+    smtp_timeout_seconds: float = Field(default=30, gt=0)
+    # E-mail digests: a digest that failed is tried again after
+    # email_retry_base_seconds * 2^(attempts - 1), up to email_max_attempts attempts
+    # in all (then it is FAILED).
+    email_max_attempts: int = Field(default=5, ge=1)
+    email_retry_base_seconds: float = Field(default=60, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
