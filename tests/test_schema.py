@@ -26,8 +26,16 @@ SCHEMA_FILE = ROOT / "schema.graphql"
 GRAPHQL_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}  # described by the spec
 SECRET = re.compile(r"password|hash|secret|credential|totp(?!Enabled)|token|key$|codes|uri", re.I)
 # Names that look secret but are not: a claim's fencing token, LLM token counts, a cache key,
-# an A/B test's hash seed (public by design: SDKs bucket with it offline).
-NOT_SECRETS = {"fencingToken", "promptTokens", "completionTokens", "cacheKey", "hashSeed"}
+# an A/B test's hash seed (public by design: SDKs bucket with it offline), a NAS
+# architecture's content hash (SHA-256 of the architecture every reader sees).
+NOT_SECRETS = {
+    "fencingToken",
+    "promptTokens",
+    "completionTokens",
+    "cacheKey",
+    "hashSeed",
+    "architectureHash",
+}
 # The only places a secret is ever returned: once, to its owner, when it is made.
 SHOWN_ONCE = {
     "LoginPayload.token",

@@ -1,0 +1,193 @@
+"""NAS queries and mutations: campaigns listed, created; trials claimed,
+kept alive and finished by workers (EXECUTE permission)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import strawberry
+from sqlalchemy import Select, select
+
+from expgraph.db.claims import Holder
+from expgraph.domains.catalog.models import Dataset
+from expgraph.domains.training import models, nas, nas_space
+from expgraph.domains.training.nas_inputs import (
+    ClaimNasTrialInput,
+    CreateNasCampaignInput,
+    FinishNasTrialInput,
+    NasTrialHolderInput,
+)
+from expgraph.domains.training.nas_types import (
+    CAMPAIGN_RULES,
+    NasCampaign,
+    NasCampaignFilter,
+    NasTrial,
+)
+from expgraph.errors import BadRequest
+from expgraph.graphql.auth import Permission
+from expgraph.graphql.connections import paged
+from expgraph.graphql.context import Info
+from expgraph.graphql.inputs import json_object, text
+from expgraph.graphql.pagination import SortKey
+from expgraph.graphql.permissions import mutation, query_field
+from expgraph.graphql.relay import model_pk, to_node
+
+STALE_RULE = (
+    "A trial whose last heartbeat is older than the server's stale threshold "
+    "(EXPGRAPH_EXECUTION_STALE_SECONDS, 600 by default) is failed at the campaign's next "
+    "claim, and its worker's later calls are refused (CONFLICT)."
+)
+LOST_RULE = (
+    "CONFLICT (extensions.reason) when the caller does not hold the trial's claim: "
+    "FINISHED (it completed or failed already, a stale one included), TAKEN_OVER, "
+    "STALE_TOKEN, UNKNOWN_TOKEN or RELEASED."
+)
+
+
+@strawberry.type(description="The result of createNasCampaign.")
+class NasCampaignPayload:
+    campaign: NasCampaign = strawberry.field(description="The campaign as it is now.")
+
+
+@strawberry.type(description="The result of claimNasTrial.")
+class ClaimNasTrialPayload:
+    trial: NasTrial | None = strawberry.field(
+        description=(
+            "The new trial, claimed by the caller (its architecture to train and its "
+            "fencingToken for later calls); null when there is nothing to claim now."
+        )
+    )
+
+
+@strawberry.type(description="The result of heartbeatNasTrial.")
+class NasTrialPayload:
+    trial: NasTrial = strawberry.field(description="The trial as it is now.")
+
+
+@strawberry.type(description="The result of finishNasTrial.")
+class FinishNasTrialPayload:
+    trial: NasTrial = strawberry.field(description="The finished trial.")
+    campaign: NasCampaign = strawberry.field(
+        description="Its campaign, with its best trial and status updated."
+    )
+
+
+def _worker_id(value: str) -> str:
+    return text(value, "workerId", max_length=255)
+
+
+def _holder(trial_id: str, worker_id: str, fencing_token: int) -> tuple[int, Holder]:
+    return model_pk(trial_id, models.NasTrial), Holder(
+        worker_id=_worker_id(worker_id), fencing_token=int(fencing_token)
+    )
+
+
+def _campaign_values(input: CreateNasCampaignInput) -> dict[str, Any]:
+    space = input.search_space
+    validated = nas_space.validated(space.decisions, space.layers)
+    nas.check_budget(input.num_trials, input.max_parallel, input.max_epochs_per_trial)
+    seed = input.seed
+    if seed is not None and not 0 <= int(seed) < 2**63:
+        raise BadRequest("seed must be 0 to 2^63 - 1", field="seed")
+    return {
+        "name": text(input.name, "name", max_length=255),
+        "dataset_id": model_pk(input.dataset_id, Dataset),
+        "search_algorithm": input.search_algorithm.value,
+        "search_space_config": validated.to_json(),
+        "num_trials": input.num_trials,
+        "max_parallel": input.max_parallel,
+        "max_epochs_per_trial": input.max_epochs_per_trial,
+        "seed": secrets.randbelow(2**63) if seed is None else int(seed),
+    }
+
+
+@strawberry.type
+class Query:
+    @query_field(description="NAS campaigns, oldest first.")
+    @paged(
+        NasCampaign,
+        models.NasCampaign,
+        (SortKey("id"),),
+        filter=NasCampaignFilter,
+        rules=CAMPAIGN_RULES,
+    )
+    def nas_campaigns(self, info: Info) -> Select[Any]:
+        return select(models.NasCampaign)
+
+
+@strawberry.type
+class Mutation:
+    @mutation(
+        permission=Permission.WRITE,
+        description=(
+            "Create a NAS campaign over a dataset (NOT_FOUND when it does not exist; a bad "
+            "search space, budget or seed is a BAD_REQUEST naming the field)."
+        ),
+    )
+    async def create_nas_campaign(
+        self, info: Info, input: CreateNasCampaignInput
+    ) -> NasCampaignPayload:
+        values = _campaign_values(input)
+        async with info.context.db.transaction() as session:
+            campaign = await nas.create_campaign(session, values)
+        return NasCampaignPayload(campaign=to_node(campaign))
+
+    @mutation(
+        permission=Permission.EXECUTE,
+        description=(
+            "Claim a new trial: an architecture the campaign has not tried, drawn from its "
+            "search space (reproducibly from its seed and the trial number), claimed by the "
+            "caller. Null when the campaign is over (COMPLETED, FAILED, CANCELLED), its "
+            "budget is taken (numTrials trials running or completed), maxParallel trials are "
+            "running, or every architecture was tried (the campaign then completes once none "
+            "runs). A failed trial's budget slot is offered again. " + STALE_RULE
+        ),
+    )
+    async def claim_nas_trial(self, info: Info, input: ClaimNasTrialInput) -> ClaimNasTrialPayload:
+        ctx = info.context
+        worker = _worker_id(input.worker_id)
+        campaign_id = (
+            None if input.campaign_id is None else model_pk(input.campaign_id, models.NasCampaign)
+        )
+        async with ctx.db.transaction() as session:
+            trial = await nas.claim(
+                session, campaign_id, worker, ctx.settings.execution_stale_seconds
+            )
+        return ClaimNasTrialPayload(trial=to_node(trial))
+
+    @mutation(
+        permission=Permission.EXECUTE,
+        description="Keep a trial's claim alive. " + STALE_RULE + " " + LOST_RULE,
+    )
+    async def heartbeat_nas_trial(self, info: Info, input: NasTrialHolderInput) -> NasTrialPayload:
+        trial_id, holder = _holder(input.trial_id, input.worker_id, input.fencing_token)
+        async with info.context.db.transaction() as session:
+            trial = await nas.heartbeat(session, trial_id, holder)
+        return NasTrialPayload(trial=to_node(trial))
+
+    @mutation(
+        permission=Permission.EXECUTE,
+        description=(
+            "Finish a claimed trial with its results, ending the claim. A COMPLETED trial "
+            "with a higher validation accuracy than the campaign's best becomes its best "
+            "trial; the campaign completes once numTrials trials have completed (or every "
+            "architecture was tried) and none runs. " + LOST_RULE
+        ),
+    )
+    async def finish_nas_trial(
+        self, info: Info, input: FinishNasTrialInput
+    ) -> FinishNasTrialPayload:
+        trial_id, holder = _holder(input.trial_id, input.worker_id, input.fencing_token)
+        results = {
+            "validation_accuracy": input.validation_accuracy,
+            "validation_loss": input.validation_loss,
+            "training_time": input.training_time,
+            "num_parameters": input.num_parameters,
+            "flops": None if input.flops is None else int(input.flops),
+            "model_size_mb": input.model_size_mb,
+            "metrics": None if input.metrics is None else json_object(input.metrics, "metrics"),
+        }
+        async with info.context.db.transaction() as session:
+            trial, campaign = await nas.finish(session, trial_id, holder, input.status, results)
+        return FinishNasTrialPayload(trial=to_node(trial), campaign=to_node(campaign))
