@@ -405,17 +405,25 @@ async def test_open_period_waits_and_late_events_go_to_a_later_digest(
     await _queue(mail_db, ada, done, _at(3), experiment_name="alpha")
     today = await _queue(mail_db, ada, done, datetime.now(UTC), experiment_name="today")
     assert await send_due_digests(mail_db, mail_settings) == 1
-    # An event of Mar 3 queued after that digest left: in the next day's digest.
+    # An event of Mar 3 queued after that digest left: in the next day's digest;
+    # so is one left attached to it unsent (its sender lost its hold meanwhile).
     await _queue(mail_db, ada, done, _at(3, 13), experiment_name="late")
+    orphan = await _queue(mail_db, ada, done, _at(3, 14), experiment_name="orphan")
+    async with mail_db.transaction() as session:
+        sent_id = await session.scalar(select(EmailDigest.id))
+        await session.execute(
+            update(EmailDigestQueue).where(EmailDigestQueue.id == orphan).values(digest_id=sent_id)
+        )
 
     assert await send_due_digests(mail_db, mail_settings) == 1
 
     subjects = [str(m["Subject"]) for m in smtp.inbox.messages]
     assert subjects == [
         "Daily digest for 2025-03-03: 1 notification",
-        "Daily digest for 2025-03-04: 1 notification",
+        "Daily digest for 2025-03-04: 2 notifications",
     ]
-    assert "late" in _parts(smtp.inbox.messages[1])[0]
+    text, _ = _parts(smtp.inbox.messages[1])
+    assert "late" in text and "orphan" in text
     async with mail_db.read() as session:
         pending = await session.get(EmailDigestQueue, today)
     assert pending is not None and not pending.included_in_digest  # today is not over

@@ -17,7 +17,8 @@ deliverer's periodic tasks) then:
    period_start): one row per user and period whoever creates it) and attaches
    the rows to it, under the digest's row lock. A digest already sent, or being
    sent, takes no more rows: events that arrive late for it go to the same
-   user's digest of the following period;
+   user's digest of the following period (as do rows a digest was sent
+   without, should its sender have lost its hold meanwhile);
 3. claims due digests (``DIGESTS``: the kernel's claims mechanism, SKIP LOCKED
    on PostgreSQL), sends each as one e-mail listing its events grouped by type
    (templates.py), outside any transaction, then, under its hold, marks it SENT
@@ -43,7 +44,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from expgraph.config import Settings
 from expgraph.db.claims import Claimable, Holder
@@ -113,6 +114,14 @@ async def send_due_digests(db: Database, settings: Settings) -> int:
     return await _send_claimed(db, settings)
 
 
+def _waiting() -> ColumnElement[bool]:
+    """Queue rows waiting for a digest: in none yet, or left attached to one that
+    was sent without them (its sender lost its hold while another took it over)."""
+    Q, D = EmailDigestQueue, EmailDigest
+    sent = select(D.id).where(D.status == DeliveryStatus.SENT)
+    return and_(Q.included_in_digest.is_(False), or_(Q.digest_id.is_(None), Q.digest_id.in_(sent)))
+
+
 async def assemble_digests(db: Database, settings: Settings) -> None:
     """Steps 1 and 2 of the module's docstring."""
     Q, P = EmailDigestQueue, NotificationPreference
@@ -122,7 +131,7 @@ async def assemble_digests(db: Database, settings: Settings) -> None:
             await session.execute(
                 select(Q.id, Q.user_id, Q.scheduled_for, P.email_frequency, P.email_enabled)
                 .outerjoin(P, and_(P.user_id == Q.user_id, P.event_type == Q.event_type))
-                .where(Q.included_in_digest.is_(False), Q.digest_id.is_(None))
+                .where(_waiting())
                 .order_by(Q.id)
                 .limit(BATCH)
             )
@@ -142,8 +151,8 @@ async def assemble_digests(db: Database, settings: Settings) -> None:
         async with db.transaction() as session:
             await session.execute(
                 update(Q)
-                .where(Q.id.in_(dropped), Q.digest_id.is_(None))
-                .values(included_in_digest=True)
+                .where(Q.id.in_(dropped), _waiting())
+                .values(included_in_digest=True, digest_id=None)
             )
     for (user_id, frequency, start, end), ids in sorted(
         groups.items(), key=lambda item: (item[0][0], item[0][1].value, item[0][2])
@@ -196,9 +205,7 @@ async def _attach(
                 break
             start, end = end, period_of(frequency, end)[1]  # closed: the next period's
         await session.execute(
-            update(Q)
-            .where(Q.id.in_(ids), Q.digest_id.is_(None), Q.included_in_digest.is_(False))
-            .values(digest_id=digest.id)
+            update(Q).where(Q.id.in_(ids), _waiting()).values(digest_id=digest.id)
         )
 
 
