@@ -33,6 +33,7 @@ from expgraph.domains.research import queries as research_queries
 from expgraph.domains.research.experiment import ResearchExperiment
 from expgraph.domains.simulation import mutations as simulation_mutations
 from expgraph.domains.simulation.experiment import SimulationExperiment
+from expgraph.domains.training import dataset_job_api as training_dataset_jobs
 from expgraph.domains.training import explanations as training_explanations
 from expgraph.domains.training import hpo_api as training_hpo
 from expgraph.domains.training import mutations as training_mutations
@@ -61,6 +62,7 @@ QUERIES: tuple[type, ...] = (
     training_queries.Query,
     training_hpo.Query,
     training_nas.Query,
+    training_dataset_jobs.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     experiments_mutations.Mutation,
@@ -75,11 +77,13 @@ MUTATIONS: tuple[type, ...] = (
     training_hpo.Mutation,
     training_nas.Mutation,
     training_explanations.Mutation,
+    training_dataset_jobs.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
     execution_subscriptions.Subscription,
     abtest_updates.Subscription,
     training_hpo.Subscription,
+    training_dataset_jobs.Subscription,
 )
 # One type per experiment kind, each in the domain of that kind.
 KINDS: tuple[type, ...] = (
