@@ -139,6 +139,17 @@ class Settings(BaseSettings):
     # abTestUpdates subscriptions re-read their counts at least this often (seconds), also
     # when no assignment notification arrived (writes made outside the API).
     abtest_updates_poll_seconds: float = Field(default=10, gt=0)
+    # Webhooks (domains/notifications/webhooks.py): seconds one delivery request may
+    # take (connect, send, answer) before it fails as a timeout; after this many
+    # failed deliveries in a row a webhook is deactivated and its owner notified;
+    # how many bytes of a receiver's answer each webhook_logs row keeps.
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    webhook_max_consecutive_failures: int = Field(default=10, ge=1)
+    webhook_response_body_max_bytes: int = Field(default=2_000, ge=0)
+    # Off: webhook URLs whose host resolves to a loopback, private, link-local,
+    # multicast, reserved or unspecified address are refused (at creation and at
+    # every delivery). On: allowed (tests, receivers on a private network).
+    webhook_allow_private_addresses: bool = False
     # E-mail (domains/notifications/email.py, digests.py), sent over SMTP with aiosmtplib:
     # the server's host and port; TLS "none" (plain), "starttls" (upgrade after
     # connecting, usually port 587) or "tls" (TLS from the start, usually port 465);

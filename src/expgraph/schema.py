@@ -28,6 +28,7 @@ from expgraph.domains.execution import subscriptions as execution_subscriptions
 from expgraph.domains.execution.experiment import EvaluationExperiment
 from expgraph.domains.experiments import mutations as experiments_mutations
 from expgraph.domains.experiments import queries as experiments_queries
+from expgraph.domains.notifications import webhook_api as notifications_webhooks
 from expgraph.domains.research import mutations as research_mutations
 from expgraph.domains.research import queries as research_queries
 from expgraph.domains.research.experiment import ResearchExperiment
@@ -63,6 +64,7 @@ QUERIES: tuple[type, ...] = (
     training_hpo.Query,
     training_nas.Query,
     training_dataset_jobs.Query,
+    notifications_webhooks.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     experiments_mutations.Mutation,
@@ -78,6 +80,7 @@ MUTATIONS: tuple[type, ...] = (
     training_nas.Mutation,
     training_explanations.Mutation,
     training_dataset_jobs.Mutation,
+    notifications_webhooks.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
     execution_subscriptions.Subscription,
