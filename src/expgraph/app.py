@@ -37,6 +37,7 @@ from expgraph.domains.accounts.middleware import (
     principal_from_connection_params,
 )
 from expgraph.domains.accounts.requestlog import RequestLogMiddleware, RequestLogWriter
+from expgraph.domains.notifications import deliver
 from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
 from expgraph.graphql.context import Context
 from expgraph.graphql.errors import classify
@@ -322,7 +323,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             if settings.abtest_aggregate_interval > 0
             else None
         )
+        # Notifications: outbox fan-out, e-mail and webhook sending, digests.
+        deliverer = (
+            deliver.start(database, settings, graphql_app.broker)
+            if settings.delivery_enabled
+            else None
+        )
         yield
+        if deliverer is not None:
+            await deliver.stop(deliverer)
         if aggregation is not None:
             aggregation.cancel()
             with suppress(asyncio.CancelledError):

@@ -300,6 +300,48 @@ def abtest_aggregate(
 
 
 @app.command()
+def deliver(
+    once: bool = typer.Option(
+        False, "--once", help="Do one pass (fan out, send, periodic work) and exit."
+    ),
+) -> None:
+    """Deliver notifications: fan outbox events out to in-app notifications, e-mail and
+    webhooks, send what is due with retries, and send digests. Runs until stopped
+    (Ctrl-C); any number may run beside `expgraph serve`, which runs one too unless
+    EXPGRAPH_DELIVERY_ENABLED=false. In-app notifications reach subscribers of other
+    processes only on PostgreSQL."""
+    from expgraph.db.engine import Database
+    from expgraph.db.notify import Broker
+    from expgraph.domains.notifications import deliver as deliverer
+    from expgraph.domains.notifications import registry
+
+    settings = _settings()
+    _refuse_missing_database(settings)
+
+    async def run() -> int:
+        database = Database(settings)
+        broker = Broker(database)
+        channels, periodic = registry.channels(), registry.periodic()
+        try:
+            if once:
+                return await deliverer.run_once(
+                    database, settings, channels, periodic, broker=broker
+                )
+            await deliverer.run_forever(database, settings, channels, periodic, broker=broker)
+            return 0
+        finally:
+            await broker.close()
+            await database.dispose()
+
+    try:
+        done = asyncio.run(run())
+    except KeyboardInterrupt:
+        return
+    if once:
+        typer.echo(f"{done} item(s) of work done")
+
+
+@app.command()
 def worker(
     url: str = typer.Option("http://127.0.0.1:8000/graphql", help="The server's /graphql URL."),
     api_key: str = typer.Option(

@@ -139,6 +139,19 @@ class Settings(BaseSettings):
     # abTestUpdates subscriptions re-read their counts at least this often (seconds), also
     # when no assignment notification arrived (writes made outside the API).
     abtest_updates_poll_seconds: float = Field(default=10, gt=0)
+    # Notifications delivery (domains/notifications/deliver.py): `serve` runs a deliverer
+    # in the background unless disabled (`expgraph deliver` runs one on its own). It polls
+    # every poll_seconds, claims batch_size outbox events / deliveries at a time, takes over
+    # a deliverer's claims older than stale_seconds, and retries a failed e-mail or webhook
+    # up to max_attempts times, the n-th retry after about backoff_base_seconds * 2^(n-1)
+    # (with jitter). API keys expiring within api_key_expiry_warning_days get one warning.
+    delivery_enabled: bool = True
+    delivery_poll_seconds: float = Field(default=5, gt=0)
+    delivery_batch_size: int = Field(default=50, ge=1)
+    delivery_stale_seconds: int = Field(default=300, ge=1)
+    delivery_max_attempts: int = Field(default=5, ge=1)
+    delivery_backoff_base_seconds: float = Field(default=30, ge=0)
+    api_key_expiry_warning_days: int = Field(default=7, ge=0)
     # Webhooks (domains/notifications/webhooks.py): seconds one delivery request may
     # take (connect, send, answer) before it fails as a timeout; after this many
     # failed deliveries in a row a webhook is deactivated and its owner notified;

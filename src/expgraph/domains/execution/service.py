@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.claims import Claimable, Holder
 from expgraph.db.dialect import upsert
+from expgraph.db.outbox import EventType, emit
 from expgraph.db.types import utc_before, utcnow
 from expgraph.domains.catalog.models import DatasetExample
 from expgraph.domains.execution import models
@@ -142,7 +143,38 @@ async def release(
     )
     if config is None:
         raise await _lost(session, experiment_id, holder)
+    await _emit_finished(session, experiment_id, error)
     return config
+
+
+async def _emit_finished(session: AsyncSession, experiment_id: int, error: str | None) -> None:
+    """EXECUTION_FAILED (released with an error) or EXECUTION_COMPLETED (released
+    with every expected run recorded) in the release's transaction; a release
+    with runs still missing is no event. Payload: domains/notifications/events.py."""
+    row = (
+        await session.execute(
+            select(E.name, E.created_by, expected_runs(), completed_runs(experiment_id)).where(
+                E.id == experiment_id
+            )
+        )
+    ).first()
+    if row is None:
+        return
+    name, created_by, expected, completed = row
+    if error is None and not (expected and completed >= expected):
+        return
+    await emit(
+        session,
+        EventType.EXECUTION_FAILED if error is not None else EventType.EXECUTION_COMPLETED,
+        {
+            "experiment_id": experiment_id,
+            "name": name,
+            "completed_runs": int(completed or 0),
+            "expected_runs": int(expected or 0),
+            "error": error,
+        },
+        user_id=created_by,
+    )
 
 
 async def toggle(

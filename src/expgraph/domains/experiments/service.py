@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from expgraph.db.outbox import EventType, emit
 from expgraph.db.search import search_document
 from expgraph.db.types import utcnow
 from expgraph.domains.experiments import hooks, models
@@ -210,11 +211,42 @@ async def update_experiment(
     await hooks.run_kind_checks(session, experiment.kind, values, experiment)
     if "name" in values:
         await _check_name_free(session, values["name"], experiment.id)
+    old_status = experiment.status
     for column, value in values.items():
         setattr(experiment, column, value)
     _refresh_search(experiment, dialect)
     await session.flush()
+    await _emit_status_event(session, experiment, old_status)
     return experiment
+
+
+# Statuses users are notified of (the outbox event's type and payload are
+# documented in domains/notifications/events.py; the hub imports only db/).
+_STATUS_EVENTS = {
+    models.ExperimentStatus.COMPLETED: EventType.EXPERIMENT_COMPLETED,
+    models.ExperimentStatus.FAILED: EventType.EXPERIMENT_FAILED,
+}
+
+
+async def _emit_status_event(
+    session: AsyncSession, experiment: models.Experiment, old: models.ExperimentStatus
+) -> None:
+    """An outbox event, in this transaction, when the status became COMPLETED or FAILED."""
+    new = experiment.status
+    if new == old or new not in _STATUS_EVENTS:
+        return
+    await emit(
+        session,
+        _STATUS_EVENTS[new],
+        {
+            "experiment_id": experiment.id,
+            "name": experiment.name,
+            "kind": experiment.kind.value,
+            "old_status": old.value,
+            "new_status": new.value,
+        },
+        user_id=experiment.created_by,
+    )
 
 
 async def set_deleted(session: AsyncSession, pk: int, *, deleted: bool) -> models.Experiment:
