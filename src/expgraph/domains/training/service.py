@@ -112,8 +112,8 @@ async def training_experiment(session: AsyncSession, experiment_id: int) -> Expe
 
 def check_fencing(experiment: Experiment, fencing_token: int | None) -> None:
     """An experiment of an HPO campaign takes epochs only with a fencing token;
-    one outside any campaign takes none. (Campaign trial claims, which the token
-    will be checked against, arrive with the HPO campaigns.)"""
+    one outside any campaign takes none. The token is then checked against the
+    trial's claim (``hpo.check_epochs_holder``)."""
     in_campaign = getattr(experiment, "hpo_campaign_id", None) is not None
     if in_campaign and fencing_token is None:
         raise Conflict(
@@ -143,6 +143,10 @@ async def log_epochs(
         raise BadRequest(f"at most {MAX_EPOCHS} epochs per call", field="epochs")
     experiment = await training_experiment(session, experiment_id)
     check_fencing(experiment, fencing_token)
+    if fencing_token is not None:
+        from expgraph.domains.training.hpo import check_epochs_holder  # (hpo imports this module)
+
+        await check_epochs_holder(session, experiment_id, fencing_token)
     by_epoch: dict[int, dict[str, Any]] = {}
     for i, given in enumerate(epochs):
         epoch = given["epoch"]
