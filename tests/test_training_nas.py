@@ -8,6 +8,8 @@ statements for 2 or 5 (both dialects)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from typing import Any
 
 import httpx
@@ -253,9 +255,10 @@ async def test_16_concurrent_claimers_keep_budget_parallelism_and_distinct_hashe
     assert all(t["status"] == "COMPLETED" for t in trials)
     hashes = [t["architectureHash"] for t in trials]
     assert len(set(hashes)) == 10
-    assert all(
-        h == architecture_hash(t["architecture"]) for h, t in zip(hashes, trials, strict=True)
-    )
+    for digest, trial in zip(hashes, trials, strict=True):  # the documented recipe
+        canonical = json.dumps(trial["architecture"], sort_keys=True, separators=(",", ":"))
+        assert digest == hashlib.sha256(canonical.encode()).hexdigest()
+        assert digest == architecture_hash(trial["architecture"])
     assert final["progress"] == {"running": 0, "completed": 10, "failed": 0, "remaining": 0}
     # A completed campaign hands out nothing more.
     assert await claim(gql, cid, "late") is None
@@ -354,7 +357,7 @@ async def test_best_trial_and_pareto_front_follow_finishes(gql):
         (ids[3], "300"),
     ]
     assert state["progress"] == {"running": 1, "completed": 5, "failed": 0, "remaining": 0}
-    # F: failed trials never become best; completed with accuracy but no FLOPs does.
+    # F: completed with an accuracy but no FLOPs: the best, yet not on the front.
     body = await finish(gql, trials[5], "w", validationAccuracy=0.99)
     c = body["data"]["finishNasTrial"]["campaign"]
     assert (c["bestTrial"]["id"], c["bestAccuracy"], c["status"]) == (ids[5], 0.99, "COMPLETED")
@@ -468,3 +471,32 @@ async def test_a_page_of_campaigns_takes_the_same_statements_for_2_or_5(gql, sta
             assert len(node["trials"]["edges"]) == 3
         counts.append(statements.count)
     assert counts[0] == counts[1], statements.sql
+
+
+TRIAL_PAGE = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+  node(id: $id) { ... on NasCampaign {
+    trials(first: $first, after: $after, last: $last, before: $before) {
+      edges { node { trialNumber } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } } }"""
+
+
+async def test_trials_page_both_ways_by_trial_number(gql):
+    created = await campaign(gql, "pages", numTrials=5, maxParallel=5)
+    for _ in range(5):
+        await claim(gql, created["id"], "w")
+
+    async def page(**args: Any) -> dict[str, Any]:
+        data = await gql.data(TRIAL_PAGE, {"id": created["id"], **args})
+        return data["node"]["trials"]  # type: ignore[no-any-return]
+
+    def numbers(p: dict[str, Any]) -> list[int]:
+        return [e["node"]["trialNumber"] for e in p["edges"]]
+
+    first = await page(first=2)
+    assert numbers(first) == [1, 2] and first["pageInfo"]["hasNextPage"]
+    second = await page(first=2, after=first["pageInfo"]["endCursor"])
+    assert numbers(second) == [3, 4]
+    last = await page(last=2)
+    assert numbers(last) == [4, 5] and last["pageInfo"]["hasPreviousPage"]
+    before = await page(last=2, before=last["pageInfo"]["startCursor"])
+    assert numbers(before) == [2, 3]
