@@ -42,6 +42,8 @@ SHOWN_ONCE = {
     "CreateApiKeyPayload.key",
     "BackupCodesPayload.codes",
     "TotpEnrollmentPayload.provisioningUri",
+    "CreateWebhookPayload.signingSecret",
+    "RotateWebhookSecretPayload.signingSecret",
 }
 
 
