@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from expgraph.db.search import SEARCH_OBJECTS
 from expgraph.models import Base
 
 config = context.config
@@ -20,9 +21,17 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def include_object(
+    object: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Autogenerate leaves out full-text search's hand-made tables and index (0015)."""
+    return name not in SEARCH_OBJECTS
 
 
 async def _run_async(url: str) -> None:

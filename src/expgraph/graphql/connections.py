@@ -165,11 +165,19 @@ async def connection(
     if isinstance(entity, type):
         stmt = visible_statement(stmt, entity, principal)
     rows: list[Any] = []
+    computed = [k for k in keys if k.expression is not None]
     if not asks_only_count(info):
         page = page_statement(stmt, entity, keys, args)
+        if computed:
+            page = page.add_columns(*(k.expression for k in computed))
         async with db.read() as session:
             if isinstance(entity, type):
-                rows = [row[0] for row in await read_records(session, page, {}, entity)]
+                read = await read_records(session, page, {}, entity)
+                rows = [row[0] for row in read]
+                # A computed sort key's value rides on its record, for its cursor.
+                for row in read:
+                    for i, key in enumerate(computed, start=1):
+                        row[0].__dict__[key.attr] = row[i]
             else:
                 rows = list((await session.scalars(page)).all())
 
@@ -291,9 +299,9 @@ Sorting = Sequence[SortKey] | Ordering | Callable[[], Ordering]
 Rules = Mapping[str, Rule] | Callable[[], Mapping[str, Rule]]
 
 
-def _sort_keys(sort: Sorting, order_by: Any) -> Sequence[SortKey]:
+def _sort_keys(sort: Sorting, order_by: Any, filter: Any = None) -> Sequence[SortKey]:
     chosen = sort() if callable(sort) else sort
-    return chosen.keys(order_by) if isinstance(chosen, Ordering) else chosen
+    return chosen.keys(order_by, filter) if isinstance(chosen, Ordering) else chosen
 
 
 def _rules(rules: Rules | None) -> Mapping[str, Rule]:
@@ -430,7 +438,7 @@ def paged(
         ) -> Connection[Any]:
             info = kwargs["info"]
             stmt = listing(*args, **kwargs)
-            keys = _sort_keys(sort, order_by)
+            keys = _sort_keys(sort, order_by, filter)
             if filter is not None:
                 stmt = stmt_filtered(stmt, filter, _rules(rules))
             return await connection(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -64,13 +64,19 @@ def compile_filter(
 
 @dataclass(frozen=True)
 class Ordering:
-    """How an entity may be ordered: order-field enum member -> model attribute."""
+    """How an entity may be ordered: order-field enum member -> model attribute.
+
+    ``computed`` names the attributes that are no column but an SQL expression
+    made from the list's filter input (a search rank: ``SortKey.expression``);
+    its function raises BAD_REQUEST when the filter cannot give one."""
 
     attributes: Mapping[Any, str]
     default: tuple[SortKey, ...]
+    computed: Mapping[str, Callable[[Any], ColumnElement[Any]]] = field(default_factory=dict)
 
-    def keys(self, orders: Sequence[Any] | None) -> list[SortKey]:
-        """Sort keys from a list of ``{field, direction}`` inputs (default when empty)."""
+    def keys(self, orders: Sequence[Any] | None, filter: Any = None) -> list[SortKey]:
+        """Sort keys from a list of ``{field, direction}`` inputs (default when
+        empty); ``filter`` is the list's filter input, for computed keys."""
         if not orders:
             return list(self.default)
         keys: list[SortKey] = []
@@ -78,7 +84,9 @@ class Ordering:
             attr = self.attributes[order.field]
             if any(k.attr == attr for k in keys):
                 raise BadRequest(f"ordering by {order.field.name} twice")
-            keys.append(SortKey(attr, descending=order.direction == SortDirection.DESC))
+            descending = order.direction == SortDirection.DESC
+            expression = self.computed[attr](filter) if attr in self.computed else None
+            keys.append(SortKey(attr, descending=descending, expression=expression))
         return keys
 
 

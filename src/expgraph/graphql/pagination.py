@@ -15,7 +15,7 @@ import base64
 import binascii
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -47,10 +47,16 @@ from expgraph.graphql.scalars import parse_datetime
 
 @dataclass(frozen=True)
 class SortKey:
-    """One ordering key: a model attribute name and its direction."""
+    """One ordering key: a model attribute name and its direction.
+
+    A computed key (``expression``: an SQL expression, e.g. a search rank) is
+    not a column: the list's statement selects it, the page's records carry its
+    value as ``attr`` (``connection``) and cursors hold it like a column's. Its
+    name stands for it in cursors and loader keys."""
 
     attr: str
     descending: bool = False
+    expression: Any = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,7 @@ def with_tiebreak(sort: Sequence[SortKey]) -> tuple[SortKey, ...]:
 
 
 def _columns(entity: Any, sort: Sequence[SortKey]) -> list[Any]:
-    return [getattr(entity, k.attr) for k in sort]
+    return [getattr(entity, k.attr) if k.expression is None else k.expression for k in sort]
 
 
 def order_by(entity: Any, sort: Sequence[SortKey], forward: bool) -> list[Any]:

@@ -83,7 +83,8 @@ class Experiment(IdMixin, TimestampMixin, Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     created_by: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("users.id"), index=True)
     deleted_at: Mapped[datetime | None]
-    # Full-text search document (name, description, notes), kept by the service.
+    # Full-text search document on PostgreSQL (name, description, hypothesis, notes,
+    # tag names), kept by triggers (migration 0015; SQLite: the experiments_fts table).
     search_vector: Mapped[str | None] = mapped_column(SearchVector, deferred=True)
     # Evaluation and training experiments use a dataset.
     dataset_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("datasets.id"), index=True)

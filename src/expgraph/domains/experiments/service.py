@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.outbox import EventType, emit
-from expgraph.db.search import search_document
 from expgraph.db.types import utcnow
 from expgraph.domains.experiments import hooks, models
 from expgraph.errors import BadRequest, Conflict, NotFound
@@ -160,13 +159,6 @@ async def _check_name_free(session: AsyncSession, name: str, exclude_id: int | N
         raise Conflict(f"an experiment named {name!r} already exists", field="name")
 
 
-def _refresh_search(experiment: models.Experiment, dialect: str) -> None:
-    notes = getattr(experiment, "notes", None)
-    experiment.search_vector = search_document(
-        dialect, experiment.name, experiment.description, notes
-    )
-
-
 async def create(
     session: AsyncSession,
     dialect: str,
@@ -181,7 +173,6 @@ async def create(
     await hooks.run_kind_checks(session, kind, values, None)
     await _check_name_free(session, values["name"], None)
     experiment = model_for(kind)(**values, created_by=created_by)
-    _refresh_search(experiment, dialect)
     session.add(experiment)
     await session.flush()
     await hooks.run_created(session, dialect, experiment, blocks, created_by)
@@ -214,7 +205,6 @@ async def update_experiment(
     old_status = experiment.status
     for column, value in values.items():
         setattr(experiment, column, value)
-    _refresh_search(experiment, dialect)
     await session.flush()
     await _emit_status_event(session, experiment, old_status)
     return experiment

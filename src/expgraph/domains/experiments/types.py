@@ -9,10 +9,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
+from expgraph.db.search import search_match, search_rank
 from expgraph.domains.experiments import models
+from expgraph.errors import BadRequest
 from expgraph.graphql.bounds import capped
 from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Ordering, Rule, SortDirection, escape_like
@@ -115,6 +118,16 @@ class ExperimentFilter:
     dataset_id: strawberry.ID | None = strawberry.field(
         default=None, description="Uses this dataset (global id); evaluation and training only."
     )
+    search: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Full-text search over the name, description, hypothesis, notes and tag names: "
+            "experiments holding every word (case-insensitive, whole words). On PostgreSQL "
+            'web-search syntax also applies: "quoted phrase", `or`, `-word` to exclude. '
+            "Punctuation is never an operator; a text without any letter or digit matches "
+            "nothing. At most 1000 characters. Order by RELEVANCE to see best matches first."
+        ),
+    )
     and_: list[ExperimentFilter] | None = strawberry.field(
         name="and", default=None, description="Every one of these filters holds."
     )
@@ -126,11 +139,24 @@ class ExperimentFilter:
     )
 
 
+RELEVANCE_KEY = "search_rank"
+"""The sort key of RELEVANCE: a search rank, no column (``Ordering.computed``)."""
+
+
 @strawberry.enum(description="What experiments can be sorted by; ties are broken by id.")
 class ExperimentOrderField(enum.Enum):
     CREATED_AT = strawberry.enum_value("created_at", description="Creation time.")
     UPDATED_AT = strawberry.enum_value("updated_at", description="Time of the last change.")
     NAME = strawberry.enum_value("name", description="Name, in the database's collation.")
+    RELEVANCE = strawberry.enum_value(
+        RELEVANCE_KEY,
+        description=(
+            "How well an experiment matches the list's `filter.search` (a name match "
+            "counts most, then description and hypothesis, then notes and tags); use "
+            "DESC for the best matches first. Only with `filter.search` (BAD_REQUEST "
+            "otherwise), and only on the top-level `experiments` list."
+        ),
+    )
 
 
 @strawberry.input(description="A sort order for experiments.")
@@ -152,6 +178,7 @@ EXPERIMENT_RULES: dict[str, Rule] = {
     "created_before": lambda v: E.created_at < v,
     "created_by_id": lambda v: E.created_by == named_pk(v, "User"),
     "dataset_id": lambda v: E.dataset_id == named_pk(v, "Dataset"),
+    "search": lambda v: search_match(E.id, E.search_vector, v),
 }
 """The SQL condition of each ``ExperimentFilter`` field; ``tag_slugs`` is the
 catalog's (tags are its), added with ``filter_rule``."""
@@ -170,7 +197,19 @@ def filter_rule(name: str) -> Callable[[Rule], Rule]:
     return add
 
 
+def _relevance(filter: ExperimentFilter | None) -> Any:
+    """The search rank of the list's top-level ``search`` (RELEVANCE ordering)."""
+    text = getattr(filter, "search", None)
+    if not isinstance(text, str):
+        raise BadRequest(
+            "ordering by RELEVANCE needs a search: give filter.search on the experiments list",
+            field="orderBy",
+        )
+    return search_rank(E.id, E.search_vector, text)
+
+
 EXPERIMENT_ORDERING = Ordering(
     attributes={f: str(f.value) for f in ExperimentOrderField},
     default=(SortKey("created_at", descending=True),),
+    computed={RELEVANCE_KEY: _relevance},
 )
