@@ -500,3 +500,27 @@ async def test_trials_page_both_ways_by_trial_number(gql):
     assert numbers(last) == [4, 5] and last["pageInfo"]["hasPreviousPage"]
     before = await page(last=2, before=last["pageInfo"]["startCursor"])
     assert numbers(before) == [2, 3]
+
+
+CANCEL = """mutation($c: ID!) { cancelNasCampaign(input: {campaignId: $c}) {
+  campaign { status } } }"""
+
+
+async def test_a_cancelled_campaign_hands_out_nothing_but_running_trials_finish(gql):
+    created = await campaign(gql, "cancel", numTrials=3, maxParallel=3)
+    cid = created["id"]
+    running = await claim(gql, cid, "w")
+    assert (await gql.data(CANCEL, {"c": cid}))["cancelNasCampaign"]["campaign"] == {
+        "status": "CANCELLED"
+    }
+    assert await claim(gql, cid, "w") is None
+    body = await finish(gql, running, "w", validationAccuracy=0.8)
+    c = body["data"]["finishNasTrial"]["campaign"]
+    assert (c["status"], c["bestAccuracy"]) == ("CANCELLED", 0.8)
+    assert (await gql.data(CANCEL, {"c": cid}))["cancelNasCampaign"]["campaign"] == {
+        "status": "CANCELLED"
+    }
+    done = await campaign(gql, "done", searchSpace=TINY_SPACE, numTrials=1, maxParallel=1)
+    await finish(gql, await claim(gql, done["id"], "w"), "w", validationAccuracy=0.1)
+    refused = await gql.post(CANCEL, {"c": done["id"]})
+    assert refused["errors"][0]["extensions"]["code"] == "CONFLICT"

@@ -285,6 +285,24 @@ async def claim(
     return None
 
 
+async def cancel(session: AsyncSession, campaign_id: int) -> NasCampaign:
+    """Stop handing out trials (running ones may still finish and count); a
+    cancelled campaign stays so, a completed or failed one is a CONFLICT."""
+    campaign = await _locked(session, campaign_id)
+    if campaign is None:
+        raise NotFound("no NAS campaign with that id", field="campaignId")
+    if campaign.status in OPEN:
+        campaign.status = NasCampaignStatus.CANCELLED.value
+        campaign.updated_at = utcnow()
+        await session.flush()
+        await session.refresh(campaign)
+    elif campaign.status != NasCampaignStatus.CANCELLED.value:
+        raise Conflict(
+            f"the campaign is {campaign_status(campaign).name} already", reason="FINISHED"
+        )
+    return campaign
+
+
 # -- heartbeat and finish --------------------------------------------------------
 
 

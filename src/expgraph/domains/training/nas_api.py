@@ -13,6 +13,7 @@ from expgraph.db.claims import Holder
 from expgraph.domains.catalog.models import Dataset
 from expgraph.domains.training import models, nas, nas_space
 from expgraph.domains.training.nas_inputs import (
+    CancelNasCampaignInput,
     ClaimNasTrialInput,
     CreateNasCampaignInput,
     FinishNasTrialInput,
@@ -45,7 +46,7 @@ LOST_RULE = (
 )
 
 
-@strawberry.type(description="The result of createNasCampaign.")
+@strawberry.type(description="The result of createNasCampaign or cancelNasCampaign.")
 class NasCampaignPayload:
     campaign: NasCampaign = strawberry.field(description="The campaign as it is now.")
 
@@ -131,6 +132,22 @@ class Mutation:
         values = _campaign_values(input)
         async with info.context.db.transaction() as session:
             campaign = await nas.create_campaign(session, values)
+        return NasCampaignPayload(campaign=to_node(campaign))
+
+    @mutation(
+        permission=Permission.WRITE,
+        description=(
+            "Cancel a PENDING or RUNNING NAS campaign: no more trials are handed out; trials "
+            "running now may still be finished and their results count. Cancelling a "
+            "cancelled campaign changes nothing; a COMPLETED or FAILED one is a CONFLICT."
+        ),
+    )
+    async def cancel_nas_campaign(
+        self, info: Info, input: CancelNasCampaignInput
+    ) -> NasCampaignPayload:
+        pk = model_pk(input.campaign_id, models.NasCampaign)
+        async with info.context.db.transaction() as session:
+            campaign = await nas.cancel(session, pk)
         return NasCampaignPayload(campaign=to_node(campaign))
 
     @mutation(

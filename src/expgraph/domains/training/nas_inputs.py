@@ -83,6 +83,11 @@ class CreateNasCampaignInput:
     )
 
 
+@strawberry.input(description="A NAS campaign to cancel.")
+class CancelNasCampaignInput:
+    campaign_id: strawberry.ID = strawberry.field(description="The campaign.")
+
+
 @strawberry.input(description="Claim a new trial of a NAS campaign.")
 class ClaimNasTrialInput:
     campaign_id: strawberry.ID | None = strawberry.field(
