@@ -495,3 +495,56 @@ async def test_other_users_cannot_see_or_use_a_webhook(owner, receiver, db, hook
     assert receiver.requests == []
     # The same URL twice for one user is a conflict.
     assert await owner.code(CREATE, {"name": "again", "url": receiver.url}) == "CONFLICT"
+
+
+UPDATE_ALL = """mutation($id: ID!, $n: String, $e: [NotificationEventType!], $s: JSON,
+  $d: String, $p: WebhookProvider) {
+  updateWebhook(input: {id: $id, name: $n, enabledEvents: $e, settings: $s, description: $d,
+    providerType: $p}) { webhook { name enabledEvents settings description providerType } } }"""
+DELETE = "mutation($id: ID!) { deleteWebhook(input: {id: $id}) { id } }"
+
+
+async def test_create_update_and_delete_round_trip(owner, receiver, db):
+    made = await create_webhook(
+        owner, receiver.url, e=["EXPERIMENT_FAILED", "EXPERIMENT_FAILED", "API_KEY_EXPIRING"]
+    )
+    hook = made["webhook"]
+    assert hook["enabledEvents"] == ["EXPERIMENT_FAILED", "API_KEY_EXPIRING"]
+    assert (hook["settings"], hook["description"], hook["consecutiveFailures"]) == (
+        {},
+        "for tests",
+        0,
+    )
+    async with db.transaction() as session:
+        stored = await session.get(WebhookConfiguration, pk(hook["id"]))
+        assert stored is not None and stored.enabled_events == [
+            "experiment_failed",
+            "api_key_expiring",
+        ]
+    changed = await owner.gql.data(
+        UPDATE_ALL,
+        {
+            "id": hook["id"],
+            "n": " renamed ",
+            "e": [],
+            "s": {"username": "bot"},
+            "d": None,
+            "p": "DISCORD",
+        },
+    )
+    assert changed["updateWebhook"]["webhook"] == {
+        "name": "renamed",
+        "enabledEvents": [],
+        "settings": {"username": "bot"},
+        "description": None,
+        "providerType": "DISCORD",
+    }
+    assert await owner.code(UPDATE_ALL, {"id": hook["id"], "n": None}) == "BAD_REQUEST"
+    assert await owner.code(UPDATE_ALL, {"id": hook["id"], "s": [1, 2]}) == "BAD_REQUEST"
+    await owner.gql.data(TEST, {"id": hook["id"]})
+    assert receiver.requests[0].json["username"] == "bot"
+    deleted = await owner.gql.data(DELETE, {"id": hook["id"]})
+    assert deleted["deleteWebhook"]["id"] == hook["id"]
+    assert (await owner.gql.data(MY_WEBHOOKS))["myWebhooks"]["totalCount"] == 0
+    assert await log_rows(db) == []
+    assert await owner.code(TEST, {"id": hook["id"]}) == "NOT_FOUND"
