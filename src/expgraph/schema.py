@@ -28,6 +28,7 @@ from expgraph.domains.execution import subscriptions as execution_subscriptions
 from expgraph.domains.execution.experiment import EvaluationExperiment
 from expgraph.domains.experiments import mutations as experiments_mutations
 from expgraph.domains.experiments import queries as experiments_queries
+from expgraph.domains.notifications import api as notifications_api
 from expgraph.domains.notifications import webhook_api as notifications_webhooks
 from expgraph.domains.research import mutations as research_mutations
 from expgraph.domains.research import queries as research_queries
@@ -61,6 +62,7 @@ QUERIES: tuple[type, ...] = (
     research_queries.Query,
     abtest_queries.Query,
     training_queries.Query,
+    notifications_api.Query,
     training_hpo.Query,
     training_nas.Query,
     training_dataset_jobs.Query,
@@ -76,6 +78,7 @@ MUTATIONS: tuple[type, ...] = (
     abtest_mutations.Mutation,
     abtest_assignment.Mutation,
     training_mutations.Mutation,
+    notifications_api.Mutation,
     training_hpo.Mutation,
     training_nas.Mutation,
     training_explanations.Mutation,
@@ -85,6 +88,7 @@ MUTATIONS: tuple[type, ...] = (
 SUBSCRIPTIONS: tuple[type, ...] = (
     execution_subscriptions.Subscription,
     abtest_updates.Subscription,
+    notifications_api.Subscription,
     training_hpo.Subscription,
     training_dataset_jobs.Subscription,
 )
