@@ -385,3 +385,70 @@ async def test_an_expiring_api_key_is_announced_once(db, settings):
         "soon",
     )
     assert notification.title == "API key soon expires soon"
+
+
+async def test_an_execution_emits_once_when_it_completes_or_fails(db, gql):
+    from tests.test_execution import CLAIM, RECORD, RELEASE, runs_for, setup_evaluation
+
+    async def events() -> list[tuple[str, str | None, int]]:
+        async with db.read() as session:
+            found = (await session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))).all()
+        return [(e.event_type, e.payload["error"], e.payload["completed_runs"]) for e in found]
+
+    experiment_id, example_ids = await setup_evaluation(gql, examples=2, repetitions=1)
+    token = (await gql.data(CLAIM, {"w": "w1", "e": experiment_id}))["claimExecution"]["claim"][
+        "fencingToken"
+    ]
+    first = runs_for(example_ids[:1], 1)
+    await gql.data(RECORD, {"e": experiment_id, "w": "w1", "t": token, "runs": first})
+    await gql.data(RELEASE, {"e": experiment_id, "w": "w1", "t": token})
+    assert await events() == []  # released with a run missing: not finished
+    token = (await gql.data(CLAIM, {"w": "w2", "e": experiment_id}))["claimExecution"]["claim"][
+        "fencingToken"
+    ]
+    rest = runs_for(example_ids[1:], 1)
+    await gql.data(RECORD, {"e": experiment_id, "w": "w2", "t": token, "runs": rest})
+    await gql.data(RELEASE, {"e": experiment_id, "w": "w2", "t": token})
+    assert await events() == [("execution_completed", None, 2)]
+
+    other_id, _ = await setup_evaluation(gql, "other", examples=1, repetitions=1)
+    token = (await gql.data(CLAIM, {"w": "w3", "e": other_id}))["claimExecution"]["claim"][
+        "fencingToken"
+    ]
+    await gql.data(RELEASE, {"e": other_id, "w": "w3", "t": token, "err": "model down"})
+    assert (await events())[1:] == [("execution_failed", "model down", 0)]
+
+
+async def test_a_sample_ratio_mismatch_is_announced_once(db, gql, settings):
+    from expgraph.domains.abtest.models import Assignment, UnitType
+    from expgraph.domains.notifications.events import abtest_sample_ratio_mismatches
+    from expgraph.graphql.relay import decode_id
+    from tests.abtest_helpers import ab_test
+
+    skewed = await ab_test(gql, "skewed")
+    fair = await ab_test(gql, "fair")
+    assert await abtest_sample_ratio_mismatches(db, settings) == 0  # no units yet
+
+    async def units(test: Any, counts: tuple[int, int]) -> None:
+        async with db.transaction() as session:
+            for variant, n in zip(test.variants, counts, strict=True):
+                for i in range(n):
+                    session.add(
+                        Assignment(
+                            experiment_id=decode_id(test.id)[1],
+                            unit_type=UnitType.USER,
+                            unit_id=f"{variant}-{i}-{n}",
+                            variant_id=decode_id(variant)[1],
+                        )
+                    )
+
+    await units(skewed, (90, 30))
+    await units(fair, (60, 60))
+    assert await abtest_sample_ratio_mismatches(db, settings) == 1
+    await units(skewed, (5, 1))
+    assert await abtest_sample_ratio_mismatches(db, settings) == 0  # once per experiment
+    async with db.read() as session:
+        [event] = (await session.scalars(select(OutboxEvent))).all()
+    assert event.event_type == "abtest_sample_ratio_mismatch"
+    assert event.payload["name"] == "skewed" and event.payload["observed"] == {"v0": 90, "v1": 30}
+    assert event.payload["expected"] == {"v0": 0.5, "v1": 0.5} and event.payload["p_value"] < 0.001

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import time
 from collections.abc import Awaitable, Callable
 
 from expgraph.config import Settings
@@ -37,12 +38,38 @@ def channels() -> dict[DeliveryChannel, Channel]:
     return found
 
 
-def periodic() -> list[Periodic]:
-    """The deliverer's periodic work: the API-key expiry check, and the e-mail
-    digests when their module is there."""
-    from expgraph.domains.notifications.events import api_keys_expiring
+# The key-expiry and sample-ratio checks read whole tables: at most this often per
+# deliverer (seconds), not at every poll.
+PERIODIC_CHECK_SECONDS = 60.0
 
-    jobs: list[Periodic] = [api_keys_expiring]
+
+def throttled(seconds: float, job: Periodic) -> Periodic:
+    """``job``, run at most once per ``seconds`` (monotonic clock; 0 otherwise)."""
+    last: list[float] = []
+
+    async def run(db: Database, settings: Settings) -> int:
+        now = time.monotonic()
+        if last and now - last[0] < seconds:
+            return 0
+        last[:] = [now]
+        return await job(db, settings)
+
+    run.__name__ = getattr(job, "__name__", "periodic")
+    return run
+
+
+def periodic() -> list[Periodic]:
+    """The deliverer's periodic work: the API-key expiry and A/B sample-ratio
+    checks (once a minute), and the e-mail digests when their module is there."""
+    from expgraph.domains.notifications.events import (
+        abtest_sample_ratio_mismatches,
+        api_keys_expiring,
+    )
+
+    jobs: list[Periodic] = [
+        throttled(PERIODIC_CHECK_SECONDS, api_keys_expiring),
+        throttled(PERIODIC_CHECK_SECONDS, abtest_sample_ratio_mismatches),
+    ]
     if importlib.util.find_spec("expgraph.domains.notifications.digests") is not None:
         digests = importlib.import_module("expgraph.domains.notifications.digests")
         jobs.append(digests.send_due_digests)
