@@ -8,11 +8,16 @@ statements for 2 or 5 (both dialects)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import websockets
 from sqlalchemy import delete, func, select, text
 
 from expgraph.domains.catalog.models import Dataset
@@ -21,6 +26,7 @@ from expgraph.domains.training.nas_space import architecture_hash, canonical_jso
 from expgraph.graphql.relay import encode_id, model_pk
 from tests.conftest import GraphQLClient
 from tests.helpers import create_dataset
+from tests.test_worker import _serve
 
 CREATE = """mutation($input: CreateNasCampaignInput!) { createNasCampaign(input: $input) {
   campaign { id name status searchAlgorithm numTrials maxParallel maxEpochsPerTrial seed
@@ -524,3 +530,65 @@ async def test_a_cancelled_campaign_hands_out_nothing_but_running_trials_finish(
     await finish(gql, await claim(gql, done["id"], "w"), "w", validationAccuracy=0.1)
     refused = await gql.post(CANCEL, {"c": done["id"]})
     assert refused["errors"][0]["extensions"]["code"] == "CONFLICT"
+
+
+UPDATES = """subscription($id: ID!) { nasCampaignUpdates(campaignId: $id) {
+  campaignId status bestAccuracy bestTrialId progress { running completed failed remaining } } }"""
+
+
+@pytest.fixture
+async def server_gql(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # A minute between re-reads: an update arriving within seconds came by notification.
+    monkeypatch.setenv("EXPGRAPH_ABTEST_UPDATES_POLL_SECONDS", "60")
+    process, url = _serve(database_url, tmp_path / "server.log")
+    try:
+        async with httpx.AsyncClient(base_url=url.removesuffix("/graphql"), timeout=60) as http:
+            yield url, GraphQLClient(http)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+async def test_updates_are_pushed_after_each_claim_finish_and_cancel(server_gql):
+    url, gql = server_gql
+    created = await campaign(gql, "watched", numTrials=3, maxParallel=2)
+    messages: list[dict[str, Any]] = []
+
+    async def watch() -> None:
+        ws_url = url.replace("http://", "ws://")
+        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            payload = {"query": UPDATES, "variables": {"id": created["id"]}}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+            async for raw in ws:
+                messages.append(json.loads(raw))
+
+    async def next_update(count: int, within: float = 10.0) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while len(messages) < count:
+            assert time.monotonic() < deadline, f"no update {count}: {messages}"
+            assert not task.done(), messages
+            await asyncio.sleep(0.05)
+        message = messages[count - 1]
+        assert message["type"] == "next" and not message["payload"].get("errors"), message
+        return message["payload"]["data"]["nasCampaignUpdates"]  # type: ignore[no-any-return]
+
+    task = asyncio.create_task(watch())
+    try:
+        first = await next_update(1, within=20)
+        assert first["campaignId"] == created["id"] and first["status"] == "PENDING"
+        assert first["progress"]["remaining"] == 3
+        trial = await claim(gql, created["id"], "w")
+        claimed = await next_update(2)
+        assert claimed["status"] == "RUNNING" and claimed["progress"]["running"] == 1
+        await finish(gql, trial, "w", validationAccuracy=0.75)
+        finished = await next_update(3)
+        assert finished["bestTrialId"] == trial["id"] and finished["bestAccuracy"] == 0.75
+        assert finished["progress"] == {"running": 0, "completed": 1, "failed": 0, "remaining": 2}
+        await gql.data(CANCEL, {"c": created["id"]})
+        assert (await next_update(4))["status"] == "CANCELLED"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

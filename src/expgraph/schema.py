@@ -90,6 +90,7 @@ SUBSCRIPTIONS: tuple[type, ...] = (
     abtest_updates.Subscription,
     notifications_api.Subscription,
     training_hpo.Subscription,
+    training_nas.Subscription,
     training_dataset_jobs.Subscription,
 )
 # One type per experiment kind, each in the domain of that kind.

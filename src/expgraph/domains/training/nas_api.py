@@ -1,13 +1,20 @@
-"""NAS queries and mutations: campaigns listed, created; trials claimed,
-kept alive and finished by workers (EXECUTE permission)."""
+"""NAS queries, mutations and ``nasCampaignUpdates``: campaigns listed,
+created and cancelled; trials claimed, kept alive and finished by workers
+(EXECUTE permission). Every claim, finish and cancel tells the campaign's
+subscribers in its own transaction (PostgreSQL NOTIFY, heard on commit; in
+process on SQLite)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
-from typing import Any
+from collections.abc import AsyncGenerator
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.claims import Holder
 from expgraph.domains.catalog.models import Dataset
@@ -23,16 +30,27 @@ from expgraph.domains.training.nas_types import (
     CAMPAIGN_RULES,
     NasCampaign,
     NasCampaignFilter,
+    NasCampaignStatus,
+    NasProgress,
     NasTrial,
+    progress_of,
 )
-from expgraph.errors import BadRequest
+from expgraph.errors import BadRequest, NotFound
 from expgraph.graphql.auth import Permission
 from expgraph.graphql.connections import paged
-from expgraph.graphql.context import Info
+from expgraph.graphql.context import Context, Info
 from expgraph.graphql.inputs import json_object, text
 from expgraph.graphql.pagination import SortKey
-from expgraph.graphql.permissions import mutation, query_field
-from expgraph.graphql.relay import model_pk, to_node
+from expgraph.graphql.permissions import mutation, query_field, requires
+from expgraph.graphql.relay import encode_id, model_pk, to_node
+
+CHANNEL = "nas_campaign_updates"
+
+
+async def _announce(context: Context, session: AsyncSession, campaign_id: int) -> None:
+    if context.broker is not None:
+        await context.broker.publish_in(session, CHANNEL, str(campaign_id))
+
 
 STALE_RULE = (
     "A trial whose last heartbeat is older than the server's stale threshold "
@@ -148,6 +166,7 @@ class Mutation:
         pk = model_pk(input.campaign_id, models.NasCampaign)
         async with info.context.db.transaction() as session:
             campaign = await nas.cancel(session, pk)
+            await _announce(info.context, session, pk)
         return NasCampaignPayload(campaign=to_node(campaign))
 
     @mutation(
@@ -171,6 +190,9 @@ class Mutation:
             trial = await nas.claim(
                 session, campaign_id, worker, ctx.settings.execution_stale_seconds
             )
+            announced = campaign_id if trial is None else trial.campaign_id
+            if announced is not None:
+                await _announce(ctx, session, announced)
         return ClaimNasTrialPayload(trial=to_node(trial))
 
     @mutation(
@@ -207,4 +229,79 @@ class Mutation:
         }
         async with info.context.db.transaction() as session:
             trial, campaign = await nas.finish(session, trial_id, holder, input.status, results)
+            await _announce(info.context, session, campaign.id)
         return FinishNasTrialPayload(trial=to_node(trial), campaign=to_node(campaign))
+
+
+@strawberry.type(description="A NAS campaign's state at one moment.")
+class NasCampaignUpdate:
+    campaign_id: strawberry.ID = strawberry.field(description="Global id of the campaign.")
+    status: NasCampaignStatus = strawberry.field(description="The campaign's status.")
+    best_accuracy: float | None = strawberry.field(
+        description="Its best trial's validation accuracy; null until one completes with one."
+    )
+    best_trial_id: strawberry.ID | None = strawberry.field(
+        description="Global id of its best trial (a NasTrial); null until there is one."
+    )
+    progress: NasProgress = strawberry.field(description="Its trials by state.")
+
+
+async def _snapshot(context: Context, campaign_id: int, global_id: str) -> NasCampaignUpdate:
+    async with context.db.read() as session:
+        campaign = await session.get(models.NasCampaign, campaign_id)
+        if campaign is None:
+            raise NotFound("no NAS campaign with that id", field="campaignId")
+    tally = (await nas.TALLIES.load(context.db, [campaign_id]))[0]
+    best = campaign.best_trial_id
+    return NasCampaignUpdate(
+        campaign_id=strawberry.ID(global_id),
+        status=nas.campaign_status(campaign),
+        best_accuracy=campaign.best_accuracy,
+        best_trial_id=None if best is None else strawberry.ID(encode_id("NasTrial", best)),
+        progress=progress_of(tally, campaign),
+    )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=[requires(Permission.READ)],
+        description=(
+            "A NAS campaign's status, best trial and progress: sent once when subscribing, "
+            "then after each claim and finish of its trials and when it is cancelled (a "
+            "periodic re-read also sends changes made otherwise, such as a stale trial "
+            "failed). NOT_FOUND when there is no such campaign."
+        ),
+    )
+    async def nas_campaign_updates(
+        self,
+        info: Info,
+        campaign_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Global id of a NAS campaign.")
+        ],
+    ) -> AsyncGenerator[NasCampaignUpdate, None]:
+        pk = model_pk(campaign_id, models.NasCampaign)
+        context = info.context
+        assert context.broker is not None
+        poll = context.settings.abtest_updates_poll_seconds
+        mine = str(pk)
+        async with context.broker.subscribe(CHANNEL) as queue:
+            last: Any = None
+            heard = True
+            while True:
+                update = await _snapshot(context, pk, str(campaign_id))
+                key = (
+                    update.status,
+                    update.best_trial_id,
+                    update.best_accuracy,
+                    tuple(vars(update.progress).values()),
+                )
+                if heard or key != last:
+                    last = key
+                    yield update
+                heard = False
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(poll):
+                        while (await queue.get()) != mine:
+                            pass
+                        heard = True

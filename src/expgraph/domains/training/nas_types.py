@@ -154,13 +154,18 @@ class NasProgress:
     )
 
 
-def _progress(tally: Tally, record: Any, _context: Any) -> NasProgress:
+def progress_of(tally: Tally, record: Any) -> NasProgress:
+    """A campaign's progress from its trial counts."""
     return NasProgress(
         running=tally.running,
         completed=tally.completed,
         failed=tally.failed,
         remaining=max(0, record.num_trials - tally.running - tally.completed),
     )
+
+
+def _progress(tally: Tally, record: Any, _context: Any) -> NasProgress:
+    return progress_of(tally, record)
 
 
 @node_type(models.NasTrial, read=Public)
