@@ -468,3 +468,40 @@ async def test_epochs_without_a_token_are_refused_for_a_trial(gql):
     assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
     free = await create_experiment(gql, "free")
     assert free["id"]
+
+
+IMPORTANCE = """query($id: ID!) { node(id: $id) { ... on HpoCampaign {
+  parameterImportance { name importance } } } }"""
+
+
+async def test_parameter_importance_over_completed_trials(gql):
+    campaign = await create(gql, name="importance", budget={"maxTrials": 8, "maxParallel": 1})
+    first = await claim(gql, campaign["id"])
+    assert first is not None
+    await train(gql, first, epochs=1)
+    found = await gql.data(IMPORTANCE, {"id": campaign["id"]})
+    assert found["node"]["parameterImportance"] == []  # fewer than 2 COMPLETED trials
+    while (trial := await claim(gql, campaign["id"])) is not None:
+        await train(gql, trial, epochs=1)
+    found = (await gql.data(IMPORTANCE, {"id": campaign["id"]}))["node"]["parameterImportance"]
+    assert {f["name"] for f in found} == {"lr", "units"}
+    assert abs(sum(f["importance"] for f in found) - 1) < 1e-6
+    assert found == sorted(found, key=lambda f: -f["importance"])
+
+
+async def test_no_trial_starts_after_max_duration(gql, db):
+    campaign = await create(
+        gql, name="timed", budget={"maxTrials": 5, "maxParallel": 2, "maxDurationSeconds": 60}
+    )
+    trial = await claim(gql, campaign["id"])
+    assert trial is not None
+    async with db.transaction() as session:  # the first claim was an hour ago
+        if db.dialect == "postgresql":
+            sql = "UPDATE hpo_campaigns SET started_at = started_at - interval '1 hour'"
+        else:
+            sql = "UPDATE hpo_campaigns SET started_at = strftime('%Y-%m-%d %H:%M:%f000', 'now', '-1 hour')"
+        await session.execute(text(sql))
+    assert await claim(gql, campaign["id"]) is None
+    done = await finish(gql, trial, v=0.3)
+    assert done["campaign"]["status"] == "COMPLETED"
+    assert done["campaign"]["progress"]["remaining"] == 4

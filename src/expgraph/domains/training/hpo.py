@@ -29,7 +29,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -181,20 +181,23 @@ async def _locked_campaign(session: AsyncSession, campaign_id: int) -> HpoCampai
 
 async def _fail_stale(session: AsyncSession, campaign_id: int, stale_seconds: int) -> int:
     """Fail the campaign's RUNNING trials whose holder went stale (the kernel's
-    stale rule); their experiments become FAILED. How many."""
+    stale rule); their experiments become FAILED. How many. Experiments are
+    locked before trials, the order every trial write takes."""
+    stale = HpoTrial.state == HpoTrialState.RUNNING, TRIALS.stale(stale_seconds)
+    candidates = select(HpoTrial.experiment_id).where(HpoTrial.campaign_id == campaign_id, *stale)
+    if not (await session.scalars(candidates)).first():
+        return 0
+    await session.execute(
+        select(TrainingExperiment.id)
+        .where(TrainingExperiment.id.in_(candidates))
+        .order_by(TrainingExperiment.id)
+        .with_for_update()
+    )
     failed = (
         await session.execute(
             update(HpoTrial)
-            .where(
-                HpoTrial.campaign_id == campaign_id,
-                HpoTrial.state == HpoTrialState.RUNNING,
-                TRIALS.stale(stale_seconds),
-            )
-            .values(
-                state=HpoTrialState.FAILED,
-                finished_at=utcnow(),
-                **TRIALS.released(),
-            )
+            .where(HpoTrial.campaign_id == campaign_id, *stale)
+            .values(state=HpoTrialState.FAILED, finished_at=utcnow(), **TRIALS.released())
             .returning(HpoTrial.experiment_id)
             .execution_options(synchronize_session=False)
         )
@@ -220,10 +223,14 @@ def _duration_over(campaign: HpoCampaign, now: datetime) -> bool:
     limit = campaign.budget.get("max_duration_seconds")
     if limit is None or campaign.started_at is None:
         return False
-    started = campaign.started_at
-    if started.tzinfo is None and now.tzinfo is not None:
-        started = started.replace(tzinfo=now.tzinfo)
-    return now - started > timedelta(seconds=limit)
+    return _naive_utc(now) - _naive_utc(campaign.started_at) > timedelta(seconds=limit)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC without a zone (drivers differ in whether they give one)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _next_grid_point(campaign: HpoCampaign, trials: list[StoredTrial]) -> dict[str, Any] | None:
@@ -476,6 +483,12 @@ async def finish(
     campaign = await _locked_campaign(session, campaign_id)
     assert campaign is not None
     objective = objective_of_campaign(campaign.objective)
+    # The experiment before the trial: the order logTrainingEpochs locks them in.
+    await session.execute(
+        select(TrainingExperiment.id)
+        .where(TrainingExperiment.id == experiment_id)
+        .with_for_update()
+    )
     row = (
         await session.scalars(select(HpoTrial).where(HpoTrial.experiment_id == experiment_id))
     ).one()
