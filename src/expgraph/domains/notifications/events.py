@@ -1,9 +1,9 @@
 """Domain events: their payloads, how an in-app notification words them, and
-the periodic check that emits API_KEY_EXPIRING.
+the periodic checks that emit API_KEY_EXPIRING and ABTEST_SAMPLE_RATIO_MISMATCH.
 
 Every event is written with ``expgraph.db.outbox.emit`` inside the transaction
-of the change (domains that may not import this one call ``emit`` directly with
-the payload shape below). ``user_id`` is the user the event concerns (the
+of the change (the domains call ``emit`` directly, with the payload shape below:
+most may not import this domain). ``user_id`` is the user the event concerns (the
 experiment's creator, the key's owner); payload keys are snake_case JSON:
 
 - EXPERIMENT_COMPLETED / EXPERIMENT_FAILED (experiments/service.py, when an
@@ -13,7 +13,8 @@ experiment's creator, the key's owner); payload keys are snake_case JSON:
   releases its claim with every expected run recorded, or with an error):
   ``{"experiment_id": int, "name": str, "completed_runs": int, "expected_runs": int,
   "error": str | None}``
-- ABTEST_SAMPLE_RATIO_MISMATCH (once per experiment, when the check first fires):
+- ABTEST_SAMPLE_RATIO_MISMATCH (``abtest_sample_ratio_mismatches``, once per
+  experiment, when the check first fires):
   ``{"experiment_id": int, "name": str, "p_value": float, "observed": {variant: n},
   "expected": {variant: share}}``
 - API_KEY_EXPIRING (``api_keys_expiring``, once per key):
@@ -31,7 +32,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.config import Settings
 from expgraph.db.dialect import try_transaction_lock
@@ -39,29 +39,6 @@ from expgraph.db.engine import Database
 from expgraph.db.outbox import EventType, OutboxEvent, emit
 from expgraph.db.types import utcnow
 from expgraph.domains.accounts.models import ApiKey
-
-
-async def experiment_status_changed(
-    session: AsyncSession, experiment: Any, old: Any, new: Any
-) -> None:
-    """EXPERIMENT_COMPLETED / EXPERIMENT_FAILED when ``new`` is one of them and differs."""
-    names = {"completed": EventType.EXPERIMENT_COMPLETED, "failed": EventType.EXPERIMENT_FAILED}
-    new_value = getattr(new, "value", new)
-    old_value = getattr(old, "value", old)
-    if new_value == old_value or new_value not in names:
-        return
-    await emit(
-        session,
-        names[new_value],
-        {
-            "experiment_id": experiment.id,
-            "name": experiment.name,
-            "kind": getattr(experiment.kind, "value", experiment.kind),
-            "old_status": old_value,
-            "new_status": new_value,
-        },
-        user_id=experiment.created_by,
-    )
 
 
 def _name(payload: dict[str, Any]) -> str:
