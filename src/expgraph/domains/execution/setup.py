@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from expgraph.domains.execution import crypto, models
+from expgraph.db import crypto
+from expgraph.domains.execution import models
 from expgraph.domains.execution.configs import EvaluatorConfig, TaskConfig
 from expgraph.domains.experiments.models import EvaluationExperiment, Experiment
 from expgraph.errors import BadRequest, Conflict, NotFound

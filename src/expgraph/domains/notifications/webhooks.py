@@ -42,9 +42,9 @@ import orjson
 from sqlalchemy import insert, update
 
 from expgraph.config import Settings
+from expgraph.db import crypto
 from expgraph.db.engine import Database
 from expgraph.db.outbox import EventType, OutboxEvent
-from expgraph.domains.execution import crypto
 from expgraph.domains.notifications.channels import Outcome
 from expgraph.domains.notifications.models import (
     DeliveryChannel,

@@ -1,4 +1,5 @@
-"""Credentials at rest: Fernet (AES-128-CBC + HMAC) with the server's key."""
+"""Secrets at rest (provider credentials, webhook signing secrets): Fernet
+(AES-128-CBC + HMAC) with the server's key, EXPGRAPH_ENCRYPTION_KEY."""
 
 from __future__ import annotations
 
