@@ -60,6 +60,7 @@ OWNER_OR_ADMIN, ADMIN_ONLY = "owner or admin", "admin only"
 RESTRICTED = {
     "ApiKey": OWNER_OR_ADMIN,
     "Session": OWNER_OR_ADMIN,
+    "SavedSearch": OWNER_OR_ADMIN,
     "SystemLog": ADMIN_ONLY,
     "ApiMetricsSummary": ADMIN_ONLY,
     "CustomProvider": ADMIN_ONLY,

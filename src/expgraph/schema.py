@@ -28,6 +28,7 @@ from expgraph.domains.execution import subscriptions as execution_subscriptions
 from expgraph.domains.execution.experiment import EvaluationExperiment
 from expgraph.domains.experiments import mutations as experiments_mutations
 from expgraph.domains.experiments import queries as experiments_queries
+from expgraph.domains.experiments import saved_search_api as experiments_saved_searches
 from expgraph.domains.notifications import api as notifications_api
 from expgraph.domains.notifications import webhook_api as notifications_webhooks
 from expgraph.domains.research import mutations as research_mutations
@@ -56,6 +57,7 @@ __all__ = [
 
 QUERIES: tuple[type, ...] = (
     experiments_queries.Query,
+    experiments_saved_searches.Query,
     catalog_queries.Query,
     accounts_queries.Query,
     execution_queries.Query,
@@ -70,6 +72,7 @@ QUERIES: tuple[type, ...] = (
 )
 MUTATIONS: tuple[type, ...] = (
     experiments_mutations.Mutation,
+    experiments_saved_searches.Mutation,
     catalog_mutations.Mutation,
     accounts_mutations.Mutation,
     execution_mutations.Mutation,

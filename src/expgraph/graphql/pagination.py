@@ -33,6 +33,7 @@ from sqlalchemy import (
     String,
     and_,
     func,
+    literal,
     or_,
     select,
     tuple_,
@@ -233,7 +234,10 @@ def past_cursor(
     alternatives = []
     for i, (column, key) in enumerate(zip(columns, sort, strict=True)):
         descending = key.descending != (not forward)
-        step = column < cursor[i] if descending else column > cursor[i]
+        # A boolean key (e.g. pinned first) is compared as a bound value:
+        # SQLAlchemy refuses ``column < True``.
+        value = literal(cursor[i], column.type) if isinstance(cursor[i], bool) else cursor[i]
+        step = column < value if descending else column > value
         alternatives.append(
             and_(*(c == v for c, v in zip(columns[:i], cursor[:i], strict=True)), step)
         )
