@@ -73,6 +73,15 @@ LIST_PAGE = """query ListPage($after: String, $order: [ExperimentOrder!]) {
     pageInfo { hasNextPage endCursor }
   }
 }"""
+# The list page with a full-text search, best matches first: index-driven
+# (the GIN index on PostgreSQL, FTS5 on SQLite; the seq-scan check covers it).
+LIST_SEARCH = LIST_PAGE.replace(
+    "query ListPage($after: String, $order: [ExperimentOrder!]) {\n"
+    "  experiments(first: 50, after: $after, orderBy: $order) {",
+    "query ListSearch($after: String, $order: [ExperimentOrder!], $filter: ExperimentFilter) {\n"
+    "  experiments(first: 50, after: $after, orderBy: $order, filter: $filter) {",
+)
+assert LIST_SEARCH != LIST_PAGE
 DETAIL = """query Detail($id: ID!) { node(id: $id) { ... on EvaluationExperiment { id name
   runs(first: 100) { edges { node { id repetitionNumber output latencyMs
     example { id input output } annotations { name score label } } } } } } }"""
@@ -601,6 +610,14 @@ async def measure(target: Prepared, args: argparse.Namespace, logs: Path) -> dic
         "c_tree": (TREE, {"id": gid("Exploration", exploration_id)}),
         "d_deep_page": (LIST_PAGE, {"after": deep_cursor, "order": by_name}),
         "d_first_page": (LIST_PAGE, {"order": by_name}),
+        # One experiment's number: a selective search term.
+        "e_search": (
+            LIST_SEARCH,
+            {
+                "filter": {"search": target.deep_name.split()[-1]},
+                "order": [{"field": "RELEVANCE", "direction": "DESC"}],
+            },
+        ),
     }
     statements, _ = await statements_per_request(url, operations)
 
