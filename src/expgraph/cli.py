@@ -349,7 +349,20 @@ def worker(
         envvar="EXPGRAPH_WORKER_API_KEY",
         help="With authentication on: a key made with createApiKey(preset: WORKER).",
     ),
-    executor: str = typer.Option("echo", help="`echo` or `package.module:function`."),
+    work: str = typer.Option(
+        "execution",
+        help="What to work on: execution (evaluation experiments), hpo (HPO trials), "
+        "nas (NAS trials) or datasets (dataset generation and import jobs).",
+    ),
+    executor: str = typer.Option(
+        None,
+        help="`package.module:function`, or the built-in one: `echo` (execution, the "
+        "default) or `builtin` (hpo, nas, datasets, the default). Signatures: "
+        "expgraph.worker.executors (execution), expgraph.worker.training (the others).",
+    ),
+    campaign_id: str = typer.Option(
+        None, help="hpo, nas: work on this campaign only (else any with room)."
+    ),
     concurrency: int = typer.Option(4, min=1, max=256),
     worker_id: str = typer.Option(None, help="Defaults to host:pid."),
     heartbeat_seconds: float = typer.Option(
@@ -359,14 +372,21 @@ def worker(
     exit_when_idle: bool = typer.Option(False, help="Exit when nothing is claimable."),
     experiment_id: str = typer.Option(None, help="Work on this experiment only."),
 ) -> None:
-    """Claim evaluation experiments and run them until stopped (SIGTERM/Ctrl-C)."""
+    """Claim work and do it until stopped (SIGTERM/Ctrl-C): evaluation experiments
+    (--work execution), HPO trials (hpo), NAS trials (nas) or dataset jobs (datasets)."""
     import logging
     import os
     import signal
     import socket
 
+    from expgraph.worker import training
     from expgraph.worker.executors import load_executor
-    from expgraph.worker.runner import Worker, WorkerOptions, WorkerStopped
+    from expgraph.worker.runner import BaseWorker, Worker, WorkerOptions, WorkerStopped
+
+    if work not in ("execution", *training.WORK_KINDS):
+        raise typer.BadParameter(
+            f"--work is one of execution, {', '.join(training.WORK_KINDS)}", param_hint="--work"
+        )
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     options = WorkerOptions(
@@ -378,8 +398,15 @@ def worker(
         batch_size=batch_size,
         exit_when_idle=exit_when_idle,
         experiment_id=experiment_id,
+        campaign_id=campaign_id,
     )
-    runner = Worker(options, load_executor(executor))
+    runner: BaseWorker
+    if work == "execution":
+        runner = Worker(options, load_executor(executor or "echo"))
+    else:
+        runner = training.make_worker(
+            work, options, training.load_training_executor(work, executor or "builtin")
+        )
 
     async def main() -> str:
         loop = asyncio.get_running_loop()
@@ -390,10 +417,10 @@ def worker(
     try:
         reason = asyncio.run(main())
     except WorkerStopped as exc:
-        done = f"worker {options.worker_id} stopped ({runner.completed_experiments} completed)"
+        done = f"worker {options.worker_id} stopped ({runner.completed} completed)"
         typer.echo(f"{done}: {exc}", err=True)
         raise typer.Exit(1) from None
-    done = f"worker {options.worker_id} stopped ({runner.completed_experiments} completed)"
+    done = f"worker {options.worker_id} stopped ({runner.completed} completed)"
     typer.echo(f"{done}: {reason}")
 
 

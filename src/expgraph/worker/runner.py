@@ -58,6 +58,8 @@ class WorkerOptions:
     idle_seconds: float = 5.0
     exit_when_idle: bool = False
     experiment_id: str | None = None
+    # hpo / nas: work on this campaign only (else the oldest with room).
+    campaign_id: str | None = None
     # Transient failures (server unavailable, connection errors): retried this
     # many times in a row, waiting backoff_seconds, doubling up to backoff_max_seconds.
     retries: int = 8
@@ -95,7 +97,7 @@ TRANSIENT_CODES = {"UNAVAILABLE", "TIMEOUT"}
 TRANSIENT_STATUS = {502, 503, 504}
 
 
-def _codes(error: Exception) -> set[str]:
+def _codes(error: BaseException) -> set[str]:
     if isinstance(error, GraphQLClientGraphQLMultiError):
         return {str((e.extensions or {}).get("code")) for e in error.errors}
     return set()
@@ -139,24 +141,26 @@ def refusal(error: BaseException) -> Refusal | None:
     return None
 
 
-class Worker:
+class BaseWorker:
+    """What every kind of worker shares: the HTTP client, the claim loop (claim,
+    work, again until stopped or idle), ``_call`` (rate limits waited out,
+    transient failures retried with back-off, authorization failures stop the
+    worker), the background heartbeat and the stop on SIGTERM. A kind says how
+    to claim (``_claim``) and how to work a claim (``_work``)."""
+
     def __init__(
-        self,
-        options: WorkerOptions,
-        executor: Executor,
-        transport: httpx.AsyncBaseTransport | None = None,
+        self, options: WorkerOptions, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self.options = options
-        self.executor = executor
         self.stopping = asyncio.Event()
         headers = {"authorization": f"Bearer {options.api_key}"} if options.api_key else {}
         self.http = httpx.AsyncClient(headers=headers, timeout=60, transport=transport)
         self.client = Client(url=options.url, http_client=self.http)
-        self.completed_experiments = 0
+        self.completed = 0  # claims worked to the end
         self._abort: WorkerStopped | None = None  # set by the heartbeat
 
     def stop(self) -> None:
-        """Ask the worker to finish the batch in hand, release and exit."""
+        """Ask the worker to finish the work in hand, release and exit."""
         self.stopping.set()
 
     async def run(self) -> str:
@@ -177,6 +181,13 @@ class Worker:
             return "asked to stop (SIGTERM or Ctrl-C)"
         finally:
             await self.http.aclose()
+
+    async def _claim(self) -> tuple[Any, str]:
+        """A claim, or None and why there is none."""
+        raise NotImplementedError
+
+    async def _work(self, claim: Any) -> None:
+        raise NotImplementedError
 
     async def _call(
         self, what: str, call: Callable[[], Awaitable[T]], *, interruptible: bool = True
@@ -229,6 +240,56 @@ class Worker:
         if self.stopping.is_set():
             raise _Interrupted
 
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+
+    async def _keep_alive(
+        self, what: str, beat: Callable[[], Awaitable[Any]], lost: asyncio.Event
+    ) -> None:
+        """Call ``beat`` every heartbeat_seconds until cancelled; a CONFLICT or
+        NOT_FOUND sets ``lost``, an authorization failure aborts the work."""
+        while True:
+            await asyncio.sleep(self.options.heartbeat_seconds)
+            try:
+                await self._call(what, beat, interruptible=False)
+            except GraphQLClientGraphQLMultiError as exc:
+                if claim_lost(exc):
+                    lost.set()
+                    return
+                logger.warning("heartbeat failed: %s", exc)
+            except WorkerStopped as exc:
+                self._abort = exc
+                return
+
+    def _check(self, lost: asyncio.Event) -> None:
+        if self._abort is not None:
+            raise self._abort
+        if lost.is_set():
+            raise ClaimLost
+
+
+def claim_lost(error: BaseException) -> bool:
+    """The server says the caller no longer holds the claim (CONFLICT, NOT_FOUND)."""
+    return bool({"CONFLICT", "NOT_FOUND"} & _codes(error))
+
+
+class Worker(BaseWorker):
+    """The execution worker: evaluation experiments' runs."""
+
+    def __init__(
+        self,
+        options: WorkerOptions,
+        executor: Executor,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(options, transport)
+        self.executor = executor
+
+    @property
+    def completed_experiments(self) -> int:
+        return self.completed
+
     async def _claim(self) -> tuple[Any, str]:
         """A claim, or None and why there is none (a named experiment that is
         held, disabled, failed or complete counts as nothing claimable)."""
@@ -245,10 +306,6 @@ class Worker:
             raise
         claim = claimed.claim_execution.claim
         return claim, "nothing left to claim"
-
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
 
     async def _work(self, claim: Any) -> None:
         experiment_id = claim.experiment.id
@@ -283,7 +340,7 @@ class Worker:
             if holding and not lost.is_set():
                 released = await self._release(experiment_id, token, error)
                 if released and finished:
-                    self.completed_experiments += 1
+                    self.completed += 1
 
     async def _release(self, experiment_id: str, token: str, error: str | None) -> bool:
         """Give the claim back; never raises (it runs on every way out of _work)."""
@@ -302,30 +359,11 @@ class Worker:
             return False
 
     async def _heartbeat(self, experiment_id: str, token: str, lost: asyncio.Event) -> None:
-        while True:
-            await asyncio.sleep(self.options.heartbeat_seconds)
-            try:
-                await self._call(
-                    "heartbeatExecution",
-                    lambda: self.client.heartbeat_execution(
-                        experiment_id, self.options.worker_id, token
-                    ),
-                    interruptible=False,
-                )
-            except GraphQLClientGraphQLMultiError as exc:
-                if "CONFLICT" in _codes(exc) or "NOT_FOUND" in _codes(exc):
-                    lost.set()
-                    return
-                logger.warning("heartbeat failed: %s", exc)
-            except WorkerStopped as exc:
-                self._abort = exc
-                return
-
-    def _check(self, lost: asyncio.Event) -> None:
-        if self._abort is not None:
-            raise self._abort
-        if lost.is_set():
-            raise ClaimLost
+        await self._keep_alive(
+            "heartbeatExecution",
+            lambda: self.client.heartbeat_execution(experiment_id, self.options.worker_id, token),
+            lost,
+        )
 
     async def _execute_all(self, claim: Any, lost: asyncio.Event) -> None:
         experiment_id = claim.experiment.id

@@ -28,6 +28,24 @@ class BucketType(str, Enum):
     HOURLY = "HOURLY"
 
 
+class DatasetJobKind(str, Enum):
+    GENERATION = "GENERATION"
+    IMPORT = "IMPORT"
+
+
+class DatasetJobOutcome(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class DatasetJobStatus(str, Enum):
+    CANCELLED = "CANCELLED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+
+
 class DatasetOrderField(str, Enum):
     CREATED_AT = "CREATED_AT"
     NAME = "NAME"
@@ -52,6 +70,13 @@ class DocumentType(str, Enum):
     EXECUTIVE_SUMMARY = "EXECUTIVE_SUMMARY"
     PRFAQ = "PRFAQ"
     SUMMARY = "SUMMARY"
+
+
+class EmailFrequency(str, Enum):
+    DAILY = "DAILY"
+    IMMEDIATE = "IMMEDIATE"
+    NEVER = "NEVER"
+    WEEKLY = "WEEKLY"
 
 
 class EvaluatorKind(str, Enum):
@@ -87,6 +112,7 @@ class ExperimentKind(str, Enum):
 class ExperimentOrderField(str, Enum):
     CREATED_AT = "CREATED_AT"
     NAME = "NAME"
+    RELEVANCE = "RELEVANCE"
     UPDATED_AT = "UPDATED_AT"
 
 
@@ -115,9 +141,54 @@ class ExplorationStatus(str, Enum):
     RUNNING = "RUNNING"
 
 
+class HpoMethod(str, Enum):
+    BAYESIAN = "BAYESIAN"
+    GRID_SEARCH = "GRID_SEARCH"
+    HYPERBAND = "HYPERBAND"
+    RANDOM_SEARCH = "RANDOM_SEARCH"
+
+
+class HpoParameterKind(str, Enum):
+    CATEGORICAL = "CATEGORICAL"
+    FLOAT = "FLOAT"
+    INT = "INT"
+
+
+class HpoTrialOutcome(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    PRUNED = "PRUNED"
+
+
+class HpoTrialState(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    PRUNED = "PRUNED"
+    RUNNING = "RUNNING"
+
+
 class IncompleteRunStatus(str, Enum):
     FAILED = "FAILED"
     MISSING = "MISSING"
+
+
+class NasCampaignStatus(str, Enum):
+    CANCELLED = "CANCELLED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+
+
+class NasSearchAlgorithm(str, Enum):
+    RANDOM = "RANDOM"
+    REGULARIZED_EVOLUTION = "REGULARIZED_EVOLUTION"
+
+
+class NasTrialStatus(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    RUNNING = "RUNNING"
 
 
 class NodeStatus(str, Enum):
@@ -125,6 +196,25 @@ class NodeStatus(str, Enum):
     DOMINATED = "DOMINATED"
     EXPANSION_FAILED = "EXPANSION_FAILED"
     WINNER = "WINNER"
+
+
+class NotificationEventType(str, Enum):
+    ABTEST_SAMPLE_RATIO_MISMATCH = "ABTEST_SAMPLE_RATIO_MISMATCH"
+    API_KEY_EXPIRING = "API_KEY_EXPIRING"
+    DATASET_JOB_COMPLETED = "DATASET_JOB_COMPLETED"
+    DATASET_JOB_FAILED = "DATASET_JOB_FAILED"
+    EXECUTION_COMPLETED = "EXECUTION_COMPLETED"
+    EXECUTION_FAILED = "EXECUTION_FAILED"
+    EXPERIMENT_COMPLETED = "EXPERIMENT_COMPLETED"
+    EXPERIMENT_FAILED = "EXPERIMENT_FAILED"
+    HPO_CAMPAIGN_COMPLETED = "HPO_CAMPAIGN_COMPLETED"
+    NAS_CAMPAIGN_COMPLETED = "NAS_CAMPAIGN_COMPLETED"
+    WEBHOOK_DEACTIVATED = "WEBHOOK_DEACTIVATED"
+
+
+class ObjectiveDirection(str, Enum):
+    MAXIMIZE = "MAXIMIZE"
+    MINIMIZE = "MINIMIZE"
 
 
 class PolicyVersionStatus(str, Enum):
@@ -223,3 +313,15 @@ class UserRole(str, Enum):
     ADMIN = "ADMIN"
     MEMBER = "MEMBER"
     VIEWER = "VIEWER"
+
+
+class WebhookProvider(str, Enum):
+    DISCORD = "DISCORD"
+    GENERIC = "GENERIC"
+    SLACK = "SLACK"
+    TEAMS = "TEAMS"
+
+
+class WebhookStatus(str, Enum):
+    FAILED = "FAILED"
+    SUCCESS = "SUCCESS"

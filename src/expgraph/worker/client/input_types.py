@@ -7,16 +7,28 @@ from .enums import (
     ApiKeyPreset,
     AuditStatus,
     BucketType,
+    DatasetJobKind,
+    DatasetJobOutcome,
+    DatasetJobStatus,
     DatasetOrderField,
     DocumentStatus,
     DocumentType,
+    EmailFrequency,
     EvaluatorKind,
     ExperimentKind,
     ExperimentOrderField,
     ExperimentRunOrderField,
     ExperimentStatus,
     ExplorationStatus,
+    HpoMethod,
+    HpoParameterKind,
+    HpoTrialOutcome,
+    NasCampaignStatus,
+    NasSearchAlgorithm,
+    NasTrialStatus,
     NodeStatus,
+    NotificationEventType,
+    ObjectiveDirection,
     PolicyVersionStatus,
     ReplayStatus,
     ResearchStatus,
@@ -27,10 +39,12 @@ from .enums import (
     SimulationRunStatus,
     SortDirection,
     TagOrderField,
+    TrainingMetric,
     TranscriptStatus,
     UnitType,
     UserOrderField,
     UserRole,
+    WebhookProvider,
 )
 
 
@@ -139,6 +153,29 @@ class AssignmentFilter(BaseModel):
     "Only the units assigned to this variant."
 
 
+class CancelDatasetJobInput(BaseModel):
+    """Cancel a dataset job."""
+
+    job_id: str = Field(alias="jobId")
+    "The DatasetGeneration or DatasetImport."
+
+
+class CancelNasCampaignInput(BaseModel):
+    """A NAS campaign to cancel."""
+
+    campaign_id: str = Field(alias="campaignId")
+    "The campaign."
+
+
+class ClaimDatasetJobInput(BaseModel):
+    """Claim the next dataset job."""
+
+    kind: Optional[DatasetJobKind] = None
+    "Only jobs of this kind; left out, generations before imports."
+    worker_id: str = Field(alias="workerId")
+    "Who claims, 1 to 255 characters; send it back with every later call."
+
+
 class ClaimExecutionInput(BaseModel):
     """Asks for a claim on an execution."""
 
@@ -146,6 +183,24 @@ class ClaimExecutionInput(BaseModel):
     "Omit to claim the next claimable experiment (oldest first)."
     worker_id: str = Field(alias="workerId")
     "Identifies the claiming worker, 1-255 characters after trimming."
+
+
+class ClaimHpoTrialInput(BaseModel):
+    """Claim the next trial."""
+
+    campaign_id: Optional[str] = Field(alias="campaignId", default=None)
+    "Claim in this campaign; omit for the oldest PENDING or RUNNING one with room."
+    worker_id: str = Field(alias="workerId")
+    "Identifies the worker, 1-255 characters."
+
+
+class ClaimNasTrialInput(BaseModel):
+    """Claim a new trial of a NAS campaign."""
+
+    campaign_id: Optional[str] = Field(alias="campaignId", default=None)
+    "The campaign; left out: the oldest PENDING or RUNNING campaign with room."
+    worker_id: str = Field(alias="workerId")
+    "Who claims: 1 to 255 characters."
 
 
 class CompleteSimulationRunInput(BaseModel):
@@ -236,6 +291,17 @@ class CreateDatasetInput(BaseModel):
     "The severity levels its signals cover, as a JSON list."
 
 
+class CreateDatasetJobInput(BaseModel):
+    """A new dataset job."""
+
+    config: Optional[Any] = None
+    "What the worker is to do, a JSON object ({} when left out)."
+    dataset_id: Optional[str] = Field(alias="datasetId", default=None)
+    "An existing dataset the job updates when it completes; left out, the job creates the dataset its worker names."
+    name: str
+    "Display name, 1 to 255 characters."
+
+
 class CreateDatasetVersionInput(BaseModel):
     """A new version of a dataset."""
 
@@ -289,6 +355,15 @@ class CreateExperimentInput(BaseModel):
     "Only for TRAINING experiments."
 
 
+class CreateExplanationsInput(BaseModel):
+    """Explanations of one TRAINING experiment, stored all or none."""
+
+    experiment_id: str = Field(alias="experimentId")
+    "The TRAINING experiment."
+    explanations: list["ExplanationInput"]
+    "The explanations, 1 to 500. At most 500 items."
+
+
 class CreateExplorationInput(BaseModel):
     """A new exploration of a research experiment, with its root scenario."""
 
@@ -302,6 +377,50 @@ class CreateExplorationInput(BaseModel):
     "What the exploration aims for (a JSON object)."
     root: "ScenarioInput"
     "The root scenario (depth 0)."
+
+
+class CreateHpoCampaignInput(BaseModel):
+    """A new HPO campaign."""
+
+    base_model_type: str = Field(alias="baseModelType")
+    "The model type every trial trains, 1-100 characters."
+    budget: "HpoBudgetInput"
+    "What the campaign may spend."
+    dataset_id: Optional[str] = Field(alias="datasetId", default=None)
+    "The dataset every trial trains on; optional."
+    method: HpoMethod
+    "How hyperparameters are chosen."
+    name: str
+    "Unique name, 1-255 characters."
+    objective: Optional["HpoObjectiveInput"] = None
+    "Default: VAL_ACCURACY, MAXIMIZE (the campaign's best value is stored as its best accuracy)."
+    search_space: list["HpoParameterInput"] = Field(alias="searchSpace")
+    "The hyperparameters searched, 1 to 32. At most 32 items."
+    seed: Optional[str] = None
+    "Seeds the sampler, 0 to 2^63 - 1: the same seed and reports give the same trials. Null: one is drawn at creation and kept (HpoCampaign.seed)."
+
+
+class CreateNasCampaignInput(BaseModel):
+    """A new NAS campaign (PENDING until its first trial is claimed)."""
+
+    dataset_id: str = Field(alias="datasetId")
+    "The dataset trials train on."
+    max_epochs_per_trial: int = Field(alias="maxEpochsPerTrial")
+    "The most epochs a trial trains for, 1 to 100,000."
+    max_parallel: int = Field(alias="maxParallel", default=1)
+    "The most trials running at once, 1 to 1,000."
+    name: str
+    "1 to 255 characters."
+    num_trials: int = Field(alias="numTrials")
+    "The budget: how many trials complete, 1 to 10,000."
+    search_algorithm: NasSearchAlgorithm = Field(
+        alias="searchAlgorithm", default=NasSearchAlgorithm.RANDOM
+    )
+    "How architectures are picked."
+    search_space: "NasSearchSpaceInput" = Field(alias="searchSpace")
+    "What is searched over."
+    seed: Optional[str] = None
+    "The sampler's seed, 0 to 2^63 - 1: the same seed and search space draw the same architectures. Left out: one is drawn at random (and shown as the campaign's seed)."
 
 
 class CreatePolicyInput(BaseModel):
@@ -409,6 +528,19 @@ class CreateResearchInput(BaseModel):
     "What the experiment sets out to test; 1-500 characters."
     scorecard_data: Optional[Any] = Field(alias="scorecardData", default=None)
     "The research scorecard as a JSON object."
+
+
+class CreateSavedSearchInput(BaseModel):
+    """A new saved search."""
+
+    filter_: Optional["ExperimentFilter"] = Field(alias="filter", default=None)
+    "The conditions, as on the experiments list; none: every one."
+    name: str
+    "1-255 characters, unique among your saved searches (CONFLICT otherwise)."
+    order_by: Optional[list["ExperimentOrder"]] = Field(alias="orderBy", default=None)
+    "The ordering, as on the experiments list; none: newest first. At most 3 items."
+    pinned: bool = False
+    "Show it first."
 
 
 class CreateSensitivityResultInput(BaseModel):
@@ -520,6 +652,27 @@ class CreateVariantInput(BaseModel):
     "Unique within the experiment; 1 to 255 characters."
 
 
+class CreateWebhookInput(BaseModel):
+    """A new webhook for yourself."""
+
+    description: Optional[str] = None
+    "Free text."
+    enabled_events: list[NotificationEventType] = Field(
+        alias="enabledEvents", default_factory=lambda: []
+    )
+    "The events to receive; empty (the default): every event. At most 11 items."
+    name: str
+    "A label to recognise it by, at most 255 characters."
+    provider_type: WebhookProvider = Field(
+        alias="providerType", default=WebhookProvider.GENERIC
+    )
+    "The payload shape to send; GENERIC unless given."
+    settings: Optional[Any] = None
+    "Provider options, a JSON object (see WebhookProvider)."
+    url: str
+    "An http:// or https:// URL, unique among your webhooks, without a user name or password. Refused when its host resolves to a loopback, private, link-local, multicast or reserved address (unless the server allows them)."
+
+
 class DatasetExampleInput(BaseModel):
     """One example to add."""
 
@@ -544,6 +697,43 @@ class DatasetFilter(BaseModel):
     "Does not match this condition."
     or_: Optional[list["DatasetFilter"]] = Field(alias="or", default=None)
     "Matches at least one of these conditions. At most 20 items."
+
+
+class DatasetJobFilter(BaseModel):
+    """Conditions on dataset jobs; all given must hold."""
+
+    statuses: Optional[list[DatasetJobStatus]] = None
+    "Only jobs in one of these statuses. At most 5 items."
+
+
+class DatasetJobResultInput(BaseModel):
+    """The dataset a completed job leaves."""
+
+    description: Optional[str] = None
+    "The dataset's description; left out, unchanged."
+    name: Optional[str] = None
+    "The new dataset's name, unique (a name in use is a CONFLICT); required unless the job names a dataset to update, ignored when it does."
+    signals: list["DatasetJobSignalInput"] = Field(default_factory=lambda: [])
+    "Its signals written by the job. At most 1,000 items."
+
+
+class DatasetJobSignalInput(BaseModel):
+    """A signal a completed dataset job wrote."""
+
+    dominant_frequency: Optional[float] = Field(alias="dominantFrequency", default=None)
+    "Strongest frequency component, in hertz."
+    fault_class: Optional[str] = Field(alias="faultClass", default=None)
+    "The fault it shows, at most 100 characters."
+    file_path: Optional[str] = Field(alias="filePath", default=None)
+    "Where its recording is stored, at most 500 characters."
+    kurtosis: Optional[float] = None
+    "Kurtosis."
+    rms: Optional[float] = None
+    "Root mean square amplitude."
+    severity: Optional[str] = None
+    "How severe the fault is, at most 50 characters."
+    signal_id: str = Field(alias="signalId")
+    "The signal's identifier, 1 to 255 characters, unique in the call; a signal of this identifier already in the dataset is updated, else one is added."
 
 
 class DatasetOrder(BaseModel):
@@ -709,6 +899,8 @@ class ExperimentFilter(BaseModel):
     "This filter does not hold."
     or_: Optional[list["ExperimentFilter"]] = Field(alias="or", default=None)
     "At least one of these filters holds. At most 20 items."
+    search: Optional[str] = None
+    'Full-text search over the name, description, hypothesis, notes and tag names: experiments holding every word (case-insensitive, whole words). On PostgreSQL web-search syntax also applies: "quoted phrase", `or`, `-word` to exclude. Punctuation is never an operator; a text without any letter or digit matches nothing. At most 1000 characters. Order by RELEVANCE to see best matches first.'
     statuses: Optional[list[ExperimentStatus]] = None
     "Has one of these statuses. At most 7 items."
     tag_slugs: Optional[list[str]] = Field(alias="tagSlugs", default=None)
@@ -781,6 +973,42 @@ class ExperimentTagInput(BaseModel):
     "Global ID of the tag."
 
 
+class ExplanationInput(BaseModel):
+    """One explanation to store."""
+
+    data: Any
+    "The explanation, a JSON object."
+    file_path: Optional[str] = Field(alias="filePath", default=None)
+    "Where a rendering or the full data is stored, at most 500 characters."
+    method: str
+    "The explanation method (e.g. shap, lime), 1 to 50 characters."
+    signal_id: Optional[str] = Field(alias="signalId", default=None)
+    "The name (Signal.signalId) of the signal explained, at most 255 characters; it need not exist (Explanation.signal is then null)."
+
+
+class FinishDatasetJobInput(BaseModel):
+    """The end of a claimed dataset job, from its holder."""
+
+    dataset: Optional["DatasetJobResultInput"] = None
+    "COMPLETED only: the dataset and signals to write (required unless the job names a dataset to update)."
+    duration_seconds: Optional[float] = Field(alias="durationSeconds", default=None)
+    "How long the work took in seconds, 0 or more."
+    error_message: Optional[str] = Field(alias="errorMessage", default=None)
+    "Why it failed, at most 10,000 characters."
+    fencing_token: str = Field(alias="fencingToken")
+    "The token its claim got."
+    job_id: str = Field(alias="jobId")
+    "The DatasetGeneration or DatasetImport."
+    num_files: Optional[int] = Field(alias="numFiles", default=None)
+    "Imports only: how many files were imported, 0 or more."
+    output_path: Optional[str] = Field(alias="outputPath", default=None)
+    "Where its files are, at most 500 characters (also the dataset's filePath)."
+    status: DatasetJobOutcome
+    "How it ended."
+    worker_id: str = Field(alias="workerId")
+    "The worker holding the claim."
+
+
 class FinishExplorationInput(BaseModel):
     """How a running exploration ended; it can be finished once."""
 
@@ -788,6 +1016,52 @@ class FinishExplorationInput(BaseModel):
     "The exploration."
     status: ExplorationStatus
     "How it ended: any status but running."
+
+
+class FinishNasTrialInput(BaseModel):
+    """A trial's results, which end its claim."""
+
+    fencing_token: str = Field(alias="fencingToken")
+    "The trial's fencingToken from the claim."
+    flops: Optional[str] = None
+    "Floating-point operations of one forward pass, 0 or more."
+    metrics: Optional[Any] = None
+    "Any other results, as a JSON object."
+    model_size_mb: Optional[float] = Field(alias="modelSizeMb", default=None)
+    "The model's size in megabytes, 0 or more."
+    num_parameters: Optional[int] = Field(alias="numParameters", default=None)
+    "The model's parameter count, 0 or more."
+    status: NasTrialStatus
+    "COMPLETED (trained; its results count) or FAILED (RUNNING is refused)."
+    training_time: Optional[float] = Field(alias="trainingTime", default=None)
+    "Training time in seconds, 0 or more."
+    trial_id: str = Field(alias="trialId")
+    "The claimed trial."
+    validation_accuracy: Optional[float] = Field(
+        alias="validationAccuracy", default=None
+    )
+    "Validation accuracy, higher is better."
+    validation_loss: Optional[float] = Field(alias="validationLoss", default=None)
+    "Validation loss."
+    worker_id: str = Field(alias="workerId")
+    "The worker that claimed it."
+
+
+class FinishTrialInput(BaseModel):
+    """How a trial ended."""
+
+    experiment_id: str = Field(alias="experimentId")
+    "The trial's experiment."
+    fencing_token: str = Field(alias="fencingToken")
+    "The claim's fencingToken; a stale one is a CONFLICT (extensions.reason)."
+    metrics: Optional["TrainingMetricsInput"] = None
+    "Its final metrics, merged into the experiment's metrics."
+    status: HpoTrialOutcome
+    "How it ended."
+    value: Optional[float] = None
+    "The objective's value; default: the objective's metric in metrics, else (PRUNED) the last reported intermediate value. COMPLETED needs one; FAILED keeps none."
+    worker_id: str = Field(alias="workerId")
+    "The workerId the trial was claimed with."
 
 
 class HolderInput(BaseModel):
@@ -799,6 +1073,71 @@ class HolderInput(BaseModel):
     "The claim's fencingToken; a stale token gets a CONFLICT error."
     worker_id: str = Field(alias="workerId")
     "The workerId the claim was made with."
+
+
+class HpoBudgetInput(BaseModel):
+    """What a campaign may spend."""
+
+    max_duration_seconds: Optional[int] = Field(
+        alias="maxDurationSeconds", default=None
+    )
+    "No trial starts this many seconds after the first claim; null: no limit."
+    max_epochs: Optional[int] = Field(alias="maxEpochs", default=None)
+    "HYPERBAND: the largest resource in epochs, above minEpochs (default 27)."
+    max_parallel: int = Field(alias="maxParallel")
+    "1 to maxTrials: trials running at once."
+    max_trials: int = Field(alias="maxTrials")
+    "1 to 10,000: trials that may end other than FAILED (a failed trial's slot is offered again; at most twice this many trials are ever created)."
+    min_epochs: Optional[int] = Field(alias="minEpochs", default=None)
+    "HYPERBAND: the smallest resource in epochs (default 1)."
+
+
+class HpoCampaignFilter(BaseModel):
+    """Conditions on HPO campaigns (all must hold)."""
+
+    method: Optional[HpoMethod] = None
+    "This method."
+    status: Optional[ExperimentStatus] = None
+    "This status."
+
+
+class HpoObjectiveInput(BaseModel):
+    """The metric trials are judged by."""
+
+    direction: ObjectiveDirection
+    "Lower or higher is better."
+    metric: TrainingMetric
+    "The metric."
+
+
+class HpoParameterInput(BaseModel):
+    """One hyperparameter to search."""
+
+    choices: Optional[list[Any]] = None
+    "CATEGORICAL: 1 to 100 distinct values (strings, numbers, booleans or null). At most 100 items."
+    high: Optional[float] = None
+    "FLOAT and INT: the highest value, more than low."
+    kind: HpoParameterKind
+    "The kind of its values."
+    log: bool = False
+    "FLOAT and INT: draw on a log scale (needs low > 0, no step)."
+    low: Optional[float] = None
+    "FLOAT and INT: the lowest value (INT: a whole number)."
+    name: str
+    "Its name, 1-100 characters, unique in the space: the key in hyperparameters."
+    step: Optional[float] = None
+    "FLOAT and INT: only values low, low + step, ... up to high. GRID_SEARCH needs it on every FLOAT parameter (INT defaults to 1)."
+
+
+class HpoTrialHolderInput(BaseModel):
+    """Proves the caller holds a trial's claim."""
+
+    experiment_id: str = Field(alias="experimentId")
+    "The trial's experiment."
+    fencing_token: str = Field(alias="fencingToken")
+    "The claim's fencingToken; a stale one is a CONFLICT (extensions.reason)."
+    worker_id: str = Field(alias="workerId")
+    "The workerId the trial was claimed with."
 
 
 class IdInput(BaseModel):
@@ -841,6 +1180,64 @@ class LoginInput(BaseModel):
     "The current 6-digit code, when two-factor sign-in is on."
     username: Optional[str] = None
     "The username; give it or email, not both."
+
+
+class MarkNotificationsReadInput(BaseModel):
+    """Which of your notifications to mark read: the given ids, or all of them."""
+
+    all: bool = False
+    "True: every unread notification of yours (ids then ignored)."
+    ids: Optional[list[str]] = None
+    "Global ids of your notifications; others' and unknown ids are ignored. At most 500 items."
+
+
+class NasCampaignFilter(BaseModel):
+    """Conditions on NAS campaigns; all given ones must hold."""
+
+    dataset_id: Optional[str] = Field(alias="datasetId", default=None)
+    "Only campaigns over this dataset."
+    statuses: Optional[list[NasCampaignStatus]] = None
+    "Only campaigns in one of these states. At most 5 items."
+
+
+class NasDecisionInput(BaseModel):
+    """One decision of a search space and the values it chooses from."""
+
+    choices: list[Any]
+    "The values to choose from: 1 to 100 distinct JSON values, none null. At most 100 items."
+    name: str
+    '1 to 100 characters, unique among its siblings: the key of its choice in an architecture ("layers" is reserved at the top level when the space has layers).'
+
+
+class NasLayersInput(BaseModel):
+    """A stack of layers, each making its own decisions."""
+
+    decisions: list["NasDecisionInput"]
+    "What each layer decides (e.g. op, width, activation): 1 to 50 decisions. At most 50 items."
+    max_count: int = Field(alias="maxCount")
+    "The most layers: minCount to 50."
+    min_count: int = Field(alias="minCount")
+    "The fewest layers: 0 to 50."
+
+
+class NasSearchSpaceInput(BaseModel):
+    """What a NAS campaign searches over: decisions made once per architecture, a stack of layers each making its own decisions, or both. For example decisions [{name: "optimizer", choices: ["adam", "sgd"]}] and layers {minCount: 2, maxCount: 6, decisions: [{name: "op", choices: ["conv3x3", "conv5x5", "maxpool"]}, {name: "width", choices: [32, 64, 128]}]} give architectures such as {"optimizer": "adam", "layers": [{"op": "conv3x3", "width": 64}, {"op": "maxpool", "width": 32}]}."""
+
+    decisions: list["NasDecisionInput"] = Field(default_factory=lambda: [])
+    "Decisions made once per architecture: 0 to 50 (default none). At most 50 items."
+    layers: Optional["NasLayersInput"] = None
+    "The stack of layers; none when left out."
+
+
+class NasTrialHolderInput(BaseModel):
+    """A worker's claim on a NAS trial."""
+
+    fencing_token: str = Field(alias="fencingToken")
+    "The trial's fencingToken from the claim."
+    trial_id: str = Field(alias="trialId")
+    "The claimed trial."
+    worker_id: str = Field(alias="workerId")
+    "The worker that claimed it."
 
 
 class RecordEventsInput(BaseModel):
@@ -961,6 +1358,34 @@ class ReleaseExecutionInput(BaseModel):
     "The workerId the claim was made with."
 
 
+class ReportDatasetJobProgressInput(BaseModel):
+    """Progress of a claimed dataset job, from its holder."""
+
+    fencing_token: str = Field(alias="fencingToken")
+    "The token its claim got."
+    job_id: str = Field(alias="jobId")
+    "The DatasetGeneration or DatasetImport."
+    progress: int
+    "Percent done, 0 to 100; a value below the stored one keeps the stored one."
+    worker_id: str = Field(alias="workerId")
+    "The worker holding the claim."
+
+
+class ReportIntermediateInput(BaseModel):
+    """An objective value at one epoch of a running trial."""
+
+    epoch: int
+    "The epoch, 0 or more; resent, it replaces the value."
+    experiment_id: str = Field(alias="experimentId")
+    "The trial's experiment."
+    fencing_token: str = Field(alias="fencingToken")
+    "The claim's fencingToken; a stale one is a CONFLICT (extensions.reason)."
+    value: float
+    "The objective's value at that epoch."
+    worker_id: str = Field(alias="workerId")
+    "The workerId the trial was claimed with."
+
+
 class ResearchExecutionFilter(BaseModel):
     """Conditions on research executions; all given conditions must hold."""
 
@@ -1010,6 +1435,13 @@ class RunInput(BaseModel):
     "From 1 to the experiment's repetitions."
     start_time: Optional[str] = Field(alias="startTime", default=None)
     "When the run started."
+
+
+class SavedSearchIdInput(BaseModel):
+    """Names one saved search."""
+
+    id: str
+    "Global ID of your saved search."
 
 
 class ScenarioInput(BaseModel):
@@ -1072,6 +1504,25 @@ class SetNodeStatusInput(BaseModel):
     "The scenario node."
     status: NodeStatus
     "The standing to give it."
+
+
+class SetNotificationPreferenceInput(BaseModel):
+    """Your channels for one kind of event. A field left out (or null) keeps its current value: the stored one, else the default."""
+
+    email_enabled: Optional[bool] = Field(alias="emailEnabled", default=None)
+    "E-mail about it."
+    email_frequency: Optional[EmailFrequency] = Field(
+        alias="emailFrequency", default=None
+    )
+    "How often e-mail is sent."
+    event_type: NotificationEventType = Field(alias="eventType")
+    "The kind of event."
+    in_app_enabled: Optional[bool] = Field(alias="inAppEnabled", default=None)
+    "In-app notifications about it."
+    slack_enabled: Optional[bool] = Field(alias="slackEnabled", default=None)
+    "Slack messages."
+    webhook_enabled: Optional[bool] = Field(alias="webhookEnabled", default=None)
+    "Calls to your webhooks."
 
 
 class SetResearchExecutionStatusInput(BaseModel):
@@ -1327,6 +1778,19 @@ class TrainingInput(BaseModel):
     "Epochs trained."
 
 
+class TrainingMetricsInput(BaseModel):
+    """A trial's final metrics; each optional."""
+
+    train_accuracy: Optional[float] = Field(alias="trainAccuracy", default=None)
+    "Training accuracy."
+    train_loss: Optional[float] = Field(alias="trainLoss", default=None)
+    "Training loss."
+    val_accuracy: Optional[float] = Field(alias="valAccuracy", default=None)
+    "Validation accuracy."
+    val_loss: Optional[float] = Field(alias="valLoss", default=None)
+    "Validation loss."
+
+
 class UpdateExperimentInput(BaseModel):
     """Changes to an experiment; omitted fields stay as they are."""
 
@@ -1376,6 +1840,21 @@ class UpdatePolicyVersionInput(BaseModel):
     "ACTIVE and DEPRECATED move to each other or to ARCHIVED, which is final; a version a running experiment's variant uses cannot be archived (CONFLICT)."
 
 
+class UpdateSavedSearchInput(BaseModel):
+    """Changes to a saved search; omitted fields stay as they are."""
+
+    filter_: Optional["ExperimentFilter"] = Field(alias="filter", default=None)
+    "A new filter; null: no conditions."
+    id: str
+    "Global ID of your saved search."
+    name: Optional[str] = None
+    "A new name; cannot be null."
+    order_by: Optional[list["ExperimentOrder"]] = Field(alias="orderBy", default=None)
+    "A new ordering; null or empty: newest first. At most 3 items."
+    pinned: Optional[bool] = None
+    "Pin or unpin it."
+
+
 class UpdateTagInput(BaseModel):
     """Changes to a tag; only the fields given change."""
 
@@ -1415,6 +1894,29 @@ class UpdateVariantInput(BaseModel):
     "true makes it the control instead of the current one (only before the experiment first runs); false on the control is refused: mark another variant instead."
     name: Optional[str] = None
     "Unique within the experiment; 1 to 255 characters."
+
+
+class UpdateWebhookInput(BaseModel):
+    """Changes to one of your webhooks; only the fields given change."""
+
+    description: Optional[str] = None
+    "New description; null clears it, leave out to keep."
+    enabled_events: Optional[list[NotificationEventType]] = Field(
+        alias="enabledEvents", default=None
+    )
+    "New events to receive (empty: every event); leave out to keep, null is refused. At most 11 items."
+    id: str
+    "Global ID of the webhook."
+    is_active: Optional[bool] = Field(alias="isActive", default=None)
+    "True reactivates a deactivated webhook (its failure count starts again at 0); false stops deliveries to it. Leave out to keep, null is refused."
+    name: Optional[str] = None
+    "New label; leave out to keep, null is refused."
+    provider_type: Optional[WebhookProvider] = Field(alias="providerType", default=None)
+    "New payload shape; leave out to keep, null is refused."
+    settings: Optional[Any] = None
+    "New provider options; null clears them, leave out to keep."
+    url: Optional[str] = None
+    "New URL, checked as in createWebhook; leave out to keep, null is refused."
 
 
 class UpsertAnalysisCacheInput(BaseModel):
@@ -1499,19 +2001,35 @@ class UserOrder(BaseModel):
     "What to sort by."
 
 
+class WebhookIdInput(BaseModel):
+    """Names one of your webhooks."""
+
+    id: str
+    "Global ID of the webhook."
+
+
 AddDatasetExamplesInput.model_rebuild()
 AddEvaluatorConfigInput.model_rebuild()
 CreateExecutionConfigInput.model_rebuild()
 CreateExperimentInput.model_rebuild()
+CreateExplanationsInput.model_rebuild()
 CreateExplorationInput.model_rebuild()
+CreateHpoCampaignInput.model_rebuild()
+CreateNasCampaignInput.model_rebuild()
+CreateSavedSearchInput.model_rebuild()
 DatasetFilter.model_rebuild()
+DatasetJobResultInput.model_rebuild()
 EventInput.model_rebuild()
 ExpandNodeInput.model_rebuild()
 ExperimentEventFilter.model_rebuild()
 ExperimentFilter.model_rebuild()
 ExperimentRunFilter.model_rebuild()
+FinishDatasetJobInput.model_rebuild()
+FinishTrialInput.model_rebuild()
 ImportSynthsInput.model_rebuild()
 LogTrainingEpochsInput.model_rebuild()
+NasLayersInput.model_rebuild()
+NasSearchSpaceInput.model_rebuild()
 RecordEventsInput.model_rebuild()
 RecordExperimentEventsInput.model_rebuild()
 RecordExperimentRunsInput.model_rebuild()
@@ -1524,4 +2042,5 @@ SynthFilter.model_rebuild()
 SystemLogFilter.model_rebuild()
 TagFilter.model_rebuild()
 UpdateExperimentInput.model_rebuild()
+UpdateSavedSearchInput.model_rebuild()
 UserFilter.model_rebuild()
