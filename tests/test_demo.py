@@ -121,3 +121,57 @@ async def test_demo_ab_tests_show_a_significant_and_a_flat_metric(settings, db, 
     data = await gql.data("""{ experimentMetrics(first: 100, filter: {metricName: "conversion"})
       { totalCount } }""")
     assert data["experimentMetrics"]["totalCount"] > 0
+
+
+TRAINING = """{
+  hpoCampaigns(first: 10) { edges { node { name method status
+    bestValue bestTrial { value state experiment { name status } }
+    progress { completed pruned failed }
+    trials(first: 20) { totalCount edges { node { state value
+      intermediateValues { epoch value } } } } } } }
+  nasCampaigns(first: 10) { edges { node { name status numTrials bestAccuracy
+    bestTrial { id } paretoFront { id validationAccuracy flops }
+    trials(first: 20) { totalCount } } } }
+  experiments(first: 50, filter: {kinds: [TRAINING], nameContains: "with curves"}) {
+    totalCount edges { node { ... on TrainingExperiment { name totalEpochs bestEpoch
+      learningCurve(metrics: [VAL_LOSS, VAL_ACCURACY]) { metric points { epoch value } }
+    } } } }
+}"""
+
+
+async def test_demo_training_campaigns_and_curves_are_finished(settings, gql):
+    counts = await load_demo(settings, seed=6, experiments=10, progress=False, ab_units=300)
+    assert counts["hpo_campaigns"] == 2 and counts["nas_campaigns"] == 1
+    data = await gql.data(TRAINING)
+    campaigns = {c["node"]["method"]: c["node"] for c in data["hpoCampaigns"]["edges"]}
+    assert set(campaigns) == {"BAYESIAN", "HYPERBAND"}
+    for campaign in campaigns.values():
+        # Finished by itself when its 12 trials ended, the best one named.
+        assert campaign["status"] == "COMPLETED", campaign
+        assert campaign["trials"]["totalCount"] == 12
+        assert campaign["progress"]["completed"] + campaign["progress"]["pruned"] == 12
+        best = campaign["bestTrial"]
+        assert best["state"] == "COMPLETED" and best["experiment"]["status"] == "COMPLETED"
+        assert (
+            best["value"]
+            == campaign["bestValue"]
+            == campaign["trials"]["edges"][0]["node"]["value"]
+        )
+        assert all(t["node"]["intermediateValues"] for t in campaign["trials"]["edges"])
+    # Hyperband stopped some trials early: fewer intermediate values than epochs.
+    hyperband = campaigns["HYPERBAND"]
+    assert hyperband["progress"]["pruned"] > 0
+    pruned = [t["node"] for t in hyperband["trials"]["edges"] if t["node"]["state"] == "PRUNED"]
+    assert all(len(t["intermediateValues"]) < 9 for t in pruned)
+    [nas] = [c["node"] for c in data["nasCampaigns"]["edges"]]
+    assert nas["status"] == "COMPLETED" and nas["trials"]["totalCount"] == nas["numTrials"] == 10
+    assert nas["bestTrial"] is not None and nas["paretoFront"]
+    assert nas["bestTrial"]["id"] in {t["id"] for t in nas["paretoFront"]}  # the most accurate
+    curves = [e["node"] for e in data["experiments"]["edges"]]
+    assert data["experiments"]["totalCount"] == len(curves) == 4
+    for experiment in curves:
+        assert experiment["totalEpochs"] == 20 and experiment["bestEpoch"] is not None
+        loss, accuracy = experiment["learningCurve"]
+        assert loss["metric"] == "VAL_LOSS" and accuracy["metric"] == "VAL_ACCURACY"
+        assert [p["epoch"] for p in loss["points"]] == list(range(20))
+        assert loss["points"][-1]["value"] < loss["points"][0]["value"]  # it learned

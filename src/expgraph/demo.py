@@ -1,10 +1,12 @@
 """A realistic demo data set, reproducible from a seed.
 
 Every experiment kind, tags (with exact usage counts), datasets with versions and
-examples and signals, users, an execution config, an exploration tree: a few
-thousand rows, in a handful of transactions. Run again on a database that
-already holds demo data, it refuses (``DemoDataPresent``) unless ``append=True``,
-which adds a second set (names carry the seed and a run number, so they never collide).
+examples and signals, users, an execution config, an exploration tree, running A/B
+tests, training experiments with learning curves and finished HPO and NAS
+campaigns (``demo_training``): a few thousand rows, in a handful of transactions.
+Run again on a database that already holds demo data, it refuses
+(``DemoDataPresent``) unless ``append=True``, which adds a second set (names carry
+the seed and a run number, so they never collide).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import func, insert, select, update
 
 from expgraph.config import Settings
 from expgraph.db.engine import Database
+from expgraph.demo_training import load_training
 from expgraph.domains.abtest import aggregate as ab_aggregate
 from expgraph.domains.abtest import hashing
 from expgraph.domains.abtest.models import Assignment, Event, EventExperiment, Variant
@@ -195,7 +198,7 @@ async def load_demo(
             )
         suffix = f"s{seed}r{run}"
         with Progress(disable=not progress) as bar:
-            task = bar.add_task("demo data", total=7)
+            task = bar.add_task("demo data", total=8)
             async with db.transaction() as session:
                 users = [
                     User(
@@ -428,6 +431,16 @@ async def load_demo(
                     exploration.total_llm_calls = rates[2] or 0
             bar.advance(task)
             await _load_ab_tests(db, rng, suffix, now, users[0].id, ab_units, counts)
+            bar.advance(task)
+            await load_training(
+                db,
+                settings.execution_stale_seconds,
+                rng,
+                suffix,
+                users[0].id,
+                datasets[0][0],
+                counts,
+            )
             bar.advance(task)
             bar.advance(task)
     finally:
