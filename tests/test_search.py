@@ -197,3 +197,29 @@ async def test_the_list_query_with_a_search_term_is_index_driven(gql, db, dialec
             assert "VIRTUAL TABLE INDEX" in plan, plan
         found = (await connection.execute(stmt)).all()
     assert len(found) == 3
+
+
+async def test_a_tagged_experiment_can_be_deleted_for_good(gql, db):
+    """The tag triggers refresh the experiment's document; when the experiment
+    itself is deleted (its tag links go by cascade) they find nothing to refresh,
+    and its search row goes with it."""
+    from sqlalchemy import delete, select
+
+    from expgraph.domains.catalog.models import ExperimentTag
+    from expgraph.domains.experiments.models import Experiment as E
+    from expgraph.graphql.relay import decode_id
+
+    exp = await create_experiment(gql, "ibis gone")
+    await create_experiment(gql, "ibis stays")
+    tag = await create_tag(gql, "wader")
+    await tag_experiment(gql, exp["id"], tag["id"])
+    pk = decode_id(exp["id"])[1]
+    async with db.transaction() as session:
+        # ON DELETE CASCADE takes its tag links (their trigger runs for them).
+        await session.execute(delete(E).where(E.id == pk))
+        links = await session.scalars(
+            select(ExperimentTag.id).where(ExperimentTag.experiment_id == pk)
+        )
+        assert links.all() == []
+    assert await names(gql, {"search": "ibis"}) == ["ibis stays"]
+    assert await names(gql, {"search": "wader"}) == []
