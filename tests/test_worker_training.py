@@ -381,3 +381,36 @@ async def test_a_sigkilled_hpo_worker_trial_goes_stale_and_its_slot_is_rerun(
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+async def test_hpo_worker_stops_a_trial_hyperband_prunes(app: Any, gql: GraphQLClient) -> None:
+    given = hpo_input("hyperband", maxTrials=10, maxParallel=1, minEpochs=1, maxEpochs=9)
+    created = await gql.data(CREATE_HPO, {"input": {**given, "method": "HYPERBAND"}})
+    campaign_id = created["createHpoCampaign"]["campaign"]["id"]
+    runner = worker(app, "hpo", campaign_id=campaign_id)
+    assert await runner.run() == "no HPO trial to claim"
+    node = (await gql.data(HPO_CAMPAIGN, {"id": campaign_id}))["node"]
+    assert node["status"] == "COMPLETED"
+    trials = [e["node"] for e in node["trials"]["edges"]]
+    pruned = [t for t in trials if t["state"] == "PRUNED"]
+    assert pruned, [(t["state"], t["experiment"]["totalEpochs"]) for t in trials]
+    for trial in pruned:  # stopped early, valued at the last epoch it reported
+        runs = [e["node"] for e in trial["experiment"]["trainingRuns"]["edges"]]
+        assert len(runs) < 9
+        assert trial["experiment"]["status"] == "CANCELLED"
+        assert trial["value"] == pytest.approx(runs[-1]["valAccuracy"])
+    assert {t["state"] for t in trials} <= {"COMPLETED", "PRUNED"}
+    assert node["progress"]["completed"] + node["progress"]["pruned"] == 10
+
+
+def test_an_unknown_kind_of_work_is_refused_with_the_kinds() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "expgraph.cli", "worker", "--work", "hpo-trials"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--work is one of execution, hpo, nas, datasets" in result.stderr
