@@ -1112,9 +1112,11 @@ async def main() -> None:
     parser.add_argument(
         "--section",
         action="append",
-        choices=["core", "abtest"],
-        help="core: operations (a)-(e); abtest: A/B ingestion, assignUnits, results "
-        "(PostgreSQL only; alone, it rewrites only its section of the output). Default: both",
+        choices=["core", "abtest", "training"],
+        help="core: operations (a)-(e); abtest: A/B ingestion, assignUnits, results; "
+        "training: logTrainingEpochs throughput, claimHpoTrial latency (abtest and training: "
+        "PostgreSQL only; without core, each rewrites only its section of the output). "
+        "Default: core and abtest",
     )
     parser.add_argument("--output", default=str(ROOT / "docs" / "performance.md"))
     args = parser.parse_args()
@@ -1134,12 +1136,21 @@ async def main() -> None:
     ab_result = None
     if "abtest" in sections and "postgresql" in databases:
         ab_result = await run_abtest(_postgresql_server(args), args, logs)
+    training_result = None
+    if "training" in sections and "postgresql" in databases:
+        from bench import training
+
+        training_result = await training.run(_postgresql_server(args), args, logs)
     output = Path(args.output)
     if "core" in sections:
         output.write_text(render(results, args, ab_result))
     elif ab_result is not None:
         current = output.read_text() if output.exists() else "# Performance\n"
         output.write_text(splice_section(current, AB_HEADING, render_abtest(ab_result, args)))
+    if training_result is not None:
+        current = output.read_text() if output.exists() else "# Performance\n"
+        section = training.render(training_result, args)
+        output.write_text(splice_section(current, training.HEADING, section))
     print(output.read_text())
 
 
