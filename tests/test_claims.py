@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy.orm import registry as orm_registry
 
 from expgraph.config import Settings
 from expgraph.db.claims import Claimable, Holder
 from expgraph.db.engine import Database
-from expgraph.db.types import UTCDateTime, utc_before
+from expgraph.db.types import UTCDateTime, utc_after, utc_before
 from expgraph.errors import Conflict, ExpgraphError, NotFound
 
 STALE = 60
@@ -30,6 +32,14 @@ jobs = Table(
     Column("claimed_at", UTCDateTime()),
     Column("fencing_token", BigInteger, nullable=False, default=0),
 )
+
+
+class JobRow:
+    """The same table as a mapped class (the domains' tables are mapped)."""
+
+
+orm_registry().map_imperatively(JobRow, jobs)
+
 # ... and its declaration: ready while not done, next by id.
 JOBS = Claimable(jobs, ready=lambda: jobs.c.done == 0, order_by=("id",), noun="job")
 
@@ -177,3 +187,32 @@ async def test_sixteen_concurrent_claimers_get_distinct_rows(jobs_db: Database) 
         ).all()
     assert len(holders) == 16
     assert {token for _, _, token in holders} == {1}
+
+
+async def test_database_clock_offsets_are_not_reused_from_the_statement_cache(
+    jobs_db: Database,
+) -> None:
+    """utc_after/utc_before with different seconds in one process: each statement
+    gets its own offset (a literal outside the cache key would repeat the first)."""
+    async with jobs_db.transaction() as session:
+        now = (await session.execute(select(utc_after(0)))).scalar_one()
+        later = (await session.execute(select(utc_after(3600)))).scalar_one()
+        earlier = (await session.execute(select(utc_before(60)))).scalar_one()
+    assert 3599 <= (later - now).total_seconds() <= 3601
+    assert -61 <= (earlier - now).total_seconds() <= -59
+
+
+async def test_a_transition_returns_the_row_as_written_to_a_session_that_loaded_it(
+    jobs_db: Database,
+) -> None:
+    """A mapped row the session already holds comes back from claim/release with
+    the values just written (not the identity map's stale copy)."""
+    mapped = Claimable(JobRow, ready=lambda: jobs.c.done == 0, noun="job")
+    async with jobs_db.transaction() as session:
+        loaded: Any = await session.get(JobRow, 7)
+        assert loaded is not None and loaded.claimed_by is None
+        claimed = await mapped.claim(session, 7, "w1", STALE)
+        assert claimed is loaded and claimed.claimed_by == "w1"
+        token = claimed.fencing_token
+        released = await mapped.release(session, 7, Holder("w1", token))
+        assert released is loaded and released.claimed_by is None

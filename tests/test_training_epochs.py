@@ -103,7 +103,7 @@ async def test_fencing_token_only_for_hpo_trials(gql, db):
     body = await log(gql, free["id"], [epoch(0)], fencingToken="7")
     assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
     trial = await create_experiment(gql, "trial")
-    async with db.transaction() as session:  # campaigns have no API yet: a row of its own
+    async with db.transaction() as session:  # a campaign row of its own, no trial claimed
         campaign = HpoCampaign(
             name="search", method=HpoMethod.RANDOM_SEARCH, base_model_type="cnn", search_space={}
         )
@@ -117,8 +117,10 @@ async def test_fencing_token_only_for_hpo_trials(gql, db):
         )
     body = await log(gql, trial["id"], [epoch(0)])
     assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
+    # attached to a campaign by hand, never claimed: no token is current
     body = await log(gql, trial["id"], [epoch(0)], fencingToken="7")
-    assert body["data"]["logTrainingEpochs"]["trainingRuns"][0]["epoch"] == 0
+    assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert body["errors"][0]["extensions"]["reason"] == "NOT_CLAIMED"
 
 
 async def test_training_runs_page_both_ways_by_epoch(gql):

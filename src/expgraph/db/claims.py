@@ -122,7 +122,11 @@ class Claimable:
     # -- transitions --------------------------------------------------------
 
     async def _one(self, session: AsyncSession, stmt: Any) -> Any:
-        stmt = stmt.returning(self.table).execution_options(synchronize_session=False)
+        # populate_existing: a row this session already loaded comes back with the
+        # values just written, not the ones it had when loaded.
+        stmt = stmt.returning(self.table).execution_options(
+            synchronize_session=False, populate_existing=True
+        )
         if self._mapped:
             return (await session.scalars(stmt)).first()
         return (await session.execute(stmt)).first()

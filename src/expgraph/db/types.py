@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, bindparam
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -96,24 +96,33 @@ def _utc_minute_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 class utc_after(FunctionElement[datetime]):
-    """The database clock plus a number of seconds (expiry times)."""
+    """The database clock plus a number of seconds (expiry times).
+
+    The seconds are a bound parameter, so statements that differ only in them
+    share one cached compiled form and each runs with its own value (a literal
+    left out of the cache key would be reused from the first compilation)."""
 
     type = UTCDateTime()
     inherit_cache = True
 
     def __init__(self, seconds: int) -> None:
-        self.seconds = int(seconds)
-        super().__init__()
+        super().__init__(bindparam(None, int(seconds), type_=Integer(), unique=True))
+
+
+def _seconds(element: utc_after, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(next(iter(element.clauses)), **kw))
 
 
 @compiles(utc_after, "postgresql")
 def _utc_after_postgresql(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"(statement_timestamp() + interval '{element.seconds} seconds')"
+    seconds = _seconds(element, compiler, **kw)
+    return f"(statement_timestamp() + CAST({seconds} AS INTEGER) * interval '1 second')"
 
 
 @compiles(utc_after, "sqlite")
 def _utc_after_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"strftime('%Y-%m-%d %H:%M:%f000', 'now', '{element.seconds:+d} seconds')"
+    seconds = _seconds(element, compiler, **kw)
+    return f"strftime('%Y-%m-%d %H:%M:%f000', 'now', CAST({seconds} AS TEXT) || ' seconds')"
 
 
 def utc_before(seconds: int) -> utc_after:

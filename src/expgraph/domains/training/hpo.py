@@ -414,14 +414,19 @@ async def check_epochs_holder(
     """logTrainingEpochs of a campaign's trial: ``fencing_token`` must be the
     token of the trial's current claim (the kernel's ``hold``: CONFLICT with
     the kernel's reasons, or FINISHED). An experiment attached to a campaign
-    without a trial (no claim ever made) has nothing to check against."""
+    without a trial was never claimed, so no token can be current: CONFLICT."""
     row = (
         await session.execute(
             select(HpoTrial.claimed_by).where(HpoTrial.experiment_id == experiment_id)
         )
     ).first()
-    if row is not None:
-        await hold(session, experiment_id, Holder(row[0] or "", fencing_token), 0)
+    if row is None:
+        raise Conflict(
+            "this experiment belongs to an HPO campaign but is not one of its claimed "
+            "trials: only the holder of a claimHpoTrial claim may log its epochs",
+            reason="NOT_CLAIMED",
+        )
+    await hold(session, experiment_id, Holder(row[0] or "", fencing_token), 0)
 
 
 async def report(
