@@ -19,9 +19,16 @@ experiment's creator, the key's owner); payload keys are snake_case JSON:
   "expected": {variant: share}}``
 - API_KEY_EXPIRING (``api_keys_expiring``, once per key):
   ``{"api_key_id": int, "name": str, "prefix": str, "expires_at": ISO-8601 str}``
-- HPO_CAMPAIGN_COMPLETED / NAS_CAMPAIGN_COMPLETED: ``{"campaign_id": int, "name": str,
-  "experiment_id": int | None}``; DATASET_JOB_COMPLETED / DATASET_JOB_FAILED:
-  ``{"job_id": int, "dataset_id": int | None, "error": str | None}``
+- HPO_CAMPAIGN_COMPLETED (training/hpo.py, when the campaign moves to COMPLETED;
+  ``best_value``: the best trial's objective value, ``trials``: trials created,
+  failed ones included): ``{"campaign_id": int, "name": str, "best_value": float | None,
+  "best_experiment_id": int | None, "trials": int}``
+- NAS_CAMPAIGN_COMPLETED (training/nas.py, likewise): ``{"campaign_id": int, "name": str,
+  "best_accuracy": float | None, "best_trial_id": int | None, "trials": int}``
+- DATASET_JOB_COMPLETED / DATASET_JOB_FAILED (training/dataset_jobs.py, when the
+  holder finishes the job; ``kind``: GENERATION or IMPORT, ``status``: COMPLETED or
+  FAILED, ``dataset_id``: the dataset it wrote): ``{"job_id": int, "kind": str,
+  "name": str, "status": str, "dataset_id": int | None, "error": str | None}``
 - WEBHOOK_DEACTIVATED: ``{"webhook_id": int, "name": str, "consecutive_failures": int,
   "last_error": str | None}``
 """
@@ -75,12 +82,17 @@ def describe(event_type: str, payload: dict[str, Any]) -> tuple[str, str]:
             f"{payload.get('last_error') or ''}".rstrip(": "),
         )
     if kind is EventType.HPO_CAMPAIGN_COMPLETED:
-        return f"HPO campaign {name} completed", ""
+        best = payload.get("best_value")
+        found = "no trial completed" if best is None else f"best value {best}"
+        return f"HPO campaign {name} completed", f"{payload.get('trials')} trials; {found}."
     if kind is EventType.NAS_CAMPAIGN_COMPLETED:
-        return f"NAS campaign {name} completed", ""
+        best = payload.get("best_accuracy")
+        found = "no trial completed" if best is None else f"best accuracy {best}"
+        return f"NAS campaign {name} completed", f"{payload.get('trials')} trials; {found}."
+    job = " ".join(w for w in ("Dataset", str(payload.get("kind") or "job").lower(), name) if w)
     if kind is EventType.DATASET_JOB_COMPLETED:
-        return "Dataset job completed", ""
-    return "Dataset job failed", str(payload.get("error") or "")
+        return f"{job} completed", ""
+    return f"{job} failed", str(payload.get("error") or "")
 
 
 KEY_CHECK_LOCK = 0x6E6F7469_6B657973  # "notikeys": one key-expiry check at a time

@@ -113,7 +113,9 @@ class ClaimDatasetJobPayload:
 async def _create(info: Info, kind: DatasetJobKind, input: CreateDatasetJobInput) -> Any:
     dataset_id = None if input.dataset_id is None else model_pk(input.dataset_id, DatasetRecord)
     async with info.context.db.transaction() as session:
-        row = await jobs.create(session, kind, input.name, input.config, dataset_id)
+        row = await jobs.create(
+            session, kind, input.name, input.config, dataset_id, info.context.principal.user_id
+        )
         await announce(info.context, session, row)
     return row
 

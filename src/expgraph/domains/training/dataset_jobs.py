@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.claims import Claimable, Holder
+from expgraph.db.outbox import EventType, emit
 from expgraph.db.types import utcnow
 from expgraph.db.values import check_rows
 from expgraph.domains.catalog import models as catalog
@@ -164,8 +165,10 @@ async def create(
     name: str,
     config: Any,
     dataset_id: int | None,
+    created_by: int | None = None,
 ) -> Any:
-    """A PENDING job; ``dataset_id``: the dataset it will update when it completes."""
+    """A PENDING job of ``created_by`` (told when it ends); ``dataset_id``: the
+    dataset it will update when it completes."""
     if config is not None and not isinstance(config, dict):
         raise BadRequest("config must be a JSON object", field="config")
     if dataset_id is not None:
@@ -174,6 +177,7 @@ async def create(
         "name": _text(name, "name", NAME_MAX, required=True),
         "config": config or {},
         "dataset_id": dataset_id,
+        "created_by": created_by,
     }
     check_rows(model_of(kind), values)
     row = model_of(kind)(**values)
@@ -273,7 +277,8 @@ async def finish(
     created_by: int | None,
 ) -> Any:
     """End the holder's job as ``outcome`` says, releasing the claim; a COMPLETED
-    job's dataset and signals are written in the same transaction."""
+    job's dataset and signals, and the DATASET_JOB_COMPLETED / DATASET_JOB_FAILED
+    event for the job's creator, are written in the same transaction."""
     _check_outcome(kind, outcome)
     claims = CLAIMS[kind]
     if not await claims.hold(session, pk, holder):  # the guard; locks the row (PostgreSQL)
@@ -307,6 +312,20 @@ async def finish(
     check_rows(model, {k: v for k, v in values.items() if k != "status"})
     row = await claims.release(session, pk, holder, **values)
     assert row is not None  # held just above, in this transaction
+    completed = outcome.status is DatasetJobStatus.COMPLETED
+    await emit(  # once: only the holder's release moves a RUNNING job
+        session,
+        EventType.DATASET_JOB_COMPLETED if completed else EventType.DATASET_JOB_FAILED,
+        {
+            "job_id": row.id,
+            "kind": kind.name,
+            "name": row.name,
+            "status": outcome.status.name,
+            "dataset_id": row.dataset_id,
+            "error": row.error_message,
+        },
+        user_id=row.created_by,
+    )
     return row
 
 

@@ -35,8 +35,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from expgraph.db.claims import Claimable, Holder
+from expgraph.db.outbox import EventType, emit
 from expgraph.db.types import utcnow
 from expgraph.domains.experiments import service as experiments
 from expgraph.domains.experiments.models import (
@@ -258,9 +260,36 @@ async def _now(session: AsyncSession) -> datetime:
     return value
 
 
-def _complete(campaign: HpoCampaign, now: datetime) -> None:
-    campaign.status = ExperimentStatus.COMPLETED
-    campaign.completed_at = now
+async def _complete(
+    session: AsyncSession, campaign: HpoCampaign, now: datetime, trials: list[StoredTrial]
+) -> None:
+    """COMPLETED, once: only a live campaign moves, and that move writes its
+    HPO_CAMPAIGN_COMPLETED event for the creator in the same transaction."""
+    moved = (
+        await session.execute(
+            update(HpoCampaign)
+            .where(HpoCampaign.id == campaign.id, HpoCampaign.status.in_(LIVE))
+            .values(status=ExperimentStatus.COMPLETED, completed_at=now)
+            .returning(HpoCampaign.id)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if moved is None:
+        return
+    set_committed_value(campaign, "status", ExperimentStatus.COMPLETED)
+    set_committed_value(campaign, "completed_at", now)
+    await emit(
+        session,
+        EventType.HPO_CAMPAIGN_COMPLETED,
+        {
+            "campaign_id": campaign.id,
+            "name": campaign.name,
+            "best_value": campaign.best_accuracy,
+            "best_experiment_id": campaign.best_experiment_id,
+            "trials": len(trials),
+        },
+        user_id=campaign.created_by,
+    )
 
 
 # -- claiming -----------------------------------------------------------------
@@ -311,7 +340,7 @@ async def _claim_in(
     running = sum(t.state is HpoTrialState.RUNNING for t in trials)
     if _exhausted(campaign, trials, now):
         if running == 0:
-            _complete(campaign, now)
+            await _complete(session, campaign, now, trials)
         return None
     if running >= campaign.budget["max_parallel"]:
         return None
@@ -534,8 +563,7 @@ async def finish(
     if not any(t.state is HpoTrialState.RUNNING for t in trials) and _exhausted(
         campaign, trials, now
     ):
-        _complete(campaign, now)
-        await session.flush()
+        await _complete(session, campaign, now, trials)
     return trial, campaign
 
 

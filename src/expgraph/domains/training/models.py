@@ -187,6 +187,10 @@ class NasCampaign(IdMixin, TimestampMixin, Base):
     seed: Mapped[int | None] = mapped_column(BigInteger)
     max_parallel: Mapped[int] = mapped_column(default=1)
     completed_at: Mapped[datetime | None]
+    # Not in the seed: who created the campaign (told when it completes).
+    created_by: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
 
 class NasTrial(IdMixin, TimestampMixin, ClaimColumns, Base):
@@ -245,6 +249,10 @@ class DatasetGeneration(IdMixin, TimestampMixin, ClaimColumns, Base):
     )
     error_message: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None]
+    # Not in the seed: who created the job (told when it ends).
+    created_by: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
 
 class DatasetImport(IdMixin, TimestampMixin, ClaimColumns, Base):
@@ -272,3 +280,7 @@ class DatasetImport(IdMixin, TimestampMixin, ClaimColumns, Base):
     )
     error_message: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None]
+    # Not in the seed: who created the job (told when it ends).
+    created_by: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )

@@ -22,11 +22,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from expgraph.db.claims import Claimable, Holder
 from expgraph.db.dialect import in_keys
 from expgraph.db.direct import reusable
 from expgraph.db.engine import Database
+from expgraph.db.outbox import EventType, emit
 from expgraph.db.records import read_rows
 from expgraph.db.types import utcnow
 from expgraph.domains.catalog.models import Dataset
@@ -99,11 +101,14 @@ def check_budget(num_trials: int, max_parallel: int, max_epochs: int) -> None:
         raise BadRequest(f"maxEpochsPerTrial must be 1 to {MAX_EPOCHS}", field="maxEpochsPerTrial")
 
 
-async def create_campaign(session: AsyncSession, values: dict[str, Any]) -> NasCampaign:
-    """A PENDING campaign; NOT_FOUND when its dataset does not exist."""
+async def create_campaign(
+    session: AsyncSession, values: dict[str, Any], *, created_by: int | None = None
+) -> NasCampaign:
+    """A PENDING campaign of ``created_by`` (told when it completes); NOT_FOUND
+    when its dataset does not exist."""
     if await session.get(Dataset, values["dataset_id"]) is None:
         raise NotFound("no dataset with that id", field="datasetId")
-    campaign = NasCampaign(status=NasCampaignStatus.PENDING.value, **values)
+    campaign = NasCampaign(status=NasCampaignStatus.PENDING.value, created_by=created_by, **values)
     session.add(campaign)
     await session.flush()
     return campaign
@@ -179,10 +184,39 @@ def _finished(campaign: NasCampaign, tally: Tally) -> bool:
     return tally.completed >= campaign.num_trials or tally.total >= space_of(campaign).size()
 
 
-def _complete(campaign: NasCampaign) -> None:
-    campaign.status = NasCampaignStatus.COMPLETED.value
-    campaign.completed_at = utcnow()
-    campaign.updated_at = utcnow()
+async def _complete(session: AsyncSession, campaign: NasCampaign, tally: Tally) -> None:
+    """COMPLETED, once: only an open campaign moves, and that move writes its
+    NAS_CAMPAIGN_COMPLETED event for the creator in the same transaction."""
+    moved = (
+        await session.execute(
+            update(NasCampaign)
+            .where(NasCampaign.id == campaign.id, NasCampaign.status.in_(OPEN))
+            .values(
+                status=NasCampaignStatus.COMPLETED.value,
+                completed_at=utcnow(),
+                updated_at=utcnow(),
+            )
+            .returning(NasCampaign.completed_at, NasCampaign.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if moved is None:
+        return
+    set_committed_value(campaign, "status", NasCampaignStatus.COMPLETED.value)
+    set_committed_value(campaign, "completed_at", moved[0])
+    set_committed_value(campaign, "updated_at", moved[1])
+    await emit(
+        session,
+        EventType.NAS_CAMPAIGN_COMPLETED,
+        {
+            "campaign_id": campaign.id,
+            "name": campaign.name,
+            "best_accuracy": campaign.best_accuracy,
+            "best_trial_id": campaign.best_trial_id,
+            "trials": tally.total,
+        },
+        user_id=campaign.created_by,
+    )
 
 
 async def _parents(
@@ -219,7 +253,7 @@ async def _claim_in(
     await _fail_stale(session, campaign.id, stale_seconds)
     tally = await _tally(session, campaign.id)
     if _finished(campaign, tally):
-        _complete(campaign)
+        await _complete(session, campaign, tally)
         return None
     if tally.running >= campaign.max_parallel:
         return None
@@ -394,8 +428,10 @@ async def finish(
         campaign.best_trial_id = trial.id
         campaign.best_accuracy = accuracy
         campaign.updated_at = utcnow()
-    if campaign.status in OPEN and _finished(campaign, await _tally(session, campaign.id)):
-        _complete(campaign)
+    if campaign.status in OPEN:
+        tally = await _tally(session, campaign.id)
+        if _finished(campaign, tally):
+            await _complete(session, campaign, tally)
     await session.flush()
     await session.refresh(campaign)  # its database-clock times, as stored
     return trial, campaign

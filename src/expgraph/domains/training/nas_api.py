@@ -149,7 +149,9 @@ class Mutation:
     ) -> NasCampaignPayload:
         values = _campaign_values(input)
         async with info.context.db.transaction() as session:
-            campaign = await nas.create_campaign(session, values)
+            campaign = await nas.create_campaign(
+                session, values, created_by=info.context.principal.user_id
+            )
         return NasCampaignPayload(campaign=to_node(campaign))
 
     @mutation(
