@@ -117,7 +117,7 @@ def mail_settings(settings: Settings, smtp: SmtpServer) -> Settings:
             "smtp_password": SecretStr(PASSWORD),
             "smtp_sender": SENDER,
             "smtp_timeout_seconds": 5,
-            "email_retry_base_seconds": 60,
+            "delivery_backoff_base_seconds": 60,
         }
     )
 
@@ -471,7 +471,7 @@ async def test_failed_digest_is_retried_with_backoff_then_given_up(
     # Due again; the last allowed attempt fails too: FAILED, no further attempt.
     async with mail_db.transaction() as session:
         await session.execute(update(EmailDigest).values(next_attempt_at=_at(4)))
-    last = mail_settings.model_copy(update={"email_max_attempts": 2})
+    last = mail_settings.model_copy(update={"delivery_max_attempts": 2})
     assert await send_due_digests(mail_db, last) == 0
     async with mail_db.read() as session:
         digest = (await session.scalars(select(EmailDigest))).one()

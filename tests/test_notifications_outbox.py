@@ -421,13 +421,13 @@ async def test_an_execution_emits_once_when_it_completes_or_fails(db, gql):
 
 async def test_a_sample_ratio_mismatch_is_announced_once(db, gql, settings):
     from expgraph.domains.abtest.models import Assignment, UnitType
-    from expgraph.domains.notifications.events import abtest_sample_ratio_mismatches
+    from expgraph.domains.abtest.service import sample_ratio_alerts
     from expgraph.graphql.relay import decode_id
     from tests.abtest_helpers import ab_test
 
     skewed = await ab_test(gql, "skewed")
     fair = await ab_test(gql, "fair")
-    assert await abtest_sample_ratio_mismatches(db, settings) == 0  # no units yet
+    assert await sample_ratio_alerts(db, settings) == 0  # no units yet
 
     async def units(test: Any, counts: tuple[int, int]) -> None:
         async with db.transaction() as session:
@@ -444,9 +444,9 @@ async def test_a_sample_ratio_mismatch_is_announced_once(db, gql, settings):
 
     await units(skewed, (90, 30))
     await units(fair, (60, 60))
-    assert await abtest_sample_ratio_mismatches(db, settings) == 1
+    assert await sample_ratio_alerts(db, settings) == 1
     await units(skewed, (5, 1))
-    assert await abtest_sample_ratio_mismatches(db, settings) == 0  # once per experiment
+    assert await sample_ratio_alerts(db, settings) == 0  # once per experiment
     async with db.read() as session:
         [event] = (await session.scalars(select(OutboxEvent))).all()
     assert event.event_type == "abtest_sample_ratio_mismatch"

@@ -152,17 +152,6 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_backoff_base_seconds: float = Field(default=30, ge=0)
     api_key_expiry_warning_days: int = Field(default=7, ge=0)
-    # Webhooks (domains/notifications/webhooks.py): seconds one delivery request may
-    # take (connect, send, answer) before it fails as a timeout; after this many
-    # failed deliveries in a row a webhook is deactivated and its owner notified;
-    # how many bytes of a receiver's answer each webhook_logs row keeps.
-    webhook_timeout_seconds: float = Field(default=10, gt=0)
-    webhook_max_consecutive_failures: int = Field(default=10, ge=1)
-    webhook_response_body_max_bytes: int = Field(default=2_000, ge=0)
-    # Off: webhook URLs whose host resolves to a loopback, private, link-local,
-    # multicast, reserved or unspecified address are refused (at creation and at
-    # every delivery). On: allowed (tests, receivers on a private network).
-    webhook_allow_private_addresses: bool = False
     # E-mail (domains/notifications/email.py, digests.py), sent over SMTP with aiosmtplib:
     # the server's host and port; TLS "none" (plain), "starttls" (upgrade after
     # connecting, usually port 587) or "tls" (TLS from the start, usually port 465);
@@ -175,11 +164,17 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_sender: str = "expgraph@localhost"
     smtp_timeout_seconds: float = Field(default=30, gt=0)
-    # E-mail digests: a digest that failed is tried again after
-    # email_retry_base_seconds * 2^(attempts - 1), up to email_max_attempts attempts
-    # in all (then it is FAILED).
-    email_max_attempts: int = Field(default=5, ge=1)
-    email_retry_base_seconds: float = Field(default=60, ge=0)
+    # Webhooks (domains/notifications/webhooks.py): seconds one delivery request may
+    # take (connect, send, answer) before it fails as a timeout; after this many
+    # failed deliveries in a row a webhook is deactivated and its owner notified;
+    # how many bytes of a receiver's answer each webhook_logs row keeps.
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    webhook_max_consecutive_failures: int = Field(default=10, ge=1)
+    webhook_response_body_max_bytes: int = Field(default=2_000, ge=0)
+    # Off: webhook URLs whose host resolves to a loopback, private, link-local,
+    # multicast, reserved or unspecified address are refused (at creation and at
+    # every delivery). On: allowed (tests, receivers on a private network).
+    webhook_allow_private_addresses: bool = False
 
     @field_validator("cors_origins", mode="before")
     @classmethod

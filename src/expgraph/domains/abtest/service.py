@@ -28,6 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.domains.abtest import configs, models
+from expgraph.domains.abtest.alerts import sample_ratio_alerts as sample_ratio_alerts
 from expgraph.domains.execution.models import PromptVersion
 from expgraph.domains.experiments import hooks
 from expgraph.domains.experiments.models import (

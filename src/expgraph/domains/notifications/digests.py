@@ -23,14 +23,14 @@ deliverer's periodic tasks) then:
    on PostgreSQL), sends each as one e-mail listing its events grouped by type
    (templates.py), outside any transaction, then, under its hold, marks it SENT
    and its rows included. A failed attempt is retried after
-   ``EXPGRAPH_EMAIL_RETRY_BASE_SECONDS`` * 2^(attempts - 1), up to
-   ``EXPGRAPH_EMAIL_MAX_ATTEMPTS`` attempts (then FAILED); a permanent refusal
+   ``EXPGRAPH_DELIVERY_BACKOFF_BASE_SECONDS`` * 2^(attempts - 1), up to
+   ``EXPGRAPH_DELIVERY_MAX_ATTEMPTS`` attempts (then FAILED); a permanent refusal
    (SMTP 5xx, see email.py) or a user without an address fails it at once.
 
 A digest is claimed by one deliverer at a time and leaves the claimable set
 once SENT, so it is never sent twice, also with several deliverers running at
 once. (A deliverer that dies between the SMTP server's acceptance and the SENT
-mark leaves a hold that goes stale after ``EXPGRAPH_EXECUTION_STALE_SECONDS``;
+mark leaves a hold that goes stale after ``EXPGRAPH_DELIVERY_STALE_SECONDS``;
 the digest is then sent again: at-least-once for crashes at that instant.)
 """
 
@@ -105,7 +105,7 @@ def current_frequency(
 
 def backoff_seconds(settings: Settings, attempts: int) -> int:
     """Seconds before the attempt after ``attempts`` failed ones."""
-    return int(settings.email_retry_base_seconds * 2 ** max(attempts - 1, 0))
+    return int(settings.delivery_backoff_base_seconds * 2 ** max(attempts - 1, 0))
 
 
 async def send_due_digests(db: Database, settings: Settings) -> int:
@@ -172,7 +172,7 @@ async def _attach(
     """Create (once) the digest of ``start``'s period and attach the rows ``ids``
     to it, or to a later period's digest when that one is sent or being sent."""
     Q, D = EmailDigestQueue, EmailDigest
-    stale_seconds = settings.execution_stale_seconds
+    stale_seconds = settings.delivery_stale_seconds
     async with db.transaction() as session:
         while True:
             await session.execute(
@@ -216,7 +216,7 @@ def _holder_id() -> str:
 async def _send_claimed(db: Database, settings: Settings) -> int:
     """Step 3: claim due digests one by one and send them."""
     holder_id = _holder_id()
-    stale_seconds = settings.execution_stale_seconds
+    stale_seconds = settings.delivery_stale_seconds
     sent = 0
     for _ in range(BATCH):
         async with db.transaction() as session:
@@ -279,7 +279,7 @@ async def _send_one(db: Database, settings: Settings, digest: EmailDigest, holde
         ):
             logger.warning("digest %s was sent after its claim was taken over", digest.id)
         return True
-    if outcome.retry and digest.attempts < settings.email_max_attempts:
+    if outcome.retry and digest.attempts < settings.delivery_max_attempts:
         await _finish(
             db,
             digest,

@@ -1,41 +1,29 @@
-"""Which channel sends which deliveries: ``channels()`` maps each
-``DeliveryChannel`` to the object implementing ``channels.Channel``.
-
-The e-mail channel (``email.py``'s ``EMAIL``) and the webhook channel
-(``webhooks.py``'s ``WEBHOOK``) are imported lazily, each only if its module
-exists; a channel that is missing here is simply not sent: its deliveries stay
-PENDING (the deliverer never claims them) until a deliverer that has it runs.
+"""What the deliverer runs: ``channels()`` maps each ``DeliveryChannel`` to the
+object implementing ``channels.Channel`` (e-mail, webhooks), ``periodic()`` lists
+its periodic work (the API-key expiry and A/B sample-ratio checks, e-mail digests).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import time
 from collections.abc import Awaitable, Callable
 
 from expgraph.config import Settings
 from expgraph.db.engine import Database
+from expgraph.domains.abtest.service import sample_ratio_alerts
 from expgraph.domains.notifications.channels import Channel
+from expgraph.domains.notifications.digests import send_due_digests
+from expgraph.domains.notifications.email import EMAIL
+from expgraph.domains.notifications.events import api_keys_expiring
 from expgraph.domains.notifications.models import DeliveryChannel
+from expgraph.domains.notifications.webhooks import WEBHOOK
 
 Periodic = Callable[[Database, Settings], Awaitable[int]]
 
-_MODULES = (
-    ("expgraph.domains.notifications.email", "EMAIL"),
-    ("expgraph.domains.notifications.webhooks", "WEBHOOK"),
-)
-
 
 def channels() -> dict[DeliveryChannel, Channel]:
-    found: dict[DeliveryChannel, Channel] = {}
-    for module_name, attribute in _MODULES:
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        channel = getattr(importlib.import_module(module_name), attribute, None)
-        if channel is not None:
-            found[channel.channel] = channel
-    return found
+    """Every delivery channel, by the channel it sends."""
+    return {channel.channel: channel for channel in (EMAIL, WEBHOOK)}
 
 
 # The key-expiry and sample-ratio checks read whole tables: at most this often per
@@ -60,17 +48,9 @@ def throttled(seconds: float, job: Periodic) -> Periodic:
 
 def periodic() -> list[Periodic]:
     """The deliverer's periodic work: the API-key expiry and A/B sample-ratio
-    checks (once a minute), and the e-mail digests when their module is there."""
-    from expgraph.domains.notifications.events import (
-        abtest_sample_ratio_mismatches,
-        api_keys_expiring,
-    )
-
-    jobs: list[Periodic] = [
+    checks (once a minute) and the e-mail digests (every poll)."""
+    return [
         throttled(PERIODIC_CHECK_SECONDS, api_keys_expiring),
-        throttled(PERIODIC_CHECK_SECONDS, abtest_sample_ratio_mismatches),
+        throttled(PERIODIC_CHECK_SECONDS, sample_ratio_alerts),
+        send_due_digests,
     ]
-    if importlib.util.find_spec("expgraph.domains.notifications.digests") is not None:
-        digests = importlib.import_module("expgraph.domains.notifications.digests")
-        jobs.append(digests.send_due_digests)
-    return jobs
