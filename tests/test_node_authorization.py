@@ -61,6 +61,9 @@ RESTRICTED = {
     "ApiKey": OWNER_OR_ADMIN,
     "Session": OWNER_OR_ADMIN,
     "SavedSearch": OWNER_OR_ADMIN,
+    "Notification": OWNER_OR_ADMIN,
+    "Webhook": OWNER_OR_ADMIN,
+    "WebhookLog": OWNER_OR_ADMIN,
     "SystemLog": ADMIN_ONLY,
     "ApiMetricsSummary": ADMIN_ONLY,
     "CustomProvider": ADMIN_ONLY,
@@ -113,13 +116,14 @@ class Records:
             owner_attr = spec.read.owner_attr
         values: dict[str, Any] = {}
         for key, column in mapper.columns.items():
+            if key == owner_attr:  # the owner, also where the column is nullable (SET NULL)
+                values[key] = self.owner_id
+                continue
             if column is mapper.polymorphic_on or column.nullable:
                 continue
             if column.default is not None or column.server_default is not None:
                 continue
-            if key == owner_attr:
-                values[key] = self.owner_id
-            elif column.foreign_keys:
+            if column.foreign_keys:
                 table = next(iter(column.foreign_keys)).column.table.name
                 values[key] = (await self.of(self.by_table[table])).id
             elif column.primary_key:
