@@ -177,7 +177,7 @@ async def test_immediate_email_arrives_with_both_parts_and_is_logged(
     mail_db: Database, mail_settings: Settings, smtp: SmtpServer
 ) -> None:
     user_id = await _user(mail_db, "ada")
-    payload = {"experiment_name": "A&B <tuned>", "experiment_id": "42"}
+    payload = {"name": "A&B <tuned>", "experiment_id": "42"}
     delivery, event = await _immediate(mail_db, user_id, EventType.EXPERIMENT_COMPLETED, payload)
 
     outcome = await EMAIL.send(mail_db, mail_settings, delivery, event, 1)
@@ -214,9 +214,9 @@ async def test_template_fallbacks_for_missing_payload_keys(
     assert (await EMAIL.send(mail_db, mail_settings, delivery, event, 1)).sent
 
     [message] = smtp.inbox.messages
-    assert message["Subject"] == "Execution of an experiment failed"
+    assert message["Subject"] == "Execution of (unnamed) failed"
     text, _ = _parts(message)
-    assert "has failed: no error message was given." in text
+    assert "runs: no error message was given." in text
 
 
 @pytest.mark.parametrize(
@@ -329,15 +329,15 @@ async def _digest_scenario(db: Database) -> tuple[int, int]:
     await _prefer(db, bo, done, EmailFrequency.WEEKLY)
     await _prefer(db, bo, EventType.DATASET_JOB_FAILED, EmailFrequency.NEVER)
     # ada, daily: Mar 3 (two events), Mar 4 (one)
-    await _queue(db, ada, done, _at(3, 9), experiment_name="alpha")
-    await _queue(db, ada, done, _at(3, 23), experiment_name="beta")
-    await _queue(db, ada, done, _at(4, 1), experiment_name="gamma")
+    await _queue(db, ada, done, _at(3, 9), name="alpha")
+    await _queue(db, ada, done, _at(3, 23), name="beta")
+    await _queue(db, ada, done, _at(4, 1), name="gamma")
     # ada, weekly: Tuesday and Sunday of the week of Mar 3
-    await _queue(db, ada, failed, _at(4), experiment_name="delta", error="OOM")
-    await _queue(db, ada, failed, _at(9, 23), experiment_name="epsilon", error="NaN loss")
+    await _queue(db, ada, failed, _at(4), name="delta", error="OOM")
+    await _queue(db, ada, failed, _at(9, 23), name="epsilon", error="NaN loss")
     # bo, weekly: the weeks of Mar 3 and Mar 10; NEVER now for dataset jobs
-    await _queue(db, bo, done, _at(5), experiment_name="zeta")
-    await _queue(db, bo, done, _at(10, 0), experiment_name="eta")
+    await _queue(db, bo, done, _at(5), name="zeta")
+    await _queue(db, bo, done, _at(10, 0), name="eta")
     await _queue(db, bo, EventType.DATASET_JOB_FAILED, _at(5), job_id="7")
     return ada, bo
 
@@ -402,13 +402,13 @@ async def test_open_period_waits_and_late_events_go_to_a_later_digest(
     ada = await _user(mail_db, "ada")
     done = EventType.EXPERIMENT_COMPLETED
     await _prefer(mail_db, ada, done, EmailFrequency.DAILY)
-    await _queue(mail_db, ada, done, _at(3), experiment_name="alpha")
-    today = await _queue(mail_db, ada, done, datetime.now(UTC), experiment_name="today")
+    await _queue(mail_db, ada, done, _at(3), name="alpha")
+    today = await _queue(mail_db, ada, done, datetime.now(UTC), name="today")
     assert await send_due_digests(mail_db, mail_settings) == 1
     # An event of Mar 3 queued after that digest left: in the next day's digest;
     # so is one left attached to it unsent (its sender lost its hold meanwhile).
-    await _queue(mail_db, ada, done, _at(3, 13), experiment_name="late")
-    orphan = await _queue(mail_db, ada, done, _at(3, 14), experiment_name="orphan")
+    await _queue(mail_db, ada, done, _at(3, 13), name="late")
+    orphan = await _queue(mail_db, ada, done, _at(3, 14), name="orphan")
     async with mail_db.transaction() as session:
         sent_id = await session.scalar(select(EmailDigest.id))
         await session.execute(
@@ -454,7 +454,7 @@ async def test_failed_digest_is_retried_with_backoff_then_given_up(
 ) -> None:
     ada = await _user(mail_db, "ada")
     await _prefer(mail_db, ada, EventType.EXPERIMENT_COMPLETED, EmailFrequency.DAILY)
-    await _queue(mail_db, ada, EventType.EXPERIMENT_COMPLETED, _at(3), experiment_name="alpha")
+    await _queue(mail_db, ada, EventType.EXPERIMENT_COMPLETED, _at(3), name="alpha")
     smtp.inbox.reply = "451 4.7.1 greylisted"
 
     assert await send_due_digests(mail_db, mail_settings) == 0

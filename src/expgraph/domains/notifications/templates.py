@@ -39,89 +39,90 @@ class _EventTemplate:
     defaults: Mapping[str, str]
 
 
+# Fallbacks for payload keys an event lacks; the keys are the payloads documented
+# in events.py (every domain emits those shapes).
 _COMMON = {
-    "experiment_name": "an experiment",
+    "name": "(unnamed)",
     "experiment_id": "unknown",
-    "status": "unknown",
+    "new_status": "unknown",
+    "completed_runs": "unknown",
+    "expected_runs": "unknown",
     "error": "no error message was given",
-    "campaign_name": "a campaign",
     "campaign_id": "unknown",
-    "best_value": "unknown",
+    "best_value": "none yet",
+    "best_accuracy": "none yet",
+    "trials": "unknown",
     "job_id": "unknown",
-    "dataset_name": "a dataset",
-    "test_name": "an A/B test",
-    "test_id": "unknown",
+    "kind": "dataset",
     "p_value": "unknown",
-    "key_name": "an API key",
-    "key_prefix": "unknown",
+    "prefix": "unknown",
     "expires_at": "soon",
-    "webhook_name": "a webhook",
-    "webhook_url": "unknown",
-    "failures": "several",
-    "run_number": "unknown",
+    "consecutive_failures": "several",
+    "last_error": "unknown",
 }
 
 _TEMPLATES: dict[str, _EventTemplate] = {
     EventType.EXPERIMENT_COMPLETED.value: _EventTemplate(
-        "Experiment ${experiment_name} completed",
-        "Experiment ${experiment_name} (id ${experiment_id}) has completed.",
+        "Experiment ${name} completed",
+        "Experiment ${name} (id ${experiment_id}) has completed.",
         _COMMON,
     ),
     EventType.EXPERIMENT_FAILED.value: _EventTemplate(
-        "Experiment ${experiment_name} failed",
-        "Experiment ${experiment_name} (id ${experiment_id}) has failed: ${error}.",
+        "Experiment ${name} failed",
+        "Experiment ${name} (id ${experiment_id}) has failed.",
         _COMMON,
     ),
     EventType.EXECUTION_COMPLETED.value: _EventTemplate(
-        "Execution of ${experiment_name} completed",
-        "The execution of experiment ${experiment_name} (id ${experiment_id}) has "
-        "completed with status ${status}.",
+        "Execution of ${name} completed",
+        "The execution of experiment ${name} (id ${experiment_id}) has completed: "
+        "${completed_runs} of ${expected_runs} runs recorded.",
         _COMMON,
     ),
     EventType.EXECUTION_FAILED.value: _EventTemplate(
-        "Execution of ${experiment_name} failed",
-        "The execution of experiment ${experiment_name} (id ${experiment_id}) has "
-        "failed: ${error}.",
+        "Execution of ${name} failed",
+        "The execution of experiment ${name} (id ${experiment_id}) has failed after "
+        "${completed_runs} of ${expected_runs} runs: ${error}.",
         _COMMON,
     ),
     EventType.HPO_CAMPAIGN_COMPLETED.value: _EventTemplate(
-        "Hyperparameter search ${campaign_name} finished",
-        "The hyperparameter search ${campaign_name} (id ${campaign_id}) has finished; "
-        "best objective value: ${best_value}.",
+        "Hyperparameter search ${name} finished",
+        "The hyperparameter search ${name} (id ${campaign_id}) has finished after "
+        "${trials} trials; best objective value: ${best_value}.",
         _COMMON,
     ),
     EventType.NAS_CAMPAIGN_COMPLETED.value: _EventTemplate(
-        "Architecture search ${campaign_name} finished",
-        "The architecture search ${campaign_name} (id ${campaign_id}) has finished; "
-        "best objective value: ${best_value}.",
+        "Architecture search ${name} finished",
+        "The architecture search ${name} (id ${campaign_id}) has finished after "
+        "${trials} trials; best validation accuracy: ${best_accuracy}.",
         _COMMON,
     ),
     EventType.DATASET_JOB_COMPLETED.value: _EventTemplate(
-        "Dataset job for ${dataset_name} completed",
-        "The dataset job ${job_id} for ${dataset_name} has completed.",
+        "Dataset job ${name} completed",
+        "The ${kind} job ${name} (id ${job_id}) has completed.",
         _COMMON,
     ),
     EventType.DATASET_JOB_FAILED.value: _EventTemplate(
-        "Dataset job for ${dataset_name} failed",
-        "The dataset job ${job_id} for ${dataset_name} has failed: ${error}.",
+        "Dataset job ${name} failed",
+        "The ${kind} job ${name} (id ${job_id}) has failed: ${error}.",
         _COMMON,
     ),
     EventType.ABTEST_SAMPLE_RATIO_MISMATCH.value: _EventTemplate(
-        "Sample ratio mismatch in ${test_name}",
-        "The A/B test ${test_name} (id ${test_id}) assigns units in proportions its "
+        "Sample ratio mismatch in ${name}",
+        "The A/B test ${name} (id ${experiment_id}) assigns units in proportions its "
         "allocation does not explain (p-value ${p_value}); its results may be biased.",
         _COMMON,
     ),
     EventType.API_KEY_EXPIRING.value: _EventTemplate(
-        "API key ${key_name} expires ${expires_at}",
-        "Your API key ${key_name} (prefix ${key_prefix}) expires ${expires_at}. "
+        "API key ${name} expires ${expires_at}",
+        "Your API key ${name} (prefix ${prefix}) expires ${expires_at}. "
         "Create a new key before then to keep your clients working.",
         _COMMON,
     ),
     EventType.WEBHOOK_DEACTIVATED.value: _EventTemplate(
-        "Webhook ${webhook_name} was deactivated",
-        "Your webhook ${webhook_name} (${webhook_url}) was deactivated after "
-        "${failures} failed deliveries in a row. Fix the receiver, then enable it again.",
+        "Webhook ${name} was deactivated",
+        "Your webhook ${name} was deactivated after ${consecutive_failures} failed "
+        "deliveries in a row (last error: ${last_error}). Fix the receiver, then enable "
+        "it again.",
         _COMMON,
     ),
 }
