@@ -10,16 +10,19 @@ transaction: delivered when that transaction commits and never when it rolls
 back (PostgreSQL's ``pg_notify`` is transactional; on SQLite the message waits
 for the session's commit), at the cost of one statement in the transaction
 instead of a transaction of its own.
+
+``changes(...)`` is the loop every "updates" subscription runs on top of it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
@@ -29,6 +32,7 @@ from sqlalchemy.orm import Session
 logger = logging.getLogger("expgraph.notify")
 QUEUE_SIZE = 1000
 _PENDING = "expgraph.notify.pending"  # session.info key: (channel, message) to send at commit
+T = TypeVar("T")
 
 
 class Broker:
@@ -108,3 +112,41 @@ def _forget(session: Session, _previous: object) -> None:
     pending = session.info.get(_PENDING)
     if pending:
         pending.clear()
+
+
+_UNSET: Any = object()
+
+
+async def changes(
+    broker: Broker,
+    channel: str,
+    mine: Callable[[str], bool],
+    read: Callable[[], Awaitable[T]],
+    key: Callable[[T], Hashable],
+    *,
+    poll: float | None = None,
+    every_message: bool = False,
+    done: Callable[[T], bool] | None = None,
+) -> AsyncIterator[T]:
+    """A subscription's values as they change: ``read()`` once when subscribing,
+    then again after each message on ``channel`` that ``mine(message)`` accepts,
+    or after ``poll`` seconds without one (None: only on messages; the re-read
+    catches changes written without a message). A value is sent when its
+    ``key`` differs from the last one sent (or on every accepted message with
+    ``every_message``); the stream ends after a value ``done`` accepts."""
+    async with broker.subscribe(channel) as queue:
+        last, heard = _UNSET, True
+        while True:
+            value = await read()
+            fingerprint = key(value)
+            if fingerprint != last or (every_message and heard):
+                last = fingerprint
+                yield value
+            if done is not None and done(value):
+                return
+            heard = False
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(poll):
+                    while not mine(await queue.get()):
+                        pass
+                    heard = True

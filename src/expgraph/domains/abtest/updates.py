@@ -12,8 +12,6 @@ outside the API.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncGenerator, Iterable
 from typing import Annotated
 
@@ -21,6 +19,7 @@ import strawberry
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from expgraph.db.notify import changes
 from expgraph.domains.abtest import models, stats
 from expgraph.domains.abtest.results_types import SampleRatioCheck
 from expgraph.domains.abtest.types import Variant
@@ -126,14 +125,12 @@ class Subscription:
         assert context.broker is not None
         poll = context.settings.abtest_updates_poll_seconds
         mine = str(pk)
-        async with context.broker.subscribe(CHANNEL) as queue:
-            last: tuple[object, ...] | None = None
-            while True:
-                update = await _snapshot(context, pk, str(experiment_id))
-                if _key(update) != last:
-                    last = _key(update)
-                    yield update
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(poll):
-                        while mine not in (await queue.get()).split(","):
-                            pass
+        async for update in changes(
+            context.broker,
+            CHANNEL,
+            lambda message: mine in message.split(","),
+            lambda: _snapshot(context, pk, str(experiment_id)),
+            _key,
+            poll=poll,
+        ):
+            yield update

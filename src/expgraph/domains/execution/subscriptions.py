@@ -9,13 +9,12 @@ periodic re-read also catches changes that come from the clock alone
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
 
+from expgraph.db.notify import changes
 from expgraph.domains.execution import models
 from expgraph.domains.execution.types import (
     ExecutionConfig,
@@ -88,14 +87,12 @@ class Subscription:
         context = info.context
         assert context.broker is not None
         poll = max(1.0, min(30.0, context.settings.execution_stale_seconds / 4))
-        async with context.broker.subscribe(CHANNEL) as queue:
-            last: tuple[object, ...] | None = None
-            while True:
-                update = await _snapshot(context.fresh(), pk, str(experiment_id))
-                if _key(update) != last:
-                    last = _key(update)
-                    yield update
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(poll):
-                        while await queue.get() != str(pk):
-                            pass
+        async for update in changes(
+            context.broker,
+            CHANNEL,
+            str(pk).__eq__,
+            lambda: _snapshot(context.fresh(), pk, str(experiment_id)),
+            _key,
+            poll=poll,
+        ):
+            yield update

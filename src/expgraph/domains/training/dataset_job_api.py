@@ -19,6 +19,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.claims import Holder
+from expgraph.db.notify import changes
 from expgraph.domains.catalog.models import Dataset as DatasetRecord
 from expgraph.domains.training import dataset_jobs as jobs
 from expgraph.domains.training.dataset_job_types import (
@@ -297,17 +298,19 @@ class Subscription:
         kind, pk = job_key(job_id)
         context = info.context
         assert context.broker is not None
-        mine = _message(kind, pk)
-        async with context.broker.subscribe(CHANNEL) as queue:
-            last: tuple[Any, ...] | None = None
-            while True:
-                row = await _read(context, kind, pk)
-                if row is None:
-                    raise NotFound("no such dataset job", field="jobId")
-                if _state(row) != last:
-                    last = _state(row)
-                    yield to_node(row)
-                if jobs.status_of(row) in FINISHED:
-                    return
-                while await queue.get() != mine:
-                    pass
+
+        async def read() -> Any:
+            row = await _read(context, kind, pk)
+            if row is None:
+                raise NotFound("no such dataset job", field="jobId")
+            return row
+
+        async for row in changes(
+            context.broker,
+            CHANNEL,
+            _message(kind, pk).__eq__,
+            read,
+            _state,
+            done=lambda row: jobs.status_of(row) in FINISHED,
+        ):
+            yield to_node(row)

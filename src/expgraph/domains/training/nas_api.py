@@ -6,8 +6,6 @@ process on SQLite)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any
@@ -17,6 +15,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expgraph.db.claims import Holder
+from expgraph.db.notify import changes
 from expgraph.domains.catalog.models import Dataset
 from expgraph.domains.training import models, nas, nas_space
 from expgraph.domains.training.nas_inputs import (
@@ -287,23 +286,18 @@ class Subscription:
         assert context.broker is not None
         poll = context.settings.abtest_updates_poll_seconds
         mine = str(pk)
-        async with context.broker.subscribe(CHANNEL) as queue:
-            last: Any = None
-            heard = True
-            while True:
-                update = await _snapshot(context, pk, str(campaign_id))
-                key = (
-                    update.status,
-                    update.best_trial_id,
-                    update.best_accuracy,
-                    tuple(vars(update.progress).values()),
-                )
-                if heard or key != last:
-                    last = key
-                    yield update
-                heard = False
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(poll):
-                        while (await queue.get()) != mine:
-                            pass
-                        heard = True
+        async for update in changes(
+            context.broker,
+            CHANNEL,
+            mine.__eq__,
+            lambda: _snapshot(context, pk, str(campaign_id)),
+            lambda update: (
+                update.status,
+                update.best_trial_id,
+                update.best_accuracy,
+                tuple(vars(update.progress).values()),
+            ),
+            poll=poll,
+            every_message=True,
+        ):
+            yield update
