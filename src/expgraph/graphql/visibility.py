@@ -192,3 +192,10 @@ def visible_relation(relation: Relation, principal: Principal) -> Relation:
     # The relation's model fixes the rule; its scope for ``principal`` fixes
     # the condition.
     return relation.narrowed(Narrowing(("visible", rule.scope(principal)), lambda: condition))
+
+
+def owned_by(owner: Any, user_id: int | None) -> ColumnElement[bool]:
+    """The rows of one user (``owner``: the model's owner column), for "my ..."
+    lists: none for a caller without a user (authentication off, the local admin),
+    and only the caller's own rows even for an admin."""
+    return false() if user_id is None else owner == user_id

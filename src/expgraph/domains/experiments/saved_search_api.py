@@ -25,7 +25,7 @@ from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.permissions import mutation, query_field
 from expgraph.graphql.relay import Node, encode_id, model_pk, node_type, to_node
 from expgraph.graphql.scalars import JSON
-from expgraph.graphql.visibility import OwnerOrAdmin
+from expgraph.graphql.visibility import OwnerOrAdmin, owned_by
 
 S = models.SavedSearch
 PINNED_THEN_NAME = (SortKey("is_pinned", descending=True), SortKey("name"))
@@ -178,10 +178,7 @@ class Query:
     @query_field(description="Your saved searches: pinned ones first, then by name.")
     @paged(SavedSearch, S, PINNED_THEN_NAME)
     def saved_searches(self, info: Info) -> Select[Any]:
-        user_id = info.context.principal.user_id
-        if user_id is None:
-            return select(S).where(S.id.is_(None))
-        return select(S).where(S.user_id == user_id)
+        return select(S).where(owned_by(S.user_id, info.context.principal.user_id))
 
 
 @strawberry.type

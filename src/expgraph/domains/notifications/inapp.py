@@ -20,6 +20,7 @@ from expgraph.config import Settings
 from expgraph.db.types import utcnow
 from expgraph.domains.notifications.models import Notification
 from expgraph.graphql.pagination import PageArgs, SortKey, encode_cursor
+from expgraph.graphql.visibility import owned_by
 
 N = Notification
 
@@ -64,7 +65,7 @@ def _valid(cursor: Sequence[Any]) -> tuple[int, int]:
 
 
 def listing(user_id: int | None, unread_only: bool) -> Any:
-    stmt = select(N).where(N.user_id == user_id if user_id is not None else N.id.is_(None))
+    stmt = select(N).where(owned_by(N.user_id, user_id))
     if unread_only:
         stmt = stmt.where(N.read_at.is_(None))
     return stmt

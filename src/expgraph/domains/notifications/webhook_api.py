@@ -33,6 +33,7 @@ from expgraph.graphql.inputs import given, json_object, optional_text, text
 from expgraph.graphql.pagination import SortKey
 from expgraph.graphql.permissions import mutation, query_field
 from expgraph.graphql.relay import encode_id, model_pk, to_node
+from expgraph.graphql.visibility import owned_by
 
 W = WebhookConfiguration
 NEWEST_FIRST = (SortKey("created_at", descending=True),)
@@ -105,10 +106,7 @@ class Query:
     @query_field(description="Your webhooks, newest first (their secrets are never shown).")
     @paged(Webhook, W, NEWEST_FIRST)
     def my_webhooks(self, info: Info) -> Select[Any]:
-        user_id = info.context.principal.user_id
-        if user_id is None:
-            return select(W).where(W.id.is_(None))
-        return select(W).where(W.user_id == user_id)
+        return select(W).where(owned_by(W.user_id, info.context.principal.user_id))
 
 
 @strawberry.type
