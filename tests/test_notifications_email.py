@@ -24,7 +24,7 @@ from expgraph.config import Settings
 from expgraph.db.engine import Database
 from expgraph.db.outbox import EventType, OutboxEvent
 from expgraph.domains.accounts.models import User
-from expgraph.domains.notifications.digests import send_due_digests
+from expgraph.domains.notifications.digests import _attach, period_of, send_due_digests
 from expgraph.domains.notifications.email import EMAIL
 from expgraph.domains.notifications.models import (
     DeliveryChannel,
@@ -427,6 +427,32 @@ async def test_open_period_waits_and_late_events_go_to_a_later_digest(
     async with mail_db.read() as session:
         pending = await session.get(EmailDigestQueue, today)
     assert pending is not None and not pending.included_in_digest  # today is not over
+
+
+async def test_rows_another_deliverer_sent_meanwhile_make_no_later_digest(
+    mail_db: Database, mail_settings: Settings, smtp: SmtpServer
+) -> None:
+    """The race two deliverers can run into: the second grouped a row before the
+    first sent it in its digest; attaching it afterwards finds the digest closed
+    and the row no longer waiting, and makes no (empty) next day's digest."""
+    ada = await _user(mail_db, "ada")
+    done = EventType.EXPERIMENT_COMPLETED
+    await _prefer(mail_db, ada, done, EmailFrequency.DAILY)
+    row = await _queue(mail_db, ada, done, _at(3), name="alpha")
+    assert await send_due_digests(mail_db, mail_settings) == 1
+    start, end = period_of(EmailFrequency.DAILY, _at(3))
+
+    await _attach(mail_db, mail_settings, ada, EmailFrequency.DAILY, start, end, [row])
+
+    async with mail_db.read() as session:
+        digests = (await session.scalars(select(EmailDigest))).all()
+        queued = await session.get(EmailDigestQueue, row)
+    assert [(d.period_start.replace(tzinfo=None), d.status) for d in digests] == [
+        (start.replace(tzinfo=None), DeliveryStatus.SENT)
+    ]
+    assert queued is not None and queued.included_in_digest
+    assert await send_due_digests(mail_db, mail_settings) == 0
+    assert len(smtp.inbox.messages) == 1
 
 
 async def test_concurrent_digest_senders_send_each_digest_once(

@@ -203,7 +203,15 @@ async def _attach(
                 digest.claimed_at is None or digest.stale
             ):
                 break
-            start, end = end, period_of(frequency, end)[1]  # closed: the next period's
+            # Closed (sent, or being sent): a later period's digest, but only for rows
+            # still waiting. Another deliverer may have grouped the same rows and sent
+            # them meanwhile; then no later digest is made (it would stay empty).
+            still_waiting = await session.scalar(
+                select(Q.id).where(Q.id.in_(ids), _waiting()).limit(1)
+            )
+            if still_waiting is None:
+                return
+            start, end = end, period_of(frequency, end)[1]
         await session.execute(
             update(Q).where(Q.id.in_(ids), _waiting()).values(digest_id=digest.id)
         )
