@@ -1112,11 +1112,19 @@ async def main() -> None:
     parser.add_argument(
         "--section",
         action="append",
-        choices=["core", "abtest", "training"],
+        choices=["core", "abtest", "training", "postgraphile"],
         help="core: operations (a)-(e); abtest: A/B ingestion, assignUnits, results; "
-        "training: logTrainingEpochs throughput, claimHpoTrial latency (abtest and training: "
-        "PostgreSQL only; without core, each rewrites only its section of the output). "
-        "Default: core and abtest",
+        "training: logTrainingEpochs throughput, claimHpoTrial latency; postgraphile: (a)-(c) "
+        "against PostGraphile 5 and the raw baseline, interleaved (abtest, training and "
+        "postgraphile: PostgreSQL only; without core, each rewrites only its section of the "
+        "output). Default: core, abtest and postgraphile",
+    )
+    parser.add_argument(
+        "--peer",
+        action="append",
+        choices=["postgraphile", "raw"],
+        help="peers of expgraph in the postgraphile section (repeatable; default: both, "
+        "PostGraphile 5 when node and npm are available, said on stderr when not)",
     )
     parser.add_argument("--output", default=str(ROOT / "docs" / "performance.md"))
     args = parser.parse_args()
@@ -1124,7 +1132,7 @@ async def main() -> None:
     sizes = args.size or ["small"]
     logs = ROOT / ".bench-logs"
     logs.mkdir(exist_ok=True)
-    sections = list(dict.fromkeys(args.section or ["core", "abtest"]))
+    sections = list(dict.fromkeys(args.section or ["core", "abtest", "postgraphile"]))
     results = []
     if "core" in sections:
         for database in databases:
@@ -1141,6 +1149,11 @@ async def main() -> None:
         from bench import training
 
         training_result = await training.run(_postgresql_server(args), args, logs)
+    peers_result = None
+    if "postgraphile" in sections and "postgresql" in databases:
+        from bench import peers
+
+        peers_result = await peers.run(_postgresql_server(args), args, logs, sizes)
     output = Path(args.output)
     if "core" in sections:
         output.write_text(render(results, args, ab_result))
@@ -1151,6 +1164,10 @@ async def main() -> None:
         current = output.read_text() if output.exists() else "# Performance\n"
         section = training.render(training_result, args)
         output.write_text(splice_section(current, training.HEADING, section))
+    if peers_result is not None:
+        current = output.read_text() if output.exists() else "# Performance\n"
+        section = peers.render(peers_result, args)
+        output.write_text(splice_section(current, peers.HEADING, section))
     print(output.read_text())
 
 
