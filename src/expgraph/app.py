@@ -26,6 +26,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from expgraph import compat
 from expgraph.config import Settings
 from expgraph.db import migrate
 from expgraph.db.engine import Database
@@ -39,6 +40,7 @@ from expgraph.domains.accounts.middleware import (
 from expgraph.domains.accounts.requestlog import RequestLogMiddleware, RequestLogWriter
 from expgraph.domains.notifications import deliver
 from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
+from expgraph.graphql.compiled.execution import compiling
 from expgraph.graphql.context import Context
 from expgraph.graphql.errors import classify
 from expgraph.graphql.graphiql import page as graphiql_page
@@ -75,6 +77,10 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.db = db
         self.settings = settings
+        if settings.compile_queries and compat.compiler_available():
+            # Root fields the compiler covers: one statement each (graphql/compiled/).
+            schema: Any = self.schema
+            schema.execution_context_class = compiling(schema.execution_context_class, schema)
         self.audit = SystemLogSink(db)
         self.broker = Broker(db)
         self.persisted = PersistedQueries.of(settings)

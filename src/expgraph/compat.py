@@ -918,3 +918,36 @@ def use_fast_path(wanted: bool) -> bool:
             "; ".join(str(m) for m in relevant),
         )
     return wanted and fast_path_available()
+
+
+# --- the read-query compiler (graphql/compiled/) -------------------------------------
+
+# It answers root fields in graphql-core's execution context, where the root fields
+# are executed once the document is validated and the variables coerced
+# (``execute_root_grouped_field_set``, private in graphql-core 3.3), and collects
+# a field's sub-selections as the executor does (``collect_subfields``).
+COMPILED_ROOT_METHOD = (
+    "execute_root_grouped_field_set",
+    ("root_type", "root_value", "grouped_field_set", "serially", "position_context"),
+)
+
+try:
+    from graphql.execution.collect_fields import collect_subfields
+except ImportError:  # pragma: no cover - another graphql-core
+    collect_subfields = None  # type: ignore[assignment]
+
+
+@cache
+def compiler_available() -> bool:
+    """Whether graphql-core has what the compiler needs; else (one warning)
+    every query takes the executor."""
+    found = None
+    if StrawberryExecutionContext is None or collect_subfields is None:
+        found = Missing("graphql-core execution context / collect_subfields", "missing")
+    else:
+        name, expected = COMPILED_ROOT_METHOD
+        found = _method(StrawberryExecutionContext, name, expected, "graphql-core ExecutionContext")
+    if found is not None:
+        logger.warning("query compilation is off: %s: %s", found.symbol, found.problem)
+        return False
+    return True

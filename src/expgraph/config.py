@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     # private part of graphql-core, strawberry or SQLAlchemy it needs is not there
     # (expgraph/compat.py checks them at startup).
     fast_path: bool = True
+    # The read-query compiler (graphql/compiled/): a query's root field it covers
+    # (node(id:), top-level connections, their nodes' columns and to-one
+    # relationships) is answered by one SQL statement building its JSON in the
+    # database; everything else takes the executor. Off: every field takes the executor.
+    compile_queries: bool = True
 
     # Authentication (off for the local embedded server: every caller is an admin).
     auth_enabled: bool = False

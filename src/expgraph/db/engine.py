@@ -40,6 +40,7 @@ from expgraph import compat
 from expgraph.config import Settings
 from expgraph.db import values  # checks every value before it is written (see values.py)
 from expgraph.db.direct import DIRECT_READS, FAST_PATH, lost_connection
+from expgraph.db.jsonsql import register_sqlite_functions
 
 
 def is_sqlite_url(url: str) -> bool:
@@ -65,6 +66,7 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, begin: str) -> 
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        register_sqlite_functions(dbapi_connection)  # the compiler's (db/jsonsql.py)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

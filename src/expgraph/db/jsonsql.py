@@ -1,0 +1,164 @@
+"""JSON built in SQL, for the read-query compiler (``graphql/compiled/``).
+
+Every difference between PostgreSQL and SQLite in building a GraphQL
+response inside the database is here:
+
+- objects and arrays: ``json_build_object``/``json_agg`` (``json``, not
+  ``jsonb``: key order is the document's) and SQLite's
+  ``json_object``/``json_group_array``. SQLite forgets that a value is JSON
+  when it crosses a subquery, so every embedded value passes ``json()`` there;
+- output coercion identical to the GraphQL layer's: global ids
+  (``base64url("Type:pk")`` without padding, as ``relay.encode_id``; SQLite has
+  no base64, so ``register_sqlite_functions`` adds ``expgraph_b64url`` to every
+  connection), timestamps as ``scalars.serialize_datetime`` writes them (UTC,
+  ``Z``, microseconds only when not zero), BigInt as decimal text, enums by
+  their GraphQL name (the database holds their value), booleans as JSON
+  booleans (SQLite's 0/1), JSON columns spliced as JSON;
+- the text of a keyset cursor, exactly as ``pagination.encode_cursor`` makes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Integer, String, Text, case, cast, func, literal_column, type_coerce
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql.elements import ColumnElement
+
+B64URL_FUNCTION = "expgraph_b64url"
+
+
+def _b64url(text: str | None) -> str | None:
+    """base64url of the UTF-8 text, without padding (SQLite's ``expgraph_b64url``)."""
+    if text is None:
+        return None
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def register_sqlite_functions(dbapi_connection: Any) -> None:
+    """Add expgraph's deterministic SQL functions to a new SQLite connection."""
+    dbapi_connection.create_function(B64URL_FUNCTION, 1, _b64url, deterministic=True)
+
+
+def quoted(text: str) -> ColumnElement[Any]:
+    """A constant SQL string literal (keys and type names: never client text)."""
+    return literal_column("'" + text.replace("'", "''") + "'", Text)
+
+
+class JsonSQL:
+    """SQL building JSON for one dialect (``postgresql`` or ``sqlite``)."""
+
+    MAX_KEYS = 50  # json_build_object takes at most 100 arguments
+
+    def __init__(self, dialect: str) -> None:
+        if dialect not in ("postgresql", "sqlite"):
+            raise ValueError(f"no JSON SQL for {dialect!r}")
+        self.dialect = dialect
+        self.pg = dialect == "postgresql"
+
+    # --- JSON values ---------------------------------------------------------------
+
+    def object(self, pairs: Sequence[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
+        """A JSON object with these keys, in this order."""
+        if len(pairs) > self.MAX_KEYS:
+            raise ValueError("too many keys for one JSON object")
+        arguments: list[Any] = []
+        for key, value in pairs:
+            arguments.extend((quoted(key), value))
+        if self.pg:
+            return func.json_build_object(*arguments)
+        return func.json_object(*arguments)
+
+    def embed(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A JSON value read from a subquery, to embed in an object or array."""
+        return value if self.pg else func.json(value)
+
+    def array(self, value: ColumnElement[Any], order: Any) -> ColumnElement[Any]:
+        """The aggregate JSON array of ``value`` over the rows in ``order``,
+        ``[]`` for none. (SQLite before 3.44 has no ORDER BY in aggregates: it
+        takes the rows in the order its subquery, ordered and limited, gives
+        them, which the caller's subquery must do.)"""
+        if self.pg:
+            ordered = func.json_agg(aggregate_order_by(value, order))
+            return func.coalesce(ordered, literal_column("'[]'::json"))
+        return func.json_group_array(value)
+
+    def constant(self, value: bool) -> ColumnElement[Any]:
+        """A JSON boolean."""
+        if self.pg:
+            return literal_column("true" if value else "false")
+        return func.json(quoted("true" if value else "false"))
+
+    def boolean(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        if self.pg:
+            return value
+        return case(
+            (value.is_(None), literal_column("NULL")),
+            (type_coerce(value, Integer()) != 0, func.json(quoted("true"))),
+            else_=func.json(quoted("false")),
+        )
+
+    def text(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A value as text (BigInt's decimal string)."""
+        return cast(value, Text)
+
+    def json_column(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A JSON column's value, spliced as JSON (not as a string)."""
+        return value if self.pg else func.json(value)
+
+    def enum_name(self, value: ColumnElement[Any], enum_class: type[enum.Enum]) -> Any:
+        """The GraphQL name of a stored enum value (the database holds ``.value``)."""
+        raw = type_coerce(value, String())
+        whens = [(raw == quoted(str(m.value)), quoted(m.name)) for m in enum_class]
+        return case(*whens, else_=literal_column("NULL"))
+
+    def global_id(self, type_name: str, pk: ColumnElement[Any]) -> ColumnElement[Any]:
+        """``relay.encode_id(type_name, pk)`` in SQL."""
+        return self.b64url(quoted(f"{type_name}:").concat(cast(pk, Text)))
+
+    def b64url(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
+        """base64url of UTF-8 text without padding."""
+        if self.pg:
+            encoded = func.encode(func.convert_to(text, quoted("UTF8")), quoted("base64"))
+            # PostgreSQL breaks base64 lines every 76 characters: drop the breaks.
+            return func.rtrim(
+                func.translate(encoded, literal_column("E'+/\\n'"), quoted("-_")), quoted("=")
+            )
+        return getattr(func, B64URL_FUNCTION)(text)
+
+    def datetime_text(self, value: ColumnElement[Any], zone: str = "Z") -> ColumnElement[Any]:
+        """A UTC timestamp column as ``datetime.isoformat()`` of its UTC value,
+        with ``zone`` for ``+00:00`` (``Z``: ``serialize_datetime``; ``+00:00``:
+        cursors). NULL stays NULL."""
+        if self.pg:
+            utc = value.op("AT TIME ZONE")(quoted("UTC"))
+            seconds: Any = func.to_char(utc, quoted('YYYY-MM-DD"T"HH24:MI:SS'))
+            micro = func.to_char(utc, quoted("US"))
+        else:
+            # SQLite holds 'YYYY-MM-DD HH:MM:SS[.ffffff]' (SQLAlchemy's form, in UTC).
+            seconds = (
+                func.substr(value, 1, 10).concat(quoted("T")).concat(func.substr(value, 12, 8))
+            )
+            micro = func.substr(func.substr(value, 21).concat(quoted("000000")), 1, 6)
+        fraction = case((micro == quoted("000000"), quoted("")), else_=quoted(".").concat(micro))
+        return case(
+            (value.is_(None), literal_column("NULL")),
+            else_=seconds.concat(fraction).concat(quoted(zone)),
+        )
+
+    # --- cursor text -----------------------------------------------------------------
+
+    def json_string(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The JSON text of a string value (quoted, escaped)."""
+        if self.pg:
+            return cast(func.to_json(cast(text, Text)), Text)
+        return func.json_quote(cast(text, Text))
+
+    def concat(self, parts: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
+        result = parts[0]
+        for part in parts[1:]:
+            result = result.concat(part)
+        return result

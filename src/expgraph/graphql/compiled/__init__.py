@@ -1,0 +1,20 @@
+"""The read-query compiler: a query's root field answered by ONE SQL statement
+that builds its JSON value in the database, spliced into the response without
+being parsed in Python.
+
+- ``plan``: which root fields of a document compile (decided once per document
+  and operation, from the document and the schema only, and cached);
+- ``compiler``: a compilable root field and the request's variables -> one
+  statement returning one row with one text column, the field's JSON value
+  exactly as the executor would serialize it (dialect differences in
+  ``db/jsonsql.py``);
+- ``execution``: the execution context that runs compiled root fields and hands
+  every other root field to the executor, keeping the response's key order.
+
+What it covers (anything else takes the executor): ``node(id:)`` and top-level
+connections made by ``connections.paged`` (filter, orderBy on columns,
+first/after/last/before, totalCount, edges/cursor/node, pageInfo); under a node
+``__typename``, ``id``, plain column fields (String, Int, Boolean, DateTime,
+BigInt, JSON, enums), fragments and aliases, and to-one ``node_field``
+relationships. Read rules apply in SQL to every node reached.
+"""

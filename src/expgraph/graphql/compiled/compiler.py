@@ -1,0 +1,370 @@
+"""A planned root field and the request's variables -> ONE SQLAlchemy Core
+statement returning one row with one text column: the field's JSON value as
+the executor would serialize it.
+
+Every Python-side check the executor makes (a malformed id or cursor, page
+arguments out of range, a filter it refuses) runs here the same way (the
+kernel's own functions); when one fails, ``Unsupported`` sends the field to the
+executor, whose error the client then gets.
+
+Nodes are built from a row source (a FROM clause and the model it holds rows
+of): the page of a connection, or an aliased table for ``node(id:)`` and for
+each to-one relationship (a correlated scalar subquery). Each node type's read
+rule narrows what it shows, in SQL, with the request's principal: a node the
+caller may not read is null, as on the executor's path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Enum,
+    Integer,
+    String,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    select,
+    true,
+)
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.sql.elements import ColumnElement
+
+from expgraph.db.jsonsql import JsonSQL, quoted
+from expgraph.graphql import connections
+from expgraph.graphql.compiled.plan import (
+    Coerce,
+    Column,
+    ConnectionRoot,
+    GlobalId,
+    ModelShape,
+    NodeRoot,
+    ObjectShape,
+    Related,
+    Root,
+    Typename,
+    Unsupported,
+)
+from expgraph.graphql.pagination import (
+    PageArgs,
+    SortKey,
+    order_by,
+    page_statement,
+    sort_signature,
+    with_tiebreak,
+)
+from expgraph.graphql.relay import decode_id
+from expgraph.graphql.visibility import visible_statement
+
+ROW_NUMBER = "expgraph_row_number"
+
+
+@dataclass
+class Source:
+    """Rows of ``model`` read from ``selectable`` (a table alias or a subquery)."""
+
+    selectable: Any
+    model: type
+
+    def column(self, attr: str, model: type | None = None) -> Any:
+        """The column of ``attr`` (an attribute of ``model``: the source's, or
+        one of its subclasses' on the same table)."""
+        prop: Any = sa_inspect(model or self.model).column_attrs.get(attr)
+        if prop is None:
+            raise Unsupported(attr)
+        found = self.selectable.corresponding_column(prop.columns[0])
+        if found is None:
+            raise Unsupported(attr)
+        return found
+
+    def columns(self) -> Any:
+        """Its columns by record attribute, for read rules (``rule.where(principal, model)``
+        reads the columns it needs off ``model``)."""
+        mapper: Any = sa_inspect(self.model)
+        found = {}
+        for prop in mapper.column_attrs:
+            column = self.selectable.corresponding_column(prop.columns[0])
+            if column is not None:
+                found[prop.key] = column
+        return SimpleNamespace(**found)
+
+
+class Compiler:
+    """Compiles root fields for one request (its dialect, principal, settings)."""
+
+    def __init__(self, dialect: str, principal: Any, settings: Any) -> None:
+        self.json = JsonSQL(dialect)
+        self.principal = principal
+        self.settings = settings
+
+    def statement(self, root: Root, arguments: dict[str, Any], context: Any) -> Any:
+        """The statement of ``root`` with its coerced ``arguments`` (Python names)."""
+        for permission in root.permissions:
+            if not self.principal.authenticated or not self.principal.has(permission):
+                raise Unsupported("the executor refuses it")
+        if isinstance(root, NodeRoot):
+            value = self.node(root, arguments)
+        else:
+            value = self.connection(root, arguments, context)
+        return select(cast(value, Text))
+
+    # --- node(id:) ---------------------------------------------------------------------
+
+    def node(self, root: NodeRoot, arguments: dict[str, Any]) -> Any:
+        global_id = arguments.get("id")
+        if not isinstance(global_id, str):
+            raise Unsupported("id")
+        try:
+            type_name, pk = decode_id(global_id)
+        except Exception as exc:
+            raise Unsupported("malformed id") from exc
+        shape = root.shapes.get(type_name)
+        if shape is None:
+            raise Unsupported("unknown type")
+        return self.related(shape, lambda source: source.column("id") == pk)
+
+    # --- nodes -------------------------------------------------------------------------
+
+    def related(self, shape: ModelShape, match: Any) -> Any:
+        """A scalar subquery: the node of the one row of ``shape.model`` that
+        ``match(source)`` selects, null when none (or not readable)."""
+        table: Any = sa_inspect(shape.model).local_table.alias()
+        source = Source(table, shape.model)
+        conditions = [match(source)]
+        identities = _identities(shape.model)
+        if identities is not None and shape.discriminator is not None:
+            column = source.column(shape.discriminator)
+            conditions.append(column.in_(identities))
+        value = self.nodes(shape, source)
+        return self.json.embed(
+            select(value).select_from(table).where(and_(*conditions)).scalar_subquery()
+        )
+
+    def nodes(self, shape: ModelShape, source: Source) -> Any:
+        """The node of each row of ``source`` (by its discriminator), or null
+        where its type's read rule hides it."""
+        whens = []
+        for identity, variant in shape.variants:
+            value = self.visible(variant, source, self.object(variant, source))
+            if shape.discriminator is None:
+                return value
+            discriminator = cast(source.column(shape.discriminator), String)
+            whens.append((discriminator == quoted(str(_stored(identity))), value))
+        if not whens:
+            return literal_column("NULL")
+        return case(*whens, else_=literal_column("NULL"))
+
+    def visible(self, variant: ObjectShape, source: Source, value: Any) -> Any:
+        rule = variant.spec.read
+        if rule.sees_all(self.principal):
+            return value
+        condition = rule.where(self.principal, source.columns())
+        return case((condition, value), else_=literal_column("NULL"))
+
+    def object(self, shape: ObjectShape, source: Source) -> Any:
+        json = self.json
+        pairs: list[tuple[str, ColumnElement[Any]]] = []
+        for field in shape.fields:
+            if isinstance(field, Typename):
+                pairs.append((field.key, quoted(shape.spec.type_name)))
+            elif isinstance(field, GlobalId):
+                pairs.append((field.key, json.global_id(shape.spec.type_name, source.column("id"))))
+            elif isinstance(field, Column):
+                column = source.column(field.attr, shape.spec.model)
+                pairs.append((field.key, self.leaf(field, column)))
+            elif isinstance(field, Related):
+                parent = source.column(field.attr, shape.spec.model)
+                pairs.append(
+                    (field.key, self.related(field.target, lambda s, p=parent: s.column("id") == p))
+                )
+        try:
+            return json.object(pairs)
+        except ValueError as exc:
+            raise Unsupported("too many fields") from exc
+
+    def leaf(self, field: Column, column: Any) -> Any:
+        json = self.json
+        if field.coerce is Coerce.PLAIN:
+            return column
+        if field.coerce is Coerce.BOOLEAN:
+            return json.boolean(column)
+        if field.coerce is Coerce.DATETIME:
+            return json.datetime_text(column)
+        if field.coerce is Coerce.BIGINT:
+            return json.text(column)
+        if field.coerce is Coerce.JSON:
+            return json.json_column(column)
+        assert field.enum_class is not None
+        return json.enum_name(column, field.enum_class)
+
+    # --- connections -------------------------------------------------------------------
+
+    def connection(self, root: ConnectionRoot, arguments: dict[str, Any], context: Any) -> Any:
+        json = self.json
+        own = {
+            k: v
+            for k, v in arguments.items()
+            if k not in ("filter", "order_by", "first", "after", "last", "before")
+        }
+        filter_value = arguments.get("filter")
+        try:
+            stmt = root.listing(None, info=_Info(context), **own)
+            keys = with_tiebreak(
+                connections._sort_keys(root.sort, arguments.get("order_by"), filter_value)
+            )
+            if filter_value is not None:
+                stmt = connections.stmt_filtered(
+                    stmt,
+                    filter_value,
+                    connections._rules(root.rules),
+                )
+            args = PageArgs.within(
+                self.settings,
+                keys,
+                first=arguments.get("first"),
+                after=arguments.get("after"),
+                last=arguments.get("last"),
+                before=arguments.get("before"),
+            )
+            entity = root.entity
+            stmt = visible_statement(stmt, entity, self.principal)
+            if any(k.expression is not None for k in keys):
+                raise Unsupported("a computed sort key")
+            page = page_statement(stmt, entity, keys, args)
+        except Unsupported:
+            raise
+        except Exception as exc:  # the executor refuses it, with its own error
+            raise Unsupported("refused") from exc
+        row_number = func.row_number().over(order_by=order_by(entity, keys, args.forward))
+        page_rows: Any = page.add_columns(row_number.label(ROW_NUMBER)).cte("expgraph_page")
+        page = page_rows
+        source = Source(page, entity)
+        number = page.c[ROW_NUMBER]
+        limit = args.limit
+        shown_order = number.asc() if args.forward else number.desc()
+        cursor = self.cursor(source, keys)
+
+        def first_cursor(ascending: bool) -> Any:
+            return (
+                select(cursor)
+                .select_from(page)
+                .where(number <= limit)
+                .order_by(number.asc() if ascending else number.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+
+        more = exists(select(literal_column("1")).select_from(page).where(number > limit))
+        given = args.cursor is not None
+        pairs: list[tuple[str, Any]] = []
+        for key, name, inner in root.selection:
+            if name == "__typename":
+                pairs.append((key, quoted(root.connection_type)))
+            elif name == "totalCount":
+                count = select(func.count()).select_from(stmt.order_by(None).subquery())
+                pairs.append((key, count.scalar_subquery()))
+            elif name == "pageInfo":
+                info: list[tuple[str, Any]] = []
+                for info_key, info_name in inner:
+                    if info_name == "__typename":
+                        info.append((info_key, quoted("PageInfo")))
+                    elif info_name == "hasNextPage":
+                        info.append((info_key, self.flag(more if args.forward else given)))
+                    elif info_name == "hasPreviousPage":
+                        info.append((info_key, self.flag(given if args.forward else more)))
+                    elif info_name == "startCursor":
+                        info.append((info_key, first_cursor(args.forward)))
+                    else:
+                        info.append((info_key, first_cursor(not args.forward)))
+                pairs.append((key, json.object(info)))
+            else:
+                edge: list[tuple[str, Any]] = []
+                for edge_key, edge_name in inner:
+                    if edge_name == "__typename":
+                        edge.append((edge_key, quoted(root.edge_type)))
+                    elif edge_name == "cursor":
+                        edge.append((edge_key, cursor))
+                    else:
+                        edge.append((edge_key, self.nodes(root.node, source)))
+                rows = (
+                    select(json.object(edge).label("item"), number.label("n"))
+                    .select_from(page)
+                    .where(number <= limit)
+                    .order_by(shown_order)
+                    .limit(limit)
+                    .subquery()
+                )
+                item = json.embed(rows.c.item)
+                ordered = rows.c.n.asc() if args.forward else rows.c.n.desc()
+                pairs.append(
+                    (key, select(json.array(item, ordered)).select_from(rows).scalar_subquery())
+                )
+        return json.object(pairs)
+
+    def flag(self, value: Any) -> Any:
+        if isinstance(value, bool):
+            return self.json.constant(value)
+        return self.json.boolean(value)
+
+    def cursor(self, source: Source, keys: tuple[SortKey, ...]) -> Any:
+        """``pagination.encode_cursor`` of each row, in SQL."""
+        json = self.json
+        parts: list[Any] = [quoted("[" + orjson.dumps(sort_signature(keys)).decode() + ",[")]
+        for i, key in enumerate(keys):
+            column = source.column(key.attr)
+            column_type = column.type
+            base = getattr(column_type, "impl_instance", column_type)
+            if i:
+                parts.append(quoted(","))
+            if isinstance(base, DateTime):
+                parts += [quoted('{"t":"'), json.datetime_text(column, "+00:00"), quoted('"}')]
+            elif isinstance(base, Enum):
+                parts.append(json.json_string(cast(column, String)))
+            elif isinstance(base, Boolean):
+                parts.append(case((column, quoted("true")), else_=quoted("false")))
+            elif isinstance(base, Integer):
+                parts.append(cast(column, Text))
+            elif isinstance(base, String | Text):
+                parts.append(json.json_string(column))
+            else:
+                raise Unsupported("a sort key of another type")
+        parts.append(quoted("]]"))
+        return json.b64url(json.concat(parts))
+
+
+class _Info:
+    """What a connection's listing function may read of its ``info``."""
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+
+
+def _identities(model: type) -> list[Any] | None:
+    """The discriminator values of ``model``'s rows, when it is one class of a
+    polymorphic table (None: every row of the table)."""
+    mapper: Any = sa_inspect(model)
+    if mapper.polymorphic_on is None or mapper.base_mapper is mapper:
+        return None
+    return [
+        m.polymorphic_identity
+        for m in mapper.self_and_descendants
+        if m.polymorphic_identity is not None
+    ]
+
+
+def _stored(identity: Any) -> Any:
+    """What the database holds for a discriminator value (an enum's value)."""
+    return getattr(identity, "value", identity)
+
+
+__all__ = ["Compiler", "true"]

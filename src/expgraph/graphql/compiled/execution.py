@@ -1,0 +1,132 @@
+"""Where compiled root fields run: the execution context's root field set.
+
+graphql-core executes an operation's root fields through
+``execute_root_grouped_field_set`` once the document is parsed, validated and
+past every limit, and the variables are coerced (what strawberry's extensions
+do around execution is unchanged). ``compiling(base)`` makes an execution
+context class that answers the root fields ``plan`` compiles with one statement
+each, on the request's read session, and hands the others to ``base`` (the
+fast path's or strawberry's own executor); the response keeps the document's
+key order. A compiled field's value is an ``orjson.Fragment`` of the JSON text
+the database built: ``orjson.dumps`` splices it into the response unparsed.
+
+A field falls back to the executor for this request when compiling it for
+these variables fails a Python-side check (the executor then answers, with
+its own error), and, logged, when its statement fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from graphql import get_argument_values
+
+from expgraph import compat
+from expgraph.graphql.compiled.compiler import Compiler
+from expgraph.graphql.compiled.plan import Unsupported, root_plans
+
+logger = logging.getLogger("expgraph")
+_NULL = orjson.Fragment(b"null")
+
+
+def compiling(base: type, strawberry_schema: Any) -> type:
+    """An execution context class like ``base`` that runs compiled root fields."""
+
+    class Compiling(base):
+        def execute_root_grouped_field_set(
+            self,
+            root_type: Any,
+            root_value: Any,
+            grouped_field_set: Any,
+            serially: bool,
+            position_context: Any,
+        ) -> Any:
+            compiled = None
+            if not serially:
+                try:
+                    compiled = self._compiled(grouped_field_set)
+                except Exception:  # a compiler bug: the executor answers
+                    logger.warning("query compilation failed", exc_info=True)
+            if not compiled:
+                return super().execute_root_grouped_field_set(
+                    root_type, root_value, grouped_field_set, serially, position_context
+                )
+            rest = {
+                key: details for key, details in grouped_field_set.items() if key not in compiled
+            }
+            return self._answer(
+                root_type, root_value, grouped_field_set, rest, compiled, position_context
+            )
+
+        def _compiled(self, grouped_field_set: Any) -> dict[str, Any] | None:
+            """The statement of each root field that compiles for these variables."""
+            plans = root_plans(
+                self.schema, self.operation, self.fragments, self.variable_values, grouped_field_set
+            )
+            if not plans:
+                return None
+            context = self.context_value
+            compiler = Compiler(context.db.dialect, context.principal, context.settings)
+            query = self.schema.query_type
+            statements = {}
+            for key, plan in plans.items():
+                details = grouped_field_set[key]
+                try:
+                    arguments = self._arguments(query.fields[details[0].node.name.value], details)
+                    statements[key] = compiler.statement(plan, arguments, context)
+                except Unsupported:
+                    logger.debug("root field %r takes the executor", key, exc_info=True)
+                    continue
+            return statements
+
+        def _arguments(self, field: Any, details: Any) -> dict[str, Any]:
+            """The field's arguments as its resolver would get them (Python names)."""
+            try:
+                values = get_argument_values(field, details[0].node, self.variable_values)
+                definition = compat.definition_of(field)
+                return compat.convert_arguments(
+                    values,
+                    definition.arguments,
+                    scalar_registry=strawberry_schema.schema_converter.scalar_registry,
+                    config=strawberry_schema.config,
+                    info=None,
+                )
+            except Exception as exc:  # the executor refuses them, with its own error
+                raise Unsupported("arguments") from exc
+
+        async def _answer(
+            self,
+            root_type: Any,
+            root_value: Any,
+            grouped_field_set: Any,
+            rest: Any,
+            compiled: dict[str, Any],
+            position_context: Any,
+        ) -> dict[str, Any] | None:
+            values: dict[str, Any] = {}
+            db = self.context_value.db
+            async with db.read() as session:
+                for key, statement in compiled.items():
+                    try:
+                        text = (await session.execute(statement)).scalar_one()
+                    except Exception:
+                        logger.warning("compiled root field %r failed", key, exc_info=True)
+                        rest[key] = grouped_field_set[key]
+                        continue
+                    values[key] = _NULL if text is None else orjson.Fragment(text)
+            if rest:
+                executed = super().execute_root_grouped_field_set(
+                    root_type, root_value, rest, False, position_context
+                )
+                if self.is_awaitable(executed):
+                    executed = await executed
+                if executed is None:
+                    return None  # a non-null root field failed: no data
+                values.update(executed)
+            return {key: values[key] for key in grouped_field_set if key in values}
+
+    Compiling.__name__ = f"Compiling{base.__name__}"
+    Compiling.__qualname__ = Compiling.__name__
+    return Compiling
