@@ -154,3 +154,86 @@ async def test_list_pages_match_the_executor(pair: Pair) -> None:
     await pair.same(LIST, {"filter": {"kinds": ["TRAINING", "AB_TEST"]}}, statements=1)
     await pair.same(LIST, {"filter": {"nameContains": "nothing like it"}}, statements=1)
     await pair.same(LIST, {"first": 0}, statements=1)
+
+
+async def test_relationships_and_scalars_match_the_executor(pair: Pair) -> None:
+    gql: Any = Writer(pair.executor)
+    await create_experiment(
+        gql,
+        "ab",
+        "AB_TEST",
+        abTest={"unitType": "SESSION", "startAt": "2026-01-02T03:04:05Z"},
+        config={"b": [1, 2.5, None, True], "a": {"z": "é\n"}},
+    )
+    await create_experiment(
+        gql, "seed", "SIMULATION", simulation={"masterSeed": "9007199254740993"}
+    )
+    query = """{ experiments(orderBy: [{field: NAME}]) { edges { node {
+      id createdBy { id username }
+      ... on AbTestExperiment { startAt unitType config }
+      ... on SimulationExperiment { masterSeed converged } } } } }"""
+    data = await pair.same(query, statements=1)
+    nodes = [e["node"] for e in data["data"]["experiments"]["edges"]]
+    assert nodes[0]["startAt"] == "2026-01-02T03:04:05Z"  # no microseconds when zero
+    assert nodes[1]["masterSeed"] == "9007199254740993"
+
+
+async def test_aliases_fragments_and_typename(pair: Pair) -> None:
+    made = await seed(pair)
+    query = """
+    fragment Common on Experiment { __typename theName: name createdAt }
+    fragment Node on Node { id }
+    query($id: ID!, $other: ID!) {
+      first: node(id: $id) { ...Node ...Common ... on TrainingExperiment { modelType } }
+      second: node(id: $other) { ... on Experiment { kind ...Common } id }
+      page: experiments(first: 2) { pageInfo { endCursor } edges { node { ...Common } } }
+      again: experiments(last: 1) { totalCount pageInfo { hasPreviousPage hasNextPage } }
+    }"""
+    await pair.same(query, {"id": made[0]["id"], "other": made[1]["id"]}, statements=4)
+
+
+UNCOVERED = """query($id: ID!) { experiments(first: 3) { edges { node { id
+  tags { edges { node { name } } } } } } node(id: $id) { id } }"""
+
+
+async def test_what_it_does_not_cover_takes_the_executor(pair: Pair) -> None:
+    made = await seed(pair)
+    # the uncovered root field takes the executor (more than one statement), the
+    # other root field is still compiled; the answers are the same
+    data = await pair.same(UNCOVERED, {"id": made[0]["id"]})
+    assert pair.statements.count > 2
+    assert data["data"]["node"]["id"] == made[0]["id"]
+    # a directive: the executor
+    include = "query($i: Boolean!) { experiments { totalCount @include(if: $i) } }"
+    for value in (True, False):
+        await pair.same(include, {"i": value})
+    # a malformed id, a malformed cursor, a page too large: the executor's errors
+    for query, variables in [
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": "not an id"}),
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": encode_id("NoSuchType", 1)}),
+        (LIST, {"after": "garbage"}),
+        (LIST, {"first": 100000}),
+        (LIST, {"first": 1, "last": 1}),
+        (LIST, {"order": [{"field": "RELEVANCE"}]}),
+    ]:
+        body = await pair.same(query, variables)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST", body
+    # the search rank is computed: the executor orders by it
+    await pair.same(
+        LIST,
+        {"filter": {"search": "exp"}, "order": [{"field": "RELEVANCE", "direction": "DESC"}]},
+    )
+
+
+async def test_compiling_can_be_turned_off(
+    settings: Settings, db: Database, statements: StatementCounter
+) -> None:
+    app = create_app(settings.model_copy(update={"compile_queries": False}), db=db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        await create_experiment(Writer(c), "one")
+        statements.reset()
+        response = await c.post(
+            "/graphql", json={"query": "{ experiments { totalCount edges { node { id } } } }"}
+        )
+        assert response.json()["data"]["experiments"]["totalCount"] == 1
+        assert statements.count == 2  # the executor: the page, then the count
