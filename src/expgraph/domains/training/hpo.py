@@ -50,10 +50,8 @@ from expgraph.domains.training import hpo_sampling
 from expgraph.domains.training.hpo_space import (
     check_budget,
     check_space,
-    grid,
     objective_of_campaign,
     objective_stored,
-    point_key,
 )
 from expgraph.domains.training.models import HpoCampaign, HpoMethod, HpoTrial, HpoTrialState
 from expgraph.domains.training.service import Objective, ObjectiveDirection
@@ -143,6 +141,8 @@ class StoredTrial:
     intermediate: dict[int, float]
     pruner_attrs: dict[str, Any]
     experiment_id: int
+    grid_id: int | None = None
+    """A grid search trial's point (Optuna GridSampler's grid id), stored when asked."""
 
 
 def intermediate_of(stored: Mapping[str, Any] | None) -> dict[int, float]:
@@ -165,6 +165,7 @@ async def stored_trials(session: AsyncSession, campaign_id: int) -> list[StoredT
             intermediate=intermediate_of(trial.intermediate_values),
             pruner_attrs=dict((trial.intermediate_values or {}).get("pruner") or {}),
             experiment_id=trial.experiment_id,
+            grid_id=((trial.intermediate_values or {}).get("sampler") or {}).get("grid_id"),
         )
         for trial, params in rows.all()
     ]
@@ -235,14 +236,6 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _next_grid_point(campaign: HpoCampaign, trials: list[StoredTrial]) -> dict[str, Any] | None:
-    taken = {point_key(t.params) for t in trials if t.state is not HpoTrialState.FAILED}
-    for point in grid(campaign.search_space, campaign.seed or 0):
-        if point_key(point) not in taken:
-            return point
-    return None
-
-
 def _exhausted(campaign: HpoCampaign, trials: list[StoredTrial], now: datetime) -> bool:
     """No new trial may start (whatever runs now)."""
     budget = campaign.budget
@@ -251,7 +244,7 @@ def _exhausted(campaign: HpoCampaign, trials: list[StoredTrial], now: datetime) 
         return True
     if _duration_over(campaign, now):
         return True
-    return campaign.method is HpoMethod.GRID_SEARCH and _next_grid_point(campaign, trials) is None
+    return campaign.method is HpoMethod.GRID_SEARCH and hpo_sampling.grid_done(campaign, trials)
 
 
 async def _now(session: AsyncSession) -> datetime:
@@ -345,11 +338,7 @@ async def _claim_in(
     if running >= campaign.budget["max_parallel"]:
         return None
     number = len(trials)
-    if campaign.method is HpoMethod.GRID_SEARCH:
-        params = _next_grid_point(campaign, trials)
-        assert params is not None
-    else:
-        params = hpo_sampling.ask(campaign, trials, number)
+    params, sampler_attrs = hpo_sampling.ask(campaign, trials, number)
     experiment = await experiments.create(
         session,
         dialect,
@@ -373,7 +362,7 @@ async def _claim_in(
             experiment_id=experiment.id,
             trial_number=number,
             state=HpoTrialState.RUNNING,
-            intermediate_values={},
+            intermediate_values={"sampler": sampler_attrs} if sampler_attrs else {},
             fencing_token=0,
         )
     )

@@ -1,5 +1,6 @@
 """HPO search spaces, budgets and objectives: validated from input, stored as
-JSON on ``hpo_campaigns``, and turned into Optuna distributions and grids.
+JSON on ``hpo_campaigns``, and turned into Optuna distributions and grid
+search spaces.
 
 Stored shapes (snake_case keys)::
 
@@ -11,9 +12,7 @@ Stored shapes (snake_case keys)::
 from __future__ import annotations
 
 import enum
-import itertools
 import math
-import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -117,10 +116,12 @@ def check_space(parameters: Sequence[Mapping[str, Any]], method: HpoMethod) -> d
         raise BadRequest("parameter names must be unique", field="searchSpace")
     space = {"parameters": checked}
     if method is HpoMethod.GRID_SEARCH:
-        size = math.prod(len(_grid_values(p)) for p in checked)
+        size = grid_size(space)
         if size > MAX_GRID_POINTS:
             raise BadRequest(
-                f"the grid has {size:,} points; at most {MAX_GRID_POINTS:,}", field="searchSpace"
+                f"the grid has more than {MAX_GRID_POINTS:,} points (the product of every "
+                "parameter's number of values)",
+                field="searchSpace",
             )
     return space
 
@@ -175,32 +176,35 @@ def distributions(space: Mapping[str, Any]) -> dict[str, BaseDistribution]:
     return {p["name"]: distribution(p) for p in space["parameters"]}
 
 
+def _grid_count(parameter: Mapping[str, Any]) -> int:
+    """How many values the parameter has on a grid (without listing them)."""
+    if HpoParameterKind(parameter["kind"]) is HpoParameterKind.CATEGORICAL:
+        return len(parameter["choices"])
+    step = parameter["step"] or 1
+    span = (parameter["high"] - parameter["low"]) / step
+    if not span < MAX_GRID_POINTS:  # also an overflow to infinity: more than any grid may have
+        return MAX_GRID_POINTS + 1
+    return math.floor(span + 1e-9) + 1
+
+
 def _grid_values(parameter: Mapping[str, Any]) -> list[Any]:
     kind = HpoParameterKind(parameter["kind"])
     if kind is HpoParameterKind.CATEGORICAL:
         return list(parameter["choices"])
-    low, high = parameter["low"], parameter["high"]
-    step = parameter["step"] or 1
-    count = math.floor((high - low) / step + 1e-9) + 1
-    values = [low + k * step for k in range(count)]
+    low, step = parameter["low"], parameter["step"] or 1
+    values = [low + k * step for k in range(_grid_count(parameter))]
     if kind is HpoParameterKind.INT:
         return [int(v) for v in values]
     return [round(v, 12) for v in values]
 
 
-def grid(space: Mapping[str, Any], seed: int) -> list[dict[str, Any]]:
-    """Every point of the grid, in the order a grid search visits them: the
-    product of the parameters' values, shuffled by the campaign's seed (as
-    Optuna's GridSampler visits a grid in a seeded random order)."""
-    parameters = space["parameters"]
-    points = [
-        {p["name"]: v for p, v in zip(parameters, values, strict=True)}
-        for values in itertools.product(*(_grid_values(p) for p in parameters))
-    ]
-    random.Random(seed).shuffle(points)
-    return points
+def grid_space(space: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """A grid search's values per parameter: the search space Optuna's
+    ``GridSampler`` is given (it visits their product in an order shuffled by
+    the campaign's seed)."""
+    return {p["name"]: _grid_values(p) for p in space["parameters"]}
 
 
-def point_key(params: Mapping[str, Any]) -> str:
-    """A grid point's identity (its parameters in name order)."""
-    return repr(sorted(params.items()))
+def grid_size(space: Mapping[str, Any]) -> int:
+    """How many points the grid has (the product of every parameter's values)."""
+    return math.prod(_grid_count(p) for p in space["parameters"])

@@ -51,8 +51,12 @@ described_enum(
     "How an HPO campaign chooses each trial's hyperparameters.",
     {
         HpoMethod.GRID_SEARCH: (
-            "Every point of a grid once, in an order shuffled by the seed; every parameter "
-            "must be CATEGORICAL, INT or a FLOAT with a step."
+            "Every point of a grid once (Optuna's GridSampler), in an order shuffled by the "
+            "seed: the same seed gives the same order. Every parameter must be CATEGORICAL, "
+            "INT or a FLOAT with a step; the grid is the product of their values. A failed "
+            "trial's point (reported failed, or its worker stopped heartbeating) is offered "
+            "again once every point has been handed out. The campaign ends when every point "
+            "has a trial that did not fail, or when the budget is spent."
         ),
         HpoMethod.RANDOM_SEARCH: "Independent random draws (Optuna's RandomSampler).",
         HpoMethod.BAYESIAN: "Tree-structured Parzen Estimator (Optuna's TPESampler).",
