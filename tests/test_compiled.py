@@ -16,7 +16,10 @@ import pytest
 from expgraph.app import create_app
 from expgraph.config import Settings
 from expgraph.db.engine import Database
+from expgraph.domains.accounts import service as accounts_service
+from expgraph.domains.accounts.models import UserRole
 from expgraph.graphql.relay import encode_id
+from tests.auth_helpers import CREATE_KEY, PASSWORD, Caller
 from tests.conftest import StatementCounter
 from tests.helpers import create_experiment, create_tag, tag_experiment
 
@@ -237,3 +240,52 @@ async def test_compiling_can_be_turned_off(
         )
         assert response.json()["data"]["experiments"]["totalCount"] == 1
         assert statements.count == 2  # the executor: the page, then the count
+
+
+async def test_read_rules_apply_on_the_compiled_path(
+    settings: Settings, db: Database, statements: StatementCounter
+) -> None:
+    """With authentication on, what a caller may not read (another user's API
+    key: OwnerOrAdmin) is null or absent exactly as on the executor's path."""
+    async with db.transaction() as session:
+        for name, role in [
+            ("admin", UserRole.ADMIN),
+            ("ann", UserRole.MEMBER),
+            ("bob", UserRole.MEMBER),
+        ]:
+            await accounts_service.create_user(
+                session, username=name, email=f"{name}@example.com", role=role, password=PASSWORD
+            )
+    changes = {"auth_enabled": True, "request_log_enabled": False}
+    apps = [
+        create_app(settings.model_copy(update={**changes, "compile_queries": on}), db=db)
+        for on in (True, False)
+    ]
+    callers: dict[str, list[Caller]] = {}
+    try:
+        for name in ("admin", "ann", "bob"):
+            callers[name] = [Caller(app) for app in apps]
+            for caller in callers[name]:
+                await caller.login(name)
+        ann = callers["ann"][1].gql
+        key = (await ann.data(CREATE_KEY, {"n": "ann's", "s": ["READ"]}))["createApiKey"]["apiKey"]
+        await create_experiment(ann, "ann's experiment")
+        node = "query($id: ID!) { node(id: $id) { __typename id ... on ApiKey { name prefix } } }"
+        keys = "{ apiKeys { totalCount edges { cursor node { id name } } pageInfo { endCursor } } }"
+        made_by = "{ experiments { edges { node { name createdBy { username } } } } }"
+        for name, expected in [("admin", True), ("ann", True), ("bob", False)]:
+            compiled, executed = callers[name]
+            answers = []
+            for query, variables in [(node, {"id": key["id"]}), (keys, {}), (made_by, {})]:
+                statements.reset()
+                on = (await compiled.raw(query, variables)).content
+                assert any("json_" in sql for sql in statements.sql), statements.sql  # compiled
+                off = (await executed.raw(query, variables)).content
+                assert orjson.dumps(orjson.loads(on)) == orjson.dumps(orjson.loads(off)), (on, off)
+                answers.append(orjson.loads(on)["data"])
+            assert (answers[0]["node"] is not None) == expected, (name, answers[0])
+            assert answers[2]["experiments"]["edges"][0]["node"]["createdBy"] == {"username": "ann"}
+    finally:
+        for pair_of_callers in callers.values():
+            for caller in pair_of_callers:
+                await caller.aclose()
