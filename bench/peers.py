@@ -58,7 +58,7 @@ PEERS = ("postgraphile", "raw")
 DIRECTORY = ROOT / "bench" / "postgraphile"
 NODE_MAJOR = 22
 """PostGraphile 5.1's ``engines``: node >= 22."""
-ROUNDS = 2
+ROUNDS = 4
 """Each operation is driven ROUNDS times per peer, peers alternating, duration / ROUNDS each."""
 
 # (a) without execution state and progress: expgraph computes those (database clock,
@@ -243,6 +243,19 @@ def start_postgraphile(
     )
 
 
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate every server, then wait for each (killed after 30 s): one slow to stop
+    must not leave the others running."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
 def wait_workers(url: str, process: subprocess.Popen[bytes], workers: int) -> None:
     """Ready when every worker holds the listening socket (each builds its schema first)."""
     wait_ready(url, process)
@@ -280,6 +293,7 @@ async def run(
             peers.remove("postgraphile")
     runs = [await _run_size(size, server_url, args, logs, peers, node) for size in sizes]
     return {
+        "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
         "sizes": runs,
         "peers": peers,
         "node": how,
@@ -389,9 +403,7 @@ async def _run_size(
                     )
             ops[operation] = {peer: merge(stats) for peer, stats in rounds.items()}
     finally:
-        for process in servers.values():
-            process.terminate()
-            process.wait(timeout=30)
+        stop(list(servers.values()))
     return {
         "size": size,
         "generated": target.generated,
@@ -442,20 +454,26 @@ def render(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
     lines = [
         HEADING,
         "",
-        "Written by `python -m bench.run --section postgraphile` (bench/peers.py). expgraph,",
-        f"PostGraphile {result['postgraphile'] or '(left out)'} and the raw baseline on the same",
-        f"PostgreSQL database, each with {args.workers} worker processes (uvicorn --workers;",
-        "PostGraphile: a node cluster sharing the port), interleaved: each operation is",
-        f"driven {ROUNDS} times per peer, peers alternating, {args.duration / ROUNDS:.0f}s each "
-        f"({args.duration:.0f}s per peer",
-        f"and operation), {args.concurrency} keep-alive clients spread evenly over each "
-        "server's workers.",
+        "Written by `python -m bench.run --section postgraphile` (bench/peers.py): expgraph,",
+        f"PostGraphile {result['postgraphile'] or '(left out)'} and the raw baseline against "
+        "the same PostgreSQL",
+        f"database, each with {args.workers} worker processes (uvicorn --workers; PostGraphile: "
+        "a node",
+        "cluster sharing its port). Interleaved: each operation is driven "
+        f"{ROUNDS} times per peer,",
+        f"peers alternating, {args.duration / ROUNDS:.0f}s each ({args.duration:.0f}s per peer "
+        f"and operation), {args.concurrency} keep-alive",
+        "clients spread evenly over each server's workers before the clock starts.",
         f"Peers: {', '.join(PEER_NAMES[p] for p in ['expgraph', *result['peers']])}. "
         f"Node: {result['node']}.",
-        "The documents side by side and what differs: bench/postgraphile/README.md. Before",
+        "The documents side by side, and what differs: bench/postgraphile/README.md. Before",
         "timing, every peer's answer was checked to hold the same rows and nested items.",
-        "The machine's 2 cores are shared with the load driver, PostgreSQL, the other",
-        "peers' idle servers and other engineers' work (tests): the numbers are noisy.",
+        "",
+        "**The machine is shared**: 2 cores for the load driver, PostgreSQL, the three",
+        "servers and other engineers' test runs at the same time (load average "
+        f"{result.get('load', '?')} when",
+        "the run ended). Absolute numbers are noisy and slower than a quiet machine's; the",
+        "ratios between peers measured in the same run are the figures to read.",
         "",
     ]
     for size in result["sizes"]:
