@@ -21,6 +21,7 @@ from expgraph.db.engine import Database
 from expgraph.db.records import read_records
 from expgraph.domains.catalog.models import Tag
 from expgraph.graphql.auth import LOCAL_ADMIN
+from expgraph.graphql.compiled.execution import executor_of
 from expgraph.graphql.context import Context
 from expgraph.graphql.fastpath.executor import Executor
 from expgraph.schema import build_schema
@@ -75,7 +76,8 @@ async def test_switched_off_the_api_answers_the_same_on_strawberrys_stock_path(
     stock_app = create_app(stock_settings, db=stock_db)
     try:
         stock = _graphql_schema_of(stock_app)
-        assert stock.execution_context_class is StrawberryGraphQLCoreExecutionContext
+        # (the read-query compiler wraps it: graphql/compiled/)
+        assert executor_of(stock.execution_context_class) is StrawberryGraphQLCoreExecutionContext
         assert not stock.fast_path
         fast = build_schema(settings.model_copy(update={"fast_path": True}))
         assert fast.execution_context_class is Executor and fast.fast_path
@@ -133,7 +135,7 @@ async def test_a_changed_graphql_core_method_falls_back_to_stock_with_one_warnin
     try:
         app = create_app(wanted, db=db)  # the schema, then the database: one warning
         schema = _graphql_schema_of(app)
-        assert schema.execution_context_class is StrawberryGraphQLCoreExecutionContext
+        assert executor_of(schema.execution_context_class) is StrawberryGraphQLCoreExecutionContext
         assert not schema.fast_path
         body = await http_answer(app, DOCUMENTS[0])
         assert not body.get("errors") and body["data"]["experiments"]["totalCount"] == 6

@@ -127,6 +127,13 @@ def compiling(base: type, strawberry_schema: Any) -> type:
                 values.update(executed)
             return {key: values[key] for key in grouped_field_set if key in values}
 
+    Compiling.executes_with = base
     Compiling.__name__ = f"Compiling{base.__name__}"
     Compiling.__qualname__ = Compiling.__name__
     return Compiling
+
+
+def executor_of(execution_context_class: type) -> type:
+    """The execution context that executes what is not compiled (the class
+    itself when it does not compile)."""
+    return getattr(execution_context_class, "executes_with", execution_context_class)
