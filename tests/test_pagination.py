@@ -210,11 +210,13 @@ async def test_statement_count_does_not_grow_with_page_size(gql, db, statements)
     assert counts[200] == 5, statements.sql
 
 
-async def test_a_count_alone_reads_no_page(gql, statements):
+async def test_a_count_alone_reads_no_page(gql, statements, settings):
     """``totalCount`` without edges or pageInfo: one count statement per level,
-    no page; with anything else selected the page is read as before."""
+    no page; with anything else selected the page is read as before. (A root
+    field the read-query compiler answers costs one statement, whatever it selects.)"""
     from tests.helpers import create_experiment, create_tag, tag_experiment
 
+    compiled = settings.compile_queries
     tag = await create_tag(gql, "t")
     for n in range(3):
         experiment = await create_experiment(gql, f"e{n}")
@@ -226,7 +228,7 @@ async def test_a_count_alone_reads_no_page(gql, statements):
             1,
         ),
         ("{ experiments { ... on ExperimentConnection { totalCount } } }", 1),
-        ("{ experiments { totalCount pageInfo { hasNextPage } } }", 2),
+        ("{ experiments { totalCount pageInfo { hasNextPage } } }", 1 if compiled else 2),
         ("{ experiments { edges { node { tags { totalCount } } } } }", 2),  # page, counts
         ("{ experiments { edges { node { tags { totalCount edges { cursor } } } } } }", 3),
         # The same field twice, one count-only: each alias is its own place.
