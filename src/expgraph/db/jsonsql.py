@@ -29,6 +29,10 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
 B64URL_FUNCTION = "expgraph_b64url"
+# A JSON string the compiled statement writes where the executor would answer an
+# error (a null in a non-null field, an enum value no member has): the caller
+# finds it in the text and lets the executor answer instead.
+VIOLATION = "expgraph:compiled-value-refused"
 
 
 def _b64url(text: str | None) -> str | None:
@@ -113,7 +117,11 @@ class JsonSQL:
         """The GraphQL name of a stored enum value (the database holds ``.value``)."""
         raw = type_coerce(value, String())
         whens = [(raw == quoted(str(m.value)), quoted(m.name)) for m in enum_class]
-        return case(*whens, else_=literal_column("NULL"))
+        return case((value.is_(None), literal_column("NULL")), *whens, else_=self.refused())
+
+    def refused(self) -> ColumnElement[Any]:
+        """``VIOLATION``, as a JSON string."""
+        return quoted(VIOLATION)
 
     def global_id(self, type_name: str, pk: ColumnElement[Any]) -> ColumnElement[Any]:
         """``relay.encode_id(type_name, pk)`` in SQL."""

@@ -181,7 +181,10 @@ class Compiler:
                 pairs.append((field.key, json.global_id(shape.spec.type_name, source.column("id"))))
             elif isinstance(field, Column):
                 column = source.column(field.attr, shape.spec.model)
-                pairs.append((field.key, self.leaf(field, column)))
+                value = self.leaf(field, column)
+                if field.required:  # the executor would answer an error: let it
+                    value = case((column.is_(None), json.refused()), else_=value)
+                pairs.append((field.key, value))
             elif isinstance(field, Related):
                 parent = source.column(field.attr, shape.spec.model)
                 pairs.append(

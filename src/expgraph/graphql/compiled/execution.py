@@ -24,11 +24,13 @@ import orjson
 from graphql import get_argument_values
 
 from expgraph import compat
+from expgraph.db.jsonsql import VIOLATION
 from expgraph.graphql.compiled.compiler import Compiler
 from expgraph.graphql.compiled.plan import Unsupported, root_plans
 
 logger = logging.getLogger("expgraph")
 _NULL = orjson.Fragment(b"null")
+_REFUSED = VIOLATION
 
 
 def compiling(base: type, strawberry_schema: Any) -> type:
@@ -114,6 +116,9 @@ def compiling(base: type, strawberry_schema: Any) -> type:
                     except Exception:
                         logger.warning("compiled root field %r failed", key, exc_info=True)
                         rest[key] = grouped_field_set[key]
+                        continue
+                    if text is not None and _REFUSED in text:
+                        rest[key] = grouped_field_set[key]  # the executor's error
                         continue
                     values[key] = _NULL if text is None else orjson.Fragment(text)
             if rest:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import inspect
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -75,6 +75,7 @@ class Column:
     attr: str  # the record attribute (a mapped column)
     coerce: Coerce
     enum_class: type[enum.Enum] | None = None
+    required: bool = False  # non-null in GraphQL, nullable in the database
 
 
 @dataclass(frozen=True)
@@ -359,7 +360,13 @@ class _Planner:
                 attr = attributes.get(definition.python_name)
                 if attr is None:
                     raise Unsupported(name)
-                fields.append(self.column(key, mapper, attr, field.type))
+                column = self.column(key, mapper, attr, field.type)
+                if (
+                    isinstance(field.type, GraphQLNonNull)
+                    and mapper.column_attrs[attr].columns[0].nullable
+                ):
+                    column = replace(column, required=True)
+                fields.append(column)
                 continue
             ahead = getattr(definition.base_resolver.wrapped_func, prefetch.PREFETCH_ATTR, None)
             if (
