@@ -21,7 +21,7 @@ from expgraph.domains.accounts.models import UserRole
 from expgraph.graphql.relay import encode_id
 from tests.auth_helpers import CREATE_KEY, PASSWORD, Caller
 from tests.conftest import StatementCounter
-from tests.helpers import create_experiment, create_tag, tag_experiment
+from tests.helpers import create_dataset, create_experiment, create_tag, tag_experiment
 
 
 @dataclass
@@ -132,6 +132,14 @@ async def test_node_by_id_matches_the_executor(pair: Pair) -> None:
     for experiment in made:
         data = await pair.same(query, {"id": experiment["id"]}, statements=1)
         assert data["data"]["node"]["id"] == experiment["id"]
+    # other node types: a tag, a dataset
+    gql: Any = Writer(pair.executor)
+    tag = await create_tag(gql, "Blue")
+    dataset_id, version_id = await create_dataset(gql, "ds")
+    other = "query($id: ID!) { node(id: $id) { __typename id ... on Tag { name slug } } }"
+    for global_id in (tag["id"], dataset_id, version_id):
+        data = await pair.same(other, {"id": global_id}, statements=1)
+        assert data["data"]["node"]["id"] == global_id
     # absent rows, another type's id for an existing key: null
     await pair.same(query, {"id": encode_id("TrainingExperiment", 999999)}, statements=1)
     await pair.same(query, {"id": encode_id("TrainingExperiment", 2)}, statements=1)
