@@ -16,12 +16,15 @@ caller may not read is null, as on the executor's path.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import OrderedDict
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -29,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -42,6 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from expgraph.db.jsonsql import JsonSQL, quoted
 from expgraph.graphql import connections
+from expgraph.graphql.auth import Permission
 from expgraph.graphql.compiled.plan import (
     Coerce,
     Column,
@@ -67,6 +72,10 @@ from expgraph.graphql.relay import decode_id
 from expgraph.graphql.visibility import visible_statement
 
 ROW_NUMBER = "expgraph_row_number"
+PK_PARAMETER = "expgraph_pk"
+ADMIN = Permission.ADMIN
+_NODE_STATEMENTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_NODE_STATEMENTS_SIZE = 1024
 
 
 @dataclass
@@ -76,15 +85,21 @@ class Source:
     selectable: Any
     model: type
 
+    found: dict[tuple[Any, str], Any] = dataclasses.field(default_factory=dict)
+
     def column(self, attr: str, model: type | None = None) -> Any:
         """The column of ``attr`` (an attribute of ``model``: the source's, or
         one of its subclasses' on the same table)."""
+        key = (model, attr)
+        if key in self.found:
+            return self.found[key]
         prop: Any = sa_inspect(model or self.model).column_attrs.get(attr)
         if prop is None:
             raise Unsupported(attr)
         found = self.selectable.corresponding_column(prop.columns[0])
         if found is None:
             raise Unsupported(attr)
+        self.found[key] = found
         return found
 
     def columns(self) -> Any:
@@ -107,16 +122,17 @@ class Compiler:
         self.principal = principal
         self.settings = settings
 
-    def statement(self, root: Root, arguments: dict[str, Any], context: Any) -> Any:
-        """The statement of ``root`` with its coerced ``arguments`` (Python names)."""
+    def statement(
+        self, root: Root, arguments: dict[str, Any], context: Any
+    ) -> tuple[Any, dict[str, Any]]:
+        """The statement of ``root`` with its coerced ``arguments`` (Python
+        names), and its parameters."""
         for permission in root.permissions:
             if not self.principal.authenticated or not self.principal.has(permission):
                 raise Unsupported("the executor refuses it")
         if isinstance(root, NodeRoot):
-            value = self.node(root, arguments)
-        else:
-            value = self.connection(root, arguments, context)
-        return select(cast(value, Text))
+            return self.node(root, arguments)
+        return select(cast(self.connection(root, arguments, context), Text)), {}
 
     # --- node(id:) ---------------------------------------------------------------------
 
@@ -131,7 +147,18 @@ class Compiler:
         shape = root.shapes.get(type_name)
         if shape is None:
             raise Unsupported("unknown type")
-        return self.related(shape, lambda source: source.column("id") == pk)
+        # Built once per node type, dialect and what read rules depend on (the
+        # caller's user and whether they are an admin); the key is a parameter.
+        principal = self.principal
+        key = (root, type_name, self.json.dialect, principal.user_id, principal.has(ADMIN))
+        statement = _NODE_STATEMENTS.get(key)
+        if statement is None:
+            pk_param = bindparam(PK_PARAMETER, type_=BigInteger())
+            value = self.related(shape, lambda source: source.column("id") == pk_param)
+            statement = _NODE_STATEMENTS[key] = select(cast(value, Text))
+            if len(_NODE_STATEMENTS) > _NODE_STATEMENTS_SIZE:
+                _NODE_STATEMENTS.popitem(last=False)
+        return statement, {PK_PARAMETER: pk}
 
     # --- nodes -------------------------------------------------------------------------
 

@@ -112,7 +112,7 @@ def compiling(base: type, strawberry_schema: Any) -> type:
             async with db.read() as session:
                 for key, statement in compiled.items():
                     try:
-                        text = (await session.execute(statement)).scalar_one()
+                        text = (await session.execute(*statement)).scalar_one()
                     except Exception:
                         logger.warning("compiled root field %r failed", key, exc_info=True)
                         rest[key] = grouped_field_set[key]

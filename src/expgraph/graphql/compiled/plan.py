@@ -106,7 +106,7 @@ class ModelShape:
     variants: tuple[tuple[Any, ObjectShape], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: statements are cached by plan
 class NodeRoot:
     """``node(id:)``: the shape of every node type the id may name."""
 
