@@ -60,6 +60,7 @@ from expgraph.graphql.compiled.plan import (
     Typename,
     Unsupported,
 )
+from expgraph.graphql.filters import filter_key
 from expgraph.graphql.pagination import (
     PageArgs,
     SortKey,
@@ -75,7 +76,8 @@ ROW_NUMBER = "expgraph_row_number"
 PK_PARAMETER = "expgraph_pk"
 ADMIN = Permission.ADMIN
 _NODE_STATEMENTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-_NODE_STATEMENTS_SIZE = 1024
+_CONNECTION_STATEMENTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_STATEMENTS_SIZE = 1024
 
 
 @dataclass
@@ -132,7 +134,7 @@ class Compiler:
                 raise Unsupported("the executor refuses it")
         if isinstance(root, NodeRoot):
             return self.node(root, arguments)
-        return select(cast(self.connection(root, arguments, context), Text)), {}
+        return self.connection(root, arguments, context), {}
 
     # --- node(id:) ---------------------------------------------------------------------
 
@@ -156,7 +158,7 @@ class Compiler:
             pk_param = bindparam(PK_PARAMETER, type_=BigInteger())
             value = self.related(shape, lambda source: source.column("id") == pk_param)
             statement = _NODE_STATEMENTS[key] = select(cast(value, Text))
-            if len(_NODE_STATEMENTS) > _NODE_STATEMENTS_SIZE:
+            if len(_NODE_STATEMENTS) > _STATEMENTS_SIZE:
                 _NODE_STATEMENTS.popitem(last=False)
         return statement, {PK_PARAMETER: pk}
 
@@ -275,6 +277,42 @@ class Compiler:
             raise
         except Exception as exc:  # the executor refuses it, with its own error
             raise Unsupported("refused") from exc
+        # Every check ran; the statement is built once per plan, dialect, caller
+        # (what read rules and listings depend on) and arguments. (A listing and
+        # its filter rules are functions of their arguments and the caller: the
+        # clock they use is the database's.)
+        principal = self.principal
+        key = (
+            root,
+            json.dialect,
+            principal.user_id,
+            principal.has(ADMIN),
+            tuple((k.attr, k.descending) for k in keys),
+            filter_key(filter_value),
+            repr(sorted(own.items())),
+            args,
+        )
+        cached = _CONNECTION_STATEMENTS.get(key)
+        if cached is not None:
+            _CONNECTION_STATEMENTS.move_to_end(key)
+            return cached
+        statement = select(cast(self.page_json(root, stmt, page, entity, keys, args), Text))
+        _CONNECTION_STATEMENTS[key] = statement
+        if len(_CONNECTION_STATEMENTS) > _STATEMENTS_SIZE:
+            _CONNECTION_STATEMENTS.popitem(last=False)
+        return statement
+
+    def page_json(
+        self,
+        root: ConnectionRoot,
+        stmt: Any,
+        page: Any,
+        entity: Any,
+        keys: tuple[SortKey, ...],
+        args: PageArgs,
+    ) -> Any:
+        """The connection's JSON value over its page statement."""
+        json = self.json
         row_number = func.row_number().over(order_by=order_by(entity, keys, args.forward))
         page_rows: Any = page.add_columns(row_number.label(ROW_NUMBER)).cte("expgraph_page")
         page = page_rows

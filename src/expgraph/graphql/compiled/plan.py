@@ -115,7 +115,7 @@ class NodeRoot:
     permissions: tuple[Any, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: statements are cached by plan
 class ConnectionRoot:
     """A top-level connection made by ``connections.paged``."""
 
