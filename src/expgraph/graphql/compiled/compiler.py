@@ -46,7 +46,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from expgraph.db.jsonsql import JsonSQL, quoted
 from expgraph.graphql import connections
-from expgraph.graphql.auth import Permission
 from expgraph.graphql.compiled.plan import (
     Coerce,
     Column,
@@ -74,7 +73,6 @@ from expgraph.graphql.visibility import visible_statement
 
 ROW_NUMBER = "expgraph_row_number"
 PK_PARAMETER = "expgraph_pk"
-ADMIN = Permission.ADMIN
 _NODE_STATEMENTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _CONNECTION_STATEMENTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _STATEMENTS_SIZE = 1024
@@ -149,10 +147,10 @@ class Compiler:
         shape = root.shapes.get(type_name)
         if shape is None:
             raise Unsupported("unknown type")
-        # Built once per node type, dialect and what read rules depend on (the
-        # caller's user and whether they are an admin); the key is a parameter.
+        # Built once per node type, dialect and caller (what read rules depend
+        # on); the key is a parameter.
         principal = self.principal
-        key = (root, type_name, self.json.dialect, principal.user_id, principal.has(ADMIN))
+        key = (root, type_name, self.json.dialect, _caller(principal))
         statement = _NODE_STATEMENTS.get(key)
         if statement is None:
             pk_param = bindparam(PK_PARAMETER, type_=BigInteger())
@@ -285,8 +283,7 @@ class Compiler:
         key = (
             root,
             json.dialect,
-            principal.user_id,
-            principal.has(ADMIN),
+            _caller(principal),
             tuple((k.attr, k.descending) for k in keys),
             filter_key(filter_value),
             repr(sorted(own.items())),
@@ -415,6 +412,17 @@ class _Info:
 
     def __init__(self, context: Any) -> None:
         self.context = context
+
+
+def _caller(principal: Any) -> tuple[Any, ...]:
+    """What of the caller a statement may depend on (read rules, listings)."""
+    return (
+        principal.user_id,
+        principal.permissions,
+        principal.authenticated,
+        principal.api_key_id,
+        principal.session_id,
+    )
 
 
 def _identities(model: type) -> list[Any] | None:
