@@ -63,10 +63,20 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-
-from scipy import stats as scipy_stats
+from functools import cache
+from types import ModuleType
 
 from expgraph.errors import BadRequest
+
+
+@cache
+def _scipy_stats() -> ModuleType:
+    """``scipy.stats``, imported on first use: it takes over a second to import,
+    which every server and worker process would otherwise pay at startup."""
+    from scipy import stats
+
+    return stats
+
 
 __all__ = [
     "DEFAULT_SEQUENTIAL_TUNING",
@@ -268,8 +278,8 @@ def compare(
         critical = sequential_multiplier(n_c + n_t, alpha, tuning)
         p_value = _sequential_p_value(t, n_c + n_t, alpha, tuning)
     else:
-        critical = float(scipy_stats.t.ppf(1 - alpha / 2, df))
-        p_value = float(2 * scipy_stats.t.sf(abs(t), df))
+        critical = float(_scipy_stats().t.ppf(1 - alpha / 2, df))
+        p_value = float(2 * _scipy_stats().t.sf(abs(t), df))
     relative: Interval | None = None
     if relative_estimate is not None and se_rel is not None:
         relative = Interval(
@@ -281,7 +291,7 @@ def compare(
         absolute_lift=Interval(diff, diff - critical * se, diff + critical * se),
         relative_lift=relative,
         p_value=p_value,
-        chance_to_beat_control=float(scipy_stats.norm.cdf(t)),
+        chance_to_beat_control=float(_scipy_stats().norm.cdf(t)),
         t_statistic=t,
         degrees_of_freedom=df,
         standard_error=se,
@@ -308,7 +318,7 @@ def sample_ratio_mismatch(units: Sequence[int], allocations: Sequence[Number]) -
         cells += 1
     if cells < 2:
         return SrmResult(p_value=1.0, statistic=0.0, flagged=False)
-    p_value = float(scipy_stats.chi2.sf(statistic, cells - 1))
+    p_value = float(_scipy_stats().chi2.sf(statistic, cells - 1))
     return SrmResult(p_value=p_value, statistic=statistic, flagged=p_value < SRM_THRESHOLD)
 
 

@@ -34,7 +34,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 from optuna.trial import TrialState, create_trial
 
 from expgraph.domains.training.hpo_space import (
@@ -175,6 +174,10 @@ def importance(campaign: HpoCampaign, trials: Sequence[StoredTrial]) -> dict[str
     completed = [t for t in trials if t.state is HpoTrialState.COMPLETED and t.value is not None]
     if len(completed) < 2:
         return {}
+    # Imported here: fANOVA brings scikit-learn, over a second of every process's
+    # startup otherwise.
+    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+
     study = study_of(campaign, completed, only_completed=True)
     evaluator = FanovaImportanceEvaluator(seed=(campaign.seed or 0) % 2**32)
     try:
