@@ -12,7 +12,9 @@ the database built: ``orjson.dumps`` splices it into the response unparsed.
 
 A field falls back to the executor for this request when compiling it for
 these variables fails a Python-side check (the executor then answers, with
-its own error), and, logged, when its statement fails.
+its own error), and, logged, when its statement fails, unless the failure is
+the database's own (a statement timeout, the server unavailable): the field
+then answers that error, as the executor would, without waiting again.
 """
 
 from __future__ import annotations
@@ -22,14 +24,18 @@ from typing import Any
 
 import orjson
 from graphql import get_argument_values
+from graphql.pyutils import Path
 
 from expgraph import compat
+from expgraph.db.errors import Failure, classify_database_error
 from expgraph.db.jsonsql import VIOLATION
 from expgraph.graphql.compiled.compiler import Compiler
 from expgraph.graphql.compiled.plan import Unsupported, root_plans
 
 logger = logging.getLogger("expgraph")
 _NULL = orjson.Fragment(b"null")
+_NOT_RETRIED = (Failure.TIMEOUT, Failure.UNAVAILABLE)
+"""Statement failures the executor would meet too: answered, not retried."""
 _REFUSED = VIOLATION
 
 
@@ -113,7 +119,12 @@ def compiling(base: type, strawberry_schema: Any) -> type:
                 for key, statement in compiled.items():
                     try:
                         text = (await session.execute(*statement)).scalar_one()
-                    except Exception:
+                    except Exception as exc:
+                        if classify_database_error(exc) in _NOT_RETRIED:
+                            # The executor would fail the same way (and wait again):
+                            # answer its error for this field, as it would.
+                            values[key] = self._field_error(root_type, key, exc, grouped_field_set)
+                            continue
                         logger.warning("compiled root field %r failed", key, exc_info=True)
                         rest[key] = grouped_field_set[key]
                         continue
@@ -131,6 +142,16 @@ def compiling(base: type, strawberry_schema: Any) -> type:
                     return None  # a non-null root field failed: no data
                 values.update(executed)
             return {key: values[key] for key in grouped_field_set if key in values}
+
+        def _field_error(
+            self, root_type: Any, key: str, exc: Exception, grouped_field_set: Any
+        ) -> Any:
+            """Record ``exc`` as the root field's error as the executor does (raised
+            on when the field is non-null: then the response has no data); null."""
+            details = grouped_field_set[key]
+            return_type = root_type.fields[details[0].node.name.value].type
+            self.handle_field_error(exc, return_type, details, Path(None, key, root_type.name))
+            return _NULL
 
     Compiling.executes_with = base
     Compiling.__name__ = f"Compiling{base.__name__}"
