@@ -50,14 +50,18 @@ browser:
 			"Install it as root: apt-get install -y chromium"; \
 	fi
 
+# The suite runs on TEST_PROCESSES processes (pytest-xdist), each with its own databases;
+# `make test TEST_PROCESSES=0` runs it in this process alone.
+TEST_PROCESSES ?= 3
+
 test: $(STAMP) browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES)
 
 # The whole suite once more on the stock path (strawberry's own execution, SQLAlchemy's
 # ORM: EXPGRAPH_FAST_PATH=0), on SQLite only; tests of the fast path's own workings
 # are deselected there.
 test-stock: $(STAMP) browser
-	EXPGRAPH_FAST_PATH=0 EXPGRAPH_TEST_DATABASES=sqlite $(BIN)/pytest
+	EXPGRAPH_FAST_PATH=0 EXPGRAPH_TEST_DATABASES=sqlite $(BIN)/pytest -n $(TEST_PROCESSES)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests migrations bench

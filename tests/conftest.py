@@ -5,6 +5,10 @@ DATABASE ... TEMPLATE`` on PostgreSQL).
 PostgreSQL comes from ``EXPGRAPH_TEST_POSTGRES_URL`` when set, otherwise from a
 throwaway server started here with the ``pgserver`` package.
 
+``make test`` runs the suite on several processes (pytest-xdist, ``-n``): each
+starts its own throwaway server (or shares the given one, with its own template
+database) and makes its own databases.
+
 ``EXPGRAPH_TEST_DATABASES`` (comma-separated, default ``sqlite,postgresql``) runs
 the tests on those databases only; the others are deselected (and counted so).
 
@@ -46,7 +50,9 @@ TEST_DATABASES = tuple(
 if not TEST_DATABASES or set(TEST_DATABASES) - set(DATABASES):
     raise pytest.UsageError(f"EXPGRAPH_TEST_DATABASES: a comma-separated subset of {DATABASES}")
 
-TEMPLATE_DB = "expgraph_template"
+# One template per test process (pytest-xdist names them gw0, gw1, ...): processes
+# sharing a server through EXPGRAPH_TEST_POSTGRES_URL never drop each other's.
+TEMPLATE_DB = f"expgraph_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA"}
 _counter = itertools.count()
 
