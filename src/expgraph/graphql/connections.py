@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
@@ -36,7 +37,7 @@ from expgraph.graphql.pagination import (
     page_statement,
     with_tiebreak,
 )
-from expgraph.graphql.prefetch import PageAhead, loads_ahead, selects_only_count
+from expgraph.graphql.prefetch import PageAhead, declare, loads_ahead, selects_only_count
 from expgraph.graphql.visibility import node_for, visible_relation, visible_statement
 
 NodeT = TypeVar("NodeT")
@@ -310,6 +311,30 @@ def _rules(rules: Rules | None) -> Mapping[str, Rule]:
     return rules() if callable(rules) else rules
 
 
+@dataclass(frozen=True, eq=False)  # one per field, hashed by identity
+class ListDeclaration:
+    """What a connection field was declared with (``paged`` or
+    ``connection_field``), for the read-query compiler: the rows of ``entity``
+    a ``listing(root, info=..., **own arguments)`` statement gives (``paged``),
+    or the children ``relation`` gives per parent (``connection_field``), in
+    the order ``sort`` chooses, filtered by ``rules``."""
+
+    entity: Any
+    sort: Sorting
+    rules: Rules | None
+    filter: Any = None
+    listing: Callable[..., Select[Any]] | None = None
+    relation: Relation | None = None
+
+    def sort_keys(self, order_by: Any, filter: Any = None) -> Sequence[SortKey]:
+        """The sort keys for an ``orderBy`` argument (and filter), as the resolver picks them."""
+        return _sort_keys(self.sort, order_by, filter)
+
+    def filter_rules(self) -> Mapping[str, Rule]:
+        """The filter's rules (a ``TypeError`` when it has none)."""
+        return _rules(self.rules)
+
+
 def _list_arguments(filter: Any, order: Any) -> list[inspect.Parameter]:
     """The ``filter`` and ``orderBy`` parameters of a connection resolver, when
     it has them (before the page arguments, in that order)."""
@@ -397,6 +422,7 @@ def connection_field(
         parameters, return_annotation=Connection[node_type]
     )
     loads_ahead(page_ahead(relation, lambda: _sort_keys(sort, None)))(resolve)
+    declare(resolve, ListDeclaration(relation.model, sort, rules, filter, relation=relation))
     return strawberry.field(resolver=resolve, description=description)
 
 
@@ -457,6 +483,6 @@ def paged(
         resolve.__qualname__ = listing.__qualname__
         resolve.__module__ = listing.__module__  # its annotations are read there
         resolve.__doc__ = listing.__doc__
-        return resolve
+        return declare(resolve, ListDeclaration(entity, sort, rules, filter, listing=listing))
 
     return wrap

@@ -30,6 +30,7 @@ from expgraph.graphql.visibility import node_for, nodes_for, visible_relation
 
 Show = Callable[[Any, Any, Any], Any]  # (loaded value, record, context) -> field value
 PREFETCH_ATTR = "_expgraph_prefetch"
+DECLARATION_ATTR = "_expgraph_declaration"
 NOT_LOADED: Any = object()
 
 
@@ -133,12 +134,49 @@ def _nodes(rows: list[Any], _record: Any, context: Any) -> list[Any]:
     return nodes_for(context.principal, rows)  # what the caller may not read left out
 
 
-def _field(prefetch: Prefetch, returns: Any, description: str | None) -> Any:
+# --- declarations, for the read-query compiler -------------------------------------
+#
+# A field made by the helpers here and in ``connections`` carries what it was
+# declared with (``declaration(resolver)``), so ``graphql/compiled/`` reads a
+# field's meaning from public data, never from its resolver's code.
+
+
+@dataclass(frozen=True)
+class NodeLink:
+    """A ``node_field``: the row ``spec`` loads for the record's ``key_attr``."""
+
+    spec: LoaderSpec
+    key_attr: str
+
+
+@dataclass(frozen=True)
+class ListLink:
+    """A ``list_field``: the rows ``spec`` loads for the record's id, without
+    those the caller may not read."""
+
+    spec: LoaderSpec
+
+
+def declare(resolver: Any, declared: Any) -> Any:
+    """Attach what a field was declared with to its resolver."""
+    setattr(resolver, DECLARATION_ATTR, declared)
+    return resolver
+
+
+def declaration(resolver: Any) -> Any:
+    """What a field's resolver was declared with (``NodeLink``, ``ListLink``,
+    ``connections.ListDeclaration``, ``SqlRule``...), or None."""
+    return getattr(resolver, DECLARATION_ATTR, None)
+
+
+def _field(prefetch: Prefetch, returns: Any, description: str | None, declared: Any = None) -> Any:
     def resolve(root: Any, info: Info) -> Any:
         return prefetch.resolve(info, root.record)
 
     resolve.__annotations__ = {"root": Any, "info": Info, "return": returns}
     setattr(resolve, PREFETCH_ATTR, prefetch)
+    if declared is not None:
+        declare(resolve, declared)
     return strawberry.field(resolver=resolve, description=description)
 
 
@@ -154,7 +192,8 @@ def node_field(
     ``RowsById(User)`` keyed by ``created_by``); null when the key is, or when
     the caller may not read the row (its type's read rule)."""
     prefetch = Prefetch(spec, _attribute(key_attr), _node)
-    return _field(prefetch, node_type | None if nullable else node_type, description)
+    returns = node_type | None if nullable else node_type
+    return _field(prefetch, returns, description, NodeLink(spec, key_attr))
 
 
 def list_field(spec: LoaderSpec, node_type: Any, *, description: str | None = None) -> Any:
@@ -162,7 +201,7 @@ def list_field(spec: LoaderSpec, node_type: Any, *, description: str | None = No
     ``ChildLists`` of small, bounded children), without those the caller may
     not read (their type's read rule)."""
     prefetch = Prefetch(spec, _attribute("id"), _nodes, empty=[])
-    return _field(prefetch, list[node_type], description)
+    return _field(prefetch, list[node_type], description, ListLink(spec))
 
 
 def derived_field(

@@ -248,16 +248,12 @@ class Compiler:
         }
         filter_value = arguments.get("filter")
         try:
-            stmt = root.listing(None, info=_Info(context), **own)
-            keys = with_tiebreak(
-                connections._sort_keys(root.sort, arguments.get("order_by"), filter_value)
-            )
+            declared = root.declared
+            assert declared.listing is not None
+            stmt = declared.listing(None, info=_Info(context), **own)
+            keys = with_tiebreak(declared.sort_keys(arguments.get("order_by"), filter_value))
             if filter_value is not None:
-                stmt = connections.stmt_filtered(
-                    stmt,
-                    filter_value,
-                    connections._rules(root.rules),
-                )
+                stmt = connections.stmt_filtered(stmt, filter_value, declared.filter_rules())
             args = PageArgs.within(
                 self.settings,
                 keys,

@@ -11,7 +11,6 @@ mutation or subscription: the executor answers.
 from __future__ import annotations
 
 import enum
-import inspect
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
@@ -121,10 +120,8 @@ class ConnectionRoot:
 
     key: str
     field_name: str
-    listing: Any
+    declared: connections.ListDeclaration
     entity: type
-    sort: Any
-    rules: Any
     node: ModelShape
     edge_type: str
     connection_type: str
@@ -180,7 +177,6 @@ def root_plans(
 # --- the planner ----------------------------------------------------------------------
 
 _PAGE_FIELDS = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename"}
-_PAGED_CODE = "paged.<locals>.wrap.<locals>.resolve"
 
 
 def _base_type(column_type: Any) -> Any:
@@ -245,19 +241,14 @@ class _Planner:
         self, key: str, name: str, field: Any, details: Any, permissions: tuple[Any, ...]
     ) -> ConnectionRoot:
         definition = compat.definition_of(field)
-        resolver = definition.base_resolver
-        function = getattr(resolver, "wrapped_func", None)
-        code = getattr(function, "__code__", None)
+        declared = _declared(definition)
         if (
-            code is None
-            or code.co_qualname != _PAGED_CODE
-            or code.co_filename != connections.__file__
+            not isinstance(declared, connections.ListDeclaration)
+            or declared.listing is None
             or [e for e in definition.extensions if type(e).__name__ != "PermissionExtension"]
         ):
             raise Unsupported("not a paged connection")
-        assert function is not None
-        captured = inspect.getclosurevars(function).nonlocals
-        entity = captured.get("entity")
+        entity = declared.entity
         if not isinstance(entity, type) or rule_for(entity) is None:
             raise Unsupported("entity")
         connection_type = _named(field.type)
@@ -301,10 +292,8 @@ class _Planner:
         return ConnectionRoot(
             key,
             name,
-            captured["listing"],
+            declared,
             entity,
-            captured["sort"],
-            captured.get("rules"),
             node,
             edge_type.name,
             connection_type.name,
@@ -368,18 +357,17 @@ class _Planner:
                     column = replace(column, required=True)
                 fields.append(column)
                 continue
-            ahead = getattr(definition.base_resolver.wrapped_func, prefetch.PREFETCH_ATTR, None)
+            declared = _declared(definition)
             if (
-                not isinstance(ahead, prefetch.Prefetch)
-                or ahead.show is not prefetch._node
-                or not isinstance(ahead.spec, RowsById)
+                not isinstance(declared, prefetch.NodeLink)
+                or not isinstance(declared.spec, RowsById)
                 or isinstance(field.type, GraphQLNonNull)
             ):
                 raise Unsupported(name)
-            key_attr = inspect.getclosurevars(ahead.key).nonlocals.get("name")
-            if not isinstance(key_attr, str) or key_attr not in mapper.column_attrs:
+            key_attr = declared.key_attr
+            if key_attr not in mapper.column_attrs:
                 raise Unsupported(name)
-            fields.append(Related(key, key_attr, self.model_shape(ahead.spec.model, sub)))
+            fields.append(Related(key, key_attr, self.model_shape(declared.spec.model, sub)))
         return ObjectShape(spec, tuple(fields))
 
     @staticmethod
@@ -419,6 +407,12 @@ class _Planner:
         if name == "JSON" and type(base).__name__ in ("JSON", "JSONB"):
             return Column(key, attr, Coerce.JSON)
         raise Unsupported(attr)
+
+
+def _declared(definition: Any) -> Any:
+    """What a field's resolver was declared with by the kernel's helpers, or None."""
+    resolver = getattr(definition, "base_resolver", None)
+    return prefetch.declaration(getattr(resolver, "wrapped_func", None))
 
 
 def _named(graphql_type: Any) -> Any:
