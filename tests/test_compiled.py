@@ -5,6 +5,7 @@ field costs one statement; what it does not cover takes the executor."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,17 @@ class Pair:
         if statements is not None:
             assert sent == statements, self.statements.sql
         return orjson.loads(compiled)
+
+    async def numbers(self, query: str, variables: dict[str, Any]) -> list[str]:
+        """The JSON text of every number in both answers (PostgreSQL spaces its
+        objects otherwise): the same, in the same order."""
+        texts = [await self._post(c, query, variables) for c in (self.compiled, self.executor)]
+        found = [
+            [n.decode() for n in re.findall(rb"[:\[,]\s*(-?[0-9][0-9.eE+-]*)", text)]
+            for text in texts
+        ]
+        assert found[0] == found[1], texts
+        return found[0]
 
 
 @pytest.fixture
@@ -297,3 +309,94 @@ async def test_read_rules_apply_on_the_compiled_path(
         for pair_of_callers in callers.values():
             for caller in pair_of_callers:
                 await caller.aclose()
+
+
+# --- connections and lists under nodes ------------------------------------------------
+
+TAGS = """query($first: Int, $after: String, $last: Int, $before: String, $order: [TagOrder!]) {
+  experiments(first: 4, orderBy: [{field: NAME}]) { edges { node { name
+    tags(first: $first, after: $after, last: $last, before: $before, orderBy: $order) {
+      __typename totalCount
+      edges { __typename cursor node { __typename id name slug color } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } } } }"""
+
+
+async def test_connections_under_nodes_match_the_executor(pair: Pair) -> None:
+    made = await seed(pair)
+    gql: Any = Writer(pair.executor)
+    tags = [await create_tag(gql, f"tag {i}") for i in range(4)]
+    for i, experiment in enumerate(made[:3]):
+        for tag in tags[: i + 2]:
+            await tag_experiment(gql, experiment["id"], tag["id"])
+    data = await pair.same(TAGS, {}, statements=1)
+    edges = data["data"]["experiments"]["edges"]
+    assert [len(e["node"]["tags"]["edges"]) for e in edges] == [3, 3, 4, 0]
+    # paged forward from a cursor, backward, ordered, empty, only the count
+    cursor = edges[1]["node"]["tags"]["edges"][0]["cursor"]
+    await pair.same(TAGS, {"first": 1, "after": cursor}, statements=1)
+    await pair.same(TAGS, {"last": 2}, statements=1)
+    await pair.same(TAGS, {"last": 1, "before": cursor}, statements=1)
+    order = [{"field": "NAME", "direction": "DESC"}]
+    data = await pair.same(TAGS, {"first": 2, "order": order}, statements=1)
+    cursor = data["data"]["experiments"]["edges"][0]["node"]["tags"]["pageInfo"]["endCursor"]
+    await pair.same(TAGS, {"first": 2, "order": order, "after": cursor}, statements=1)
+    await pair.same(TAGS, {"first": 0}, statements=1)
+    count = "{ experiments { edges { node { tags { totalCount } } } } }"
+    await pair.same(count, statements=1)
+    # under node(id:), with an alias
+    by_id = """query($id: ID!) { node(id: $id) { ... on Experiment {
+      a: tags(first: 1) { edges { node { name } } } b: tags { totalCount } } } }"""
+    await pair.same(by_id, {"id": made[2]["id"]}, statements=1)
+    # refused page arguments: the executor's error
+    body = await pair.same(TAGS, {"first": 100000})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    body = await pair.same(TAGS, {"after": "garbage"})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+# Every float a run or an annotation may hold: whole, shortest digits, negative
+# zero, and (PostgreSQL writes them with an exponent where orjson does not, or
+# differently) the smallest and largest.
+FLOATS = [0.0, -0.0, 100.0, 12.5, 0.1 + 0.2, 1 / 3, -2.75, 123456.789, 0.0001, 99999999999999.9]
+EXTREME_FLOATS = [1e-7, 0.00001, 1e15, 1e16, 1.5e300, 5e-324, 2.0**60]
+DETAIL = """query($id: ID!) { node(id: $id) { ... on EvaluationExperiment { id name
+  runs(first: 100) { totalCount edges { node { id repetitionNumber output latencyMs error
+    example { id input output } annotations { id name score label } } } } } } }"""
+
+
+async def evaluation(pair: Pair, scores: list[float]) -> str:
+    from tests.test_execution import CLAIM, RECORD, runs_for, setup_evaluation
+    from tests.test_prefetch import ANNOTATE
+
+    gql: Any = Writer(pair.executor)
+    experiment_id, example_ids = await setup_evaluation(gql, "eval", examples=len(scores))
+    await gql.data(CLAIM, {"w": "w1", "e": experiment_id})
+    holder = {"e": experiment_id, "w": "w1", "t": "1"}
+    runs = runs_for(example_ids, 1)
+    for run, score in zip(runs, scores, strict=True):
+        run["latencyMs"] = abs(score)
+    recorded = (await gql.data(RECORD, {**holder, "runs": runs}))["recordExperimentRuns"]["runs"]
+    annotations = [
+        {"experimentRunId": run["id"], "name": name, "score": score, "label": name}
+        for run, score in zip(recorded, scores, strict=True)
+        for name in ("judge", "exact")
+    ]
+    await gql.data(ANNOTATE, {**holder, "a": annotations})
+    return experiment_id
+
+
+async def test_runs_annotations_and_floats_match_the_executor(pair: Pair) -> None:
+    experiment_id = await evaluation(pair, FLOATS)
+    data = await pair.same(DETAIL, {"id": experiment_id}, statements=1)
+    runs = data["data"]["node"]["runs"]["edges"]
+    assert [r["node"]["annotations"][0]["name"] for r in runs] == ["exact"] * len(FLOATS)
+    # the numbers' JSON text itself, not only their values: 100.0, not 100 nor 1e2
+    numbers = await pair.numbers(DETAIL, {"id": experiment_id})
+    shown = {repr(f) for f in FLOATS} | {repr(abs(f)) for f in FLOATS}
+    assert shown - {"-0.0"} <= set(numbers)  # (SQLite keeps no negative zero)
+
+
+async def test_floats_the_database_writes_otherwise_take_the_executor(pair: Pair) -> None:
+    experiment_id = await evaluation(pair, EXTREME_FLOATS)
+    await pair.same(DETAIL, {"id": experiment_id})
+    await pair.numbers(DETAIL, {"id": experiment_id})

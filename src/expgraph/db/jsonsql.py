@@ -13,7 +13,8 @@ response inside the database is here:
   connection), timestamps as ``scalars.serialize_datetime`` writes them (UTC,
   ``Z``, microseconds only when not zero), BigInt as decimal text, enums by
   their GraphQL name (the database holds their value), booleans as JSON
-  booleans (SQLite's 0/1), JSON columns spliced as JSON;
+  booleans (SQLite's 0/1), JSON columns spliced as JSON, doubles as orjson
+  writes them (``float_number``);
 - the text of a keyset cursor, exactly as ``pagination.encode_cursor`` makes it.
 """
 
@@ -21,14 +22,17 @@ from __future__ import annotations
 
 import base64
 import enum
+import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, case, cast, func, literal_column, type_coerce
+import orjson
+from sqlalchemy import JSON, Integer, String, Text, case, cast, func, literal_column, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
 B64URL_FUNCTION = "expgraph_b64url"
+FLOAT_FUNCTION = "expgraph_float_json"
 # A JSON string the compiled statement writes where the executor would answer an
 # error (a null in a non-null field, an enum value no member has): the caller
 # finds it in the text and lets the executor answer instead.
@@ -42,9 +46,22 @@ def _b64url(text: str | None) -> str | None:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
+def _float_json(value: float | None) -> str | None:
+    """The JSON text orjson writes for a float (SQLite's ``expgraph_float_json``);
+    ``VIOLATION`` as a JSON string for what no JSON number is (NaN, infinities:
+    the executor refuses them)."""
+    if value is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        return orjson.dumps(VIOLATION).decode()
+    return orjson.dumps(number).decode()
+
+
 def register_sqlite_functions(dbapi_connection: Any) -> None:
     """Add expgraph's deterministic SQL functions to a new SQLite connection."""
     dbapi_connection.create_function(B64URL_FUNCTION, 1, _b64url, deterministic=True)
+    dbapi_connection.create_function(FLOAT_FUNCTION, 1, _float_json, deterministic=True)
 
 
 def quoted(text: str) -> ColumnElement[Any]:
@@ -122,6 +139,29 @@ class JsonSQL:
     def refused(self) -> ColumnElement[Any]:
         """``VIOLATION``, as a JSON string."""
         return quoted(VIOLATION)
+
+    def refused_json(self) -> ColumnElement[Any]:
+        """``VIOLATION`` as a JSON value, where the other branches are JSON."""
+        text = quoted(orjson.dumps(VIOLATION).decode())
+        return cast(text, JSON) if self.pg else func.json(text)
+
+    def float_number(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A double column as the JSON number orjson writes for its Python float.
+
+        PostgreSQL writes a double's shortest round-trip digits (``extra_float_digits``
+        at its default, 1), as orjson does; it writes them plainly for 1e-4 <= |x|
+        < 1e15 (where orjson does too) but without ``.0`` for whole numbers: added.
+        Elsewhere (an exponent, NaN, infinities) the formats differ: refused, so
+        the executor answers. SQLite: orjson itself, through ``expgraph_float_json``."""
+        if not self.pg:
+            return func.json(getattr(func, FLOAT_FUNCTION)(value))
+        text = cast(value, Text)
+        return case(
+            (value.is_(None), literal_column("NULL")),
+            (text.op("~")(quoted("[eEnN]")), self.refused_json()),
+            (func.strpos(text, quoted(".")) > 0, cast(text, JSON)),
+            else_=cast(text.concat(quoted(".0")), JSON),
+        )
 
     def global_id(self, type_name: str, pk: ColumnElement[Any]) -> ColumnElement[Any]:
         """``relay.encode_id(type_name, pk)`` in SQL."""

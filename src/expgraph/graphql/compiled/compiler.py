@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -47,6 +48,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from expgraph.db.jsonsql import JsonSQL, quoted
 from expgraph.graphql import connections
 from expgraph.graphql.compiled.plan import (
+    ChildConnection,
+    ChildList,
     Coerce,
     Column,
     ConnectionRoot,
@@ -59,7 +62,8 @@ from expgraph.graphql.compiled.plan import (
     Typename,
     Unsupported,
 )
-from expgraph.graphql.filters import filter_key
+from expgraph.graphql.filters import filter_key, narrowing
+from expgraph.graphql.loaders import Relation
 from expgraph.graphql.pagination import (
     PageArgs,
     SortKey,
@@ -69,7 +73,7 @@ from expgraph.graphql.pagination import (
     with_tiebreak,
 )
 from expgraph.graphql.relay import decode_id
-from expgraph.graphql.visibility import visible_statement
+from expgraph.graphql.visibility import visible_relation, visible_statement
 
 ROW_NUMBER = "expgraph_row_number"
 PK_PARAMETER = "expgraph_pk"
@@ -117,10 +121,20 @@ class Source:
 class Compiler:
     """Compiles root fields for one request (its dialect, principal, settings)."""
 
-    def __init__(self, dialect: str, principal: Any, settings: Any) -> None:
+    def __init__(
+        self,
+        dialect: str,
+        principal: Any,
+        settings: Any,
+        arguments: Callable[[Any, Any], dict[str, Any]] | None = None,
+    ) -> None:
         self.json = JsonSQL(dialect)
         self.principal = principal
         self.settings = settings
+        # (GraphQL field, its field nodes) -> its coerced arguments (Python
+        # names), for connections under a node: Unsupported when refused.
+        self.arguments = arguments
+        self.children: dict[ChildConnection, _Child] = {}
 
     def statement(
         self, root: Root, arguments: dict[str, Any], context: Any
@@ -133,6 +147,52 @@ class Compiler:
         if isinstance(root, NodeRoot):
             return self.node(root, arguments)
         return self.connection(root, arguments, context), {}
+
+    # --- connections under nodes: their arguments, checked up front -----------------
+
+    def prepare(self, shape: ModelShape) -> tuple[Any, ...]:
+        """Check and resolve the arguments of every connection under ``shape``
+        (as the executor would; Unsupported when it refuses them) and return
+        what the statement depends on of them, for its cache key."""
+        signature: list[Any] = []
+        for _identity, variant in shape.variants:
+            for field in variant.fields:
+                if isinstance(field, Related):
+                    signature.append(self.prepare(field.target))
+                elif isinstance(field, ChildList):
+                    signature.append(self.prepare(field.node))
+                elif isinstance(field, ChildConnection):
+                    signature.append((field, *self.child(field)))
+                    signature.append(self.prepare(field.node))
+        return tuple(signature)
+
+    def child(self, field: ChildConnection) -> tuple[Any, ...]:
+        if self.arguments is None:
+            raise Unsupported("no arguments")
+        arguments = self.arguments(field.field, field.details)
+        declared = field.declared
+        relation = declared.relation
+        assert relation is not None
+        filter_value = arguments.get("filter")
+        try:
+            keys = with_tiebreak(declared.sort_keys(arguments.get("order_by")))
+            if filter_value is not None:
+                relation = relation.narrowed(narrowing(filter_value, declared.filter_rules()))
+            args = PageArgs.within(
+                self.settings,
+                keys,
+                first=arguments.get("first"),
+                after=arguments.get("after"),
+                last=arguments.get("last"),
+                before=arguments.get("before"),
+            )
+        except Exception as exc:  # the executor refuses it, with its own error
+            raise Unsupported("refused") from exc
+        if any(k.expression is not None for k in keys):
+            raise Unsupported("a computed sort key")
+        relation = visible_relation(relation, self.principal)
+        self.children[field] = _Child(relation, keys, args)
+        return (relation, tuple((k.attr, k.descending) for k in keys), args)
 
     # --- node(id:) ---------------------------------------------------------------------
 
@@ -150,7 +210,8 @@ class Compiler:
         # Built once per node type, dialect and caller (what read rules depend
         # on); the key is a parameter.
         principal = self.principal
-        key = (root, type_name, self.json.dialect, _caller(principal))
+        children = self.prepare(shape)
+        key = (root, type_name, self.json.dialect, _caller(principal), children)
         statement = _NODE_STATEMENTS.get(key)
         if statement is None:
             pk_param = bindparam(PK_PARAMETER, type_=BigInteger())
@@ -214,9 +275,14 @@ class Compiler:
                 pairs.append((field.key, value))
             elif isinstance(field, Related):
                 parent = source.column(field.attr, shape.spec.model)
-                pairs.append(
-                    (field.key, self.related(field.target, lambda s, p=parent: s.column("id") == p))
-                )
+                value = self.related(field.target, lambda s, p=parent: s.column("id") == p)
+                if field.required:  # none (or not readable): the executor's error
+                    value = func.coalesce(value, json.refused_json())
+                pairs.append((field.key, value))
+            elif isinstance(field, ChildConnection):
+                pairs.append((field.key, json.embed(self.child_connection(field, source))))
+            elif isinstance(field, ChildList):
+                pairs.append((field.key, json.embed(self.child_list(field, source))))
         try:
             return json.object(pairs)
         except ValueError as exc:
@@ -234,6 +300,8 @@ class Compiler:
             return json.text(column)
         if field.coerce is Coerce.JSON:
             return json.json_column(column)
+        if field.coerce is Coerce.FLOAT:
+            return json.float_number(column)
         assert field.enum_class is not None
         return json.enum_name(column, field.enum_class)
 
@@ -276,8 +344,10 @@ class Compiler:
         # its filter rules are functions of their arguments and the caller: the
         # clock they use is the database's.)
         principal = self.principal
+        children = self.prepare(root.node)
         key = (
             root,
+            children,
             json.dialect,
             _caller(principal),
             tuple((k.attr, k.descending) for k in keys),
@@ -305,10 +375,82 @@ class Compiler:
         args: PageArgs,
     ) -> Any:
         """The connection's JSON value over its page statement."""
-        json = self.json
         row_number = func.row_number().over(order_by=order_by(entity, keys, args.forward))
         page_rows: Any = page.add_columns(row_number.label(ROW_NUMBER)).cte("expgraph_page")
-        page = page_rows
+        return self.page_value(
+            root.selection,
+            root.node,
+            root.connection_type,
+            root.edge_type,
+            stmt,
+            page_rows,
+            entity,
+            keys,
+            args,
+        )
+
+    def child_connection(self, field: ChildConnection, parent: Source) -> Any:
+        """A page of a node's children (a subquery correlated to the node's row)."""
+        child = self.children[field]
+        entity = child.relation.model
+        stmt = _children(child.relation, parent.column("id")).correlate(parent.selectable)
+        page = page_statement(stmt, entity, child.keys, child.args)
+        row_number = func.row_number().over(
+            order_by=order_by(entity, child.keys, child.args.forward)
+        )
+        page_rows = page.add_columns(row_number.label(ROW_NUMBER)).subquery()
+        return self.page_value(
+            field.selection,
+            field.node,
+            field.connection_type,
+            field.edge_type,
+            stmt,
+            page_rows,
+            entity,
+            child.keys,
+            child.args,
+        )
+
+    def child_list(self, field: ChildList, parent: Source) -> Any:
+        """Every child of a node the caller may read, in the list's order."""
+        spec = field.lists
+        relation = visible_relation(spec.relation, self.principal)
+        entity = relation.model
+        stmt = _children(relation, parent.column("id")).correlate(parent.selectable)
+        number = func.row_number().over(
+            order_by=(getattr(entity, spec.order_attr).asc(), entity.id.asc())
+        )
+        rows = stmt.add_columns(number.label(ROW_NUMBER)).subquery()
+        source = Source(rows, entity)
+        items = (
+            select(self.nodes(field.node, source).label("item"), rows.c[ROW_NUMBER].label("n"))
+            .select_from(rows)
+            .subquery()
+        )
+        shown = (
+            select(items.c.item, items.c.n)
+            .where(items.c.item.is_not(None))  # not readable: left out, as the executor does
+            .order_by(items.c.n)
+            .subquery()
+        )
+        value = self.json.array(self.json.embed(shown.c.item), shown.c.n.asc())
+        return select(value).select_from(shown).scalar_subquery()
+
+    def page_value(
+        self,
+        selection: tuple[tuple[str, str, Any], ...],
+        node: ModelShape,
+        connection_type: str,
+        edge_type: str,
+        stmt: Any,
+        page: Any,
+        entity: Any,
+        keys: tuple[SortKey, ...],
+        args: PageArgs,
+    ) -> Any:
+        """A connection's JSON value over ``page`` (its rows, numbered in
+        ``ROW_NUMBER``, one past the page) and ``stmt`` (every row, for its count)."""
+        json = self.json
         source = Source(page, entity)
         number = page.c[ROW_NUMBER]
         limit = args.limit
@@ -328,9 +470,9 @@ class Compiler:
         more = exists(select(literal_column("1")).select_from(page).where(number > limit))
         given = args.cursor is not None
         pairs: list[tuple[str, Any]] = []
-        for key, name, inner in root.selection:
+        for key, name, inner in selection:
             if name == "__typename":
-                pairs.append((key, quoted(root.connection_type)))
+                pairs.append((key, quoted(connection_type)))
             elif name == "totalCount":
                 count = select(func.count()).select_from(stmt.order_by(None).subquery())
                 pairs.append((key, count.scalar_subquery()))
@@ -352,11 +494,11 @@ class Compiler:
                 edge: list[tuple[str, Any]] = []
                 for edge_key, edge_name in inner:
                     if edge_name == "__typename":
-                        edge.append((edge_key, quoted(root.edge_type)))
+                        edge.append((edge_key, quoted(edge_type)))
                     elif edge_name == "cursor":
                         edge.append((edge_key, cursor))
                     else:
-                        edge.append((edge_key, self.nodes(root.node, source)))
+                        edge.append((edge_key, self.nodes(node, source)))
                 rows = (
                     select(json.object(edge).label("item"), number.label("n"))
                     .select_from(page)
@@ -401,6 +543,33 @@ class Compiler:
                 raise Unsupported("a sort key of another type")
         parts.append(quoted("]]"))
         return json.b64url(json.concat(parts))
+
+
+@dataclass(frozen=True)
+class _Child:
+    """A connection under a node, as its arguments resolved for this request."""
+
+    relation: Relation
+    keys: tuple[SortKey, ...]
+    args: PageArgs
+
+
+def _children(relation: Relation, parent_id: Any) -> Any:
+    """``select(model)`` of ``relation``'s children of the parent whose id is
+    ``parent_id`` (as ``Relation.statement`` for one parent)."""
+    model = relation.model
+    if relation.through is not None:
+        link = relation.through.association
+        parent = getattr(link, relation.through.parent_attr)
+        stmt = select(model).join(link, getattr(link, relation.through.target_attr) == model.id)
+    else:
+        assert relation.parent_attr is not None
+        parent = getattr(model, relation.parent_attr)
+        stmt = select(model)
+    stmt = stmt.where(parent == parent_id)
+    for narrowed in relation.narrowings:
+        stmt = stmt.where(narrowed.build())
+    return stmt
 
 
 class _Info:

@@ -76,7 +76,9 @@ def compiling(base: type, strawberry_schema: Any) -> type:
             if not plans:
                 return None
             context = self.context_value
-            compiler = Compiler(context.db.dialect, context.principal, context.settings)
+            compiler = Compiler(
+                context.db.dialect, context.principal, context.settings, self._arguments
+            )
             query = self.schema.query_type
             statements = {}
             for key, plan in plans.items():

@@ -26,15 +26,26 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
 )
-from sqlalchemy import BigInteger, Boolean, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Double,
+    Float,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import Enum as SQLEnum
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 from sqlalchemy.types import TypeDecorator
 
 from expgraph import compat
 from expgraph.db.types import UTCDateTime
 from expgraph.graphql import connections, prefetch
-from expgraph.graphql.loaders import RowsById
+from expgraph.graphql.loaders import ChildLists, RowsById
 from expgraph.graphql.permissions import RequiresPermission
 from expgraph.graphql.relay import NodeSpec, registry
 from expgraph.graphql.visibility import rule_for
@@ -56,6 +67,7 @@ class Coerce(enum.Enum):
     BIGINT = "bigint"
     JSON = "json"
     ENUM = "enum"
+    FLOAT = "float"  # a double: as orjson writes the executor's Python float
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,36 @@ class Related:
     key: str
     attr: str
     target: ModelShape
+    required: bool = False  # non-null in GraphQL: the executor answers an error for none
+
+
+@dataclass(frozen=True, eq=False)  # by identity: its arguments are resolved per request
+class ChildConnection:
+    """A ``connection_field`` of a node: a page of ``declared.relation``'s children
+    of the node's row, with the field's arguments (``field``, ``details``: coerced
+    from the request's variables when compiled)."""
+
+    key: str
+    declared: connections.ListDeclaration
+    field: Any
+    details: Any
+    node: ModelShape
+    edge_type: str
+    connection_type: str
+    selection: tuple[tuple[str, str, Any], ...]  # (key, field, sub-selection)
+
+
+@dataclass(frozen=True, eq=False)
+class ChildList:
+    """A ``list_field`` over ``ChildLists``: every child of the node's row the
+    caller may read, in the spec's order (unique per parent)."""
+
+    key: str
+    lists: ChildLists
+    node: ModelShape
+
+
+Field = Typename | GlobalId | Column | Related | ChildConnection | ChildList
 
 
 @dataclass(frozen=True)
@@ -91,7 +133,7 @@ class ObjectShape:
     """One node type's selection: its fields in response order."""
 
     spec: NodeSpec
-    fields: tuple[Typename | GlobalId | Column | Related, ...]
+    fields: tuple[Field, ...]
 
 
 @dataclass(frozen=True)
@@ -251,6 +293,26 @@ class _Planner:
         entity = declared.entity
         if not isinstance(entity, type) or rule_for(entity) is None:
             raise Unsupported("entity")
+        connection_type, edge_type, selection, node = self.connection_selection(
+            field, details, entity
+        )
+        return ConnectionRoot(
+            key,
+            name,
+            declared,
+            entity,
+            node,
+            edge_type,
+            connection_type,
+            selection,
+            permissions,
+        )
+
+    def connection_selection(
+        self, field: Any, details: Any, entity: type
+    ) -> tuple[str, str, tuple[tuple[str, str, Any], ...], ModelShape]:
+        """A connection's selection: its type's name, its edge type's name, what
+        it selects and the shape of its nodes."""
         connection_type = _named(field.type)
         if not isinstance(connection_type, GraphQLObjectType):
             raise Unsupported("connection type")
@@ -289,17 +351,7 @@ class _Planner:
                 raise Unsupported(sub_name)
         if node is None:
             node = ModelShape(entity, None, ())
-        return ConnectionRoot(
-            key,
-            name,
-            declared,
-            entity,
-            node,
-            edge_type.name,
-            connection_type.name,
-            tuple(selection),
-            permissions,
-        )
+        return connection_type.name, edge_type.name, tuple(selection), node
 
     def model_shape(self, model: type, details: Any) -> ModelShape:
         """The rows of ``model`` as the nodes the executor would make of them."""
@@ -331,17 +383,25 @@ class _Planner:
     ) -> ObjectShape:
         mapper: Any = sa_inspect(spec.model)
         attributes = dict(spec.fields)
-        fields: list[Typename | GlobalId | Column | Related] = []
+        fields: list[Field] = []
         for key, sub in self.subfields(gql_type, details).items():
             name = sub[0].node.name.value
-            self._no_arguments(sub)
             if name == "__typename":
+                self._no_arguments(sub)
                 fields.append(Typename(key))
                 continue
             field = gql_type.fields[name]
             definition = compat.definition_of(field)
             if definition is None or definition.extensions or definition.permission_classes:
                 raise Unsupported(name)
+            declared = _declared(definition)
+            if isinstance(declared, connections.ListDeclaration) and declared.relation is not None:
+                fields.append(self.child_connection(key, field, sub, declared))
+                continue
+            self._no_arguments(sub)
+            if isinstance(declared, prefetch.ListLink):
+                fields.append(self.child_list(key, field, sub, declared))
+                continue
             if name == "id" and definition.base_resolver is None:
                 fields.append(GlobalId(key))
                 continue
@@ -357,18 +417,62 @@ class _Planner:
                     column = replace(column, required=True)
                 fields.append(column)
                 continue
-            declared = _declared(definition)
-            if (
-                not isinstance(declared, prefetch.NodeLink)
-                or not isinstance(declared.spec, RowsById)
-                or isinstance(field.type, GraphQLNonNull)
+            if not isinstance(declared, prefetch.NodeLink) or not isinstance(
+                declared.spec, RowsById
             ):
                 raise Unsupported(name)
             key_attr = declared.key_attr
             if key_attr not in mapper.column_attrs:
                 raise Unsupported(name)
-            fields.append(Related(key, key_attr, self.model_shape(declared.spec.model, sub)))
+            target = self.model_shape(declared.spec.model, sub)
+            required = isinstance(field.type, GraphQLNonNull)
+            fields.append(Related(key, key_attr, target, required))
         return ObjectShape(spec, tuple(fields))
+
+    def child_connection(
+        self, key: str, field: Any, details: Any, declared: connections.ListDeclaration
+    ) -> ChildConnection:
+        relation = declared.relation
+        assert relation is not None
+        entity = relation.model
+        if rule_for(entity) is None:
+            raise Unsupported("entity")
+        known = {"filter", "orderBy", "first", "after", "last", "before"}
+        if any(a.name.value not in known for d in details for a in d.node.arguments or ()):
+            raise Unsupported("connection arguments")
+        connection_type, edge_type, selection, node = self.connection_selection(
+            field, details, entity
+        )
+        return ChildConnection(
+            key, declared, field, details, node, edge_type, connection_type, selection
+        )
+
+    def child_list(
+        self, key: str, field: Any, details: Any, declared: prefetch.ListLink
+    ) -> ChildList:
+        spec = declared.spec
+        if not isinstance(spec, ChildLists) or rule_for(spec.relation.model) is None:
+            raise Unsupported("a list it does not know")
+        relation = spec.relation
+        # The executor lists children in ``order_attr`` order: the same order
+        # only when it is unique per parent.
+        if spec.order_attr != "id":
+            table: Any = sa_inspect(relation.model).local_table
+            if relation.through is not None or relation.parent_attr is None:
+                raise Unsupported("an order that may tie")
+            mapper: Any = sa_inspect(relation.model)
+            wanted = {
+                mapper.column_attrs[relation.parent_attr].columns[0].name,
+                mapper.column_attrs[spec.order_attr].columns[0].name,
+            }
+            unique = [
+                {c.name for c in constraint.columns}
+                for constraint in table.constraints
+                if isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint)
+            ] + [{c.name for c in index.columns} for index in table.indexes if index.unique]
+            if wanted not in unique:
+                raise Unsupported("an order that may tie")
+        return ChildList(key, spec, self.model_shape(relation.model, details))
 
     @staticmethod
     def column(key: str, mapper: Any, attr: str, graphql_type: Any) -> Column:
@@ -404,6 +508,13 @@ class _Planner:
             return Column(key, attr, Coerce.DATETIME)
         if name == "BigInt" and isinstance(base, Integer):
             return Column(key, attr, Coerce.BIGINT)
+        if (
+            name == "Float"
+            and type(base) in (Float, Double, DOUBLE_PRECISION)
+            and not base.asdecimal
+            and base.precision is None
+        ):
+            return Column(key, attr, Coerce.FLOAT)
         if name == "JSON" and type(base).__name__ in ("JSON", "JSONB"):
             return Column(key, attr, Coerce.JSON)
         raise Unsupported(attr)
