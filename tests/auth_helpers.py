@@ -27,7 +27,7 @@ from strawberry.utils.str_converters import to_camel_case
 from expgraph.db.base import Base
 from expgraph.db.engine import Database
 from expgraph.graphql.auth import Permission
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, Reference
 
 PASSWORD = "correct horse battery staple"
 LOGIN = """mutation($u: String, $e: String, $p: String!, $t: String, $b: String) {
@@ -74,7 +74,12 @@ class Caller:
     def __init__(self, app: Any, address: str = "127.0.0.1") -> None:
         transport = httpx.ASGITransport(app=app, client=(address, 40000))
         self.http = httpx.AsyncClient(transport=transport, base_url="http://test")
-        self.gql = GraphQLClient(self.http)
+        # Its compiled queries are checked against the executor's answers to the
+        # same caller, except with an API key (the second request would count
+        # against the key's rate limit).
+        settings = getattr(app.state, "settings", None)
+        self.reference = Reference(settings, address) if settings is not None else None
+        self.gql = GraphQLClient(self.http, self.reference)
         self.token: str | None = None
 
     async def login(self, username: str, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
@@ -82,11 +87,13 @@ class Caller:
         data = await self.gql.data(LOGIN, {"u": username, "p": password, **extra})
         login: dict[str, Any] = data["login"]
         self.bearer(login["token"])
+        self.gql.reference = self.reference  # a session: compared
         self.http.cookies.clear()  # the bearer token only, not the cookie as well
         return login
 
     def bearer(self, token: str) -> Caller:
         self.token = token
+        self.gql.reference = None  # perhaps an API key: not compared
         self.http.headers["authorization"] = f"Bearer {token}"
         return self
 
@@ -110,6 +117,8 @@ class Caller:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        if self.reference is not None:
+            await self.reference.aclose()
 
 
 async def count(db: Database, table: str) -> int:

@@ -38,6 +38,11 @@ _NOT_RETRIED = (Failure.TIMEOUT, Failure.UNAVAILABLE)
 """Statement failures the executor would meet too: answered, not retried."""
 _REFUSED = VIOLATION
 
+answered = 0
+"""Root fields answered by a compiled statement so far in this process (for tests
+and diagnostics: a caller compares it before and after a request to tell whether
+the compiler answered anything of it)."""
+
 
 def compiling(base: type, strawberry_schema: Any) -> type:
     """An execution context class like ``base`` that runs compiled root fields."""
@@ -134,6 +139,8 @@ def compiling(base: type, strawberry_schema: Any) -> type:
                         rest[key] = grouped_field_set[key]  # the executor's error
                         continue
                     values[key] = _NULL if text is None else orjson.Fragment(text)
+                    global answered
+                    answered += 1
             if rest:
                 executed = super().execute_root_grouped_field_set(
                     root_type, root_value, rest, False, position_context
