@@ -400,3 +400,73 @@ async def test_floats_the_database_writes_otherwise_take_the_executor(pair: Pair
     experiment_id = await evaluation(pair, EXTREME_FLOATS)
     await pair.same(DETAIL, {"id": experiment_id})
     await pair.numbers(DETAIL, {"id": experiment_id})
+
+
+# --- derived fields with an SQL rule: the bench's list page ---------------------------
+
+LIST_PAGE = """query ListPage($after: String, $order: [ExperimentOrder!]) {
+  experiments(first: 50, after: $after, orderBy: $order) {
+    totalCount
+    edges { cursor node {
+      id name kind status createdAt
+      createdBy { username }
+      tags { edges { node { name color } } }
+      ... on EvaluationExperiment { repetitions
+        executionConfig { __typename state progress { __typename completed expected failed
+          missing fraction } } }
+      ... on SimulationExperiment { masterSeed }
+      ... on TrainingExperiment { modelType }
+      ... on ResearchExperiment { hypothesis }
+      ... on AbTestExperiment { unitType }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+async def test_execution_state_and_progress_match_the_executor(pair: Pair, db: Database) -> None:
+    """Every state (stopped, queued, running, orphaned, completed, failed) and a
+    progress with a fraction, in the full list page, compiled in one statement."""
+    from sqlalchemy import update
+
+    from expgraph.db.types import utc_before
+    from expgraph.domains.execution.models import ExecutionConfig
+    from tests.test_execution import CLAIM, RECORD, RELEASE, TOGGLE, runs_for, setup_evaluation
+
+    await seed(pair)
+    gql: Any = Writer(pair.executor)
+    made = {}
+    for name in ("queued", "running", "orphaned", "completed", "failed", "stopped"):
+        made[name], examples = await setup_evaluation(gql, name, examples=3, repetitions=1)
+        if name in ("running", "orphaned", "completed", "failed"):
+            await gql.data(CLAIM, {"w": name, "e": made[name]})
+            holder = {"e": made[name], "w": name, "t": "1"}
+            recorded = examples if name == "completed" else examples[:1]
+            error = "boom" if name == "failed" else None
+            await gql.data(RECORD, {**holder, "runs": runs_for(recorded, 1, error)})
+            if name in ("completed", "failed"):
+                await gql.data(RELEASE, {**holder, "err": "it broke" if error else None})
+        if name == "stopped":
+            await gql.data(TOGGLE, {"e": made[name], "on": False})
+    async with db.transaction() as session:
+        await session.execute(
+            update(ExecutionConfig)
+            .where(ExecutionConfig.claimed_by == "orphaned")
+            .values(claimed_at=utc_before(3600))
+        )
+    data = await pair.same(LIST_PAGE, statements=1)
+    states = {
+        e["node"]["name"]: e["node"]["executionConfig"]["state"]
+        for e in data["data"]["experiments"]["edges"]
+        if e["node"].get("executionConfig")
+    }
+    assert states == {name: name.upper() for name in made}, states
+    fractions = {
+        e["node"]["name"]: e["node"]["executionConfig"]["progress"]["fraction"]
+        for e in data["data"]["experiments"]["edges"]
+        if e["node"].get("executionConfig")
+    }
+    assert fractions["running"] == 1 / 3 and fractions["completed"] == 1.0
+    await pair.numbers(LIST_PAGE, {})
+    order = [{"field": "NAME", "direction": "DESC"}]
+    await pair.same(LIST_PAGE, {"order": order}, statements=1)

@@ -140,6 +140,11 @@ class JsonSQL:
         """``VIOLATION``, as a JSON string."""
         return quoted(VIOLATION)
 
+    def as_json(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A scalar (number, text, boolean) as a JSON value (PostgreSQL's
+        ``to_json``; SQLite's values are JSON as they are)."""
+        return func.to_json(value) if self.pg else value
+
     def refused_json(self) -> ColumnElement[Any]:
         """``VIOLATION`` as a JSON value, where the other branches are JSON."""
         text = quoted(orjson.dumps(VIOLATION).decode())

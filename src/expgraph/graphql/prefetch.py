@@ -157,6 +157,25 @@ class ListLink:
     spec: LoaderSpec
 
 
+@dataclass(frozen=True, eq=False)
+class SqlRule:
+    """A derived field's rule written in SQL, declared next to its Python
+    resolver (``derived_field(..., sql=...)``) so the read-query compiler can
+    answer the field inside the database; it must give exactly what the
+    resolver gives.
+
+    ``build(row, settings)`` gets the record's columns by attribute name
+    (``row.claimed_at``: columns of whatever the row is read from, for
+    correlated subqueries) and the settings, and returns, for a scalar or enum
+    field, an SQL expression of its value as a column would hold it (an enum
+    member's value); for an object field, a mapping from each of the object's
+    fields (Python names) to such an expression. ``settings``: the names of the
+    settings ``build`` reads (the compiled statement depends on them)."""
+
+    build: Callable[[Any, Any], Any]
+    settings: tuple[str, ...] = ()
+
+
 def declare(resolver: Any, declared: Any) -> Any:
     """Attach what a field was declared with to its resolver."""
     setattr(resolver, DECLARATION_ATTR, declared)
@@ -210,11 +229,14 @@ def derived_field(
     returns: Any,
     derive: Show,
     *,
+    sql: SqlRule | None = None,
     description: str | None = None,
 ) -> Any:
     """A field computed by ``derive(loaded value, record, context)`` from what
-    ``spec`` loads for ``record.<key_attr>`` (e.g. a state from run counts)."""
-    return _field(Prefetch(spec, _attribute(key_attr), derive), returns, description)
+    ``spec`` loads for ``record.<key_attr>`` (e.g. a state from run counts);
+    ``sql``: the same rule in SQL, when it can be written so (``SqlRule``)."""
+    prefetch = Prefetch(spec, _attribute(key_attr), derive)
+    return _field(prefetch, returns, description, sql)
 
 
 def _attribute(name: str) -> Callable[[Any], Any]:

@@ -8,12 +8,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from sqlalchemy import Double, case, cast, literal, select
+from sqlalchemy.orm import aliased
 
 from expgraph.db.claims import is_fresh
+from expgraph.db.types import utc_before
 from expgraph.domains.catalog.models import DatasetExample as ExampleRecord
 from expgraph.domains.execution import configs, models
 from expgraph.domains.execution.configs import EvaluatorKind
-from expgraph.domains.execution.loaders import Counts, ProgressById
+from expgraph.domains.execution.loaders import Counts, ProgressById, failed_runs
+from expgraph.domains.execution.service import E as EvaluationRecord
+from expgraph.domains.execution.service import completed_runs, expected_runs
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.experiments.types import Experiment
 from expgraph.graphql.connections import load_node
@@ -22,7 +27,7 @@ from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
 from expgraph.graphql.loaders import ChildLists, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
-from expgraph.graphql.prefetch import derived_field, list_field, node_field
+from expgraph.graphql.prefetch import SqlRule, derived_field, list_field, node_field
 from expgraph.graphql.relay import Node, encode_id, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 from expgraph.graphql.visibility import AdminOnly, Public
@@ -216,6 +221,50 @@ def state_shown(counts: Counts | None, config: Any, context: Any) -> ExecutionSt
     return derive_state(config, _present(counts), context.settings.execution_stale_seconds)
 
 
+def _counts_sql(row: Any) -> tuple[Any, Any, Any]:
+    """Expected, completed and failed runs of a config's experiment, in SQL
+    (``ProgressById``'s counts; a config's id is its experiment's)."""
+    experiment = aliased(EvaluationRecord)
+    expected = select(expected_runs(experiment)).where(experiment.id == row.id)
+    return expected.scalar_subquery(), completed_runs(row.id), failed_runs(row.id)
+
+
+def state_sql(row: Any, settings: Any) -> Any:
+    """``derive_state`` in SQL, from the same database clock (a hold is fresh
+    up to ``execution_stale_seconds``, the claims' boundary)."""
+    expected, completed, _ = _counts_sql(row)
+    stale = row.claimed_at < utc_before(settings.execution_stale_seconds)
+    return case(
+        (row.enabled.is_not(True), ExecutionState.STOPPED.value),
+        (row.claimed_at.is_not(None) & stale, ExecutionState.ORPHANED.value),
+        (row.claimed_at.is_not(None), ExecutionState.RUNNING.value),
+        (row.last_error.is_not(None), ExecutionState.FAILED.value),
+        ((expected > 0) & (completed >= expected), ExecutionState.COMPLETED.value),
+        else_=ExecutionState.QUEUED.value,
+    )
+
+
+def progress_sql(row: Any, _settings: Any) -> dict[str, Any]:
+    """``Progress.of`` in SQL: the fraction is one double division, as in Python."""
+    expected, completed, failed = _counts_sql(row)
+    one: Any = literal(1.0, Double())
+    fraction = case(
+        (expected == 0, one),
+        (completed >= expected, one),
+        else_=cast(completed, Double()) / expected,
+    )
+    missing = case(
+        (expected - completed - failed > 0, expected - completed - failed), else_=literal(0)
+    )
+    return {
+        "expected": expected,
+        "completed": completed,
+        "failed": failed,
+        "missing": missing,
+        "fraction": fraction,
+    }
+
+
 @node_type(models.ExecutionConfig, read=Public)
 @strawberry.type(description="How an evaluation experiment executes, and who holds it.")
 class ExecutionConfig(Node):
@@ -259,6 +308,7 @@ class ExecutionConfig(Node):
         "id",
         ExecutionState,
         state_shown,
+        sql=SqlRule(state_sql, settings=("execution_stale_seconds",)),
         description="Where it stands now, derived from the claim, errors and runs.",
     )
     progress: Progress = derived_field(
@@ -266,6 +316,7 @@ class ExecutionConfig(Node):
         "id",
         Progress,
         progress_shown,
+        sql=SqlRule(progress_sql),
         description="Runs recorded against those expected.",
     )
 

@@ -53,6 +53,7 @@ from expgraph.graphql.compiled.plan import (
     Coerce,
     Column,
     ConnectionRoot,
+    Derived,
     GlobalId,
     ModelShape,
     NodeRoot,
@@ -106,10 +107,11 @@ class Source:
         self.found[key] = found
         return found
 
-    def columns(self) -> Any:
-        """Its columns by record attribute, for read rules (``rule.where(principal, model)``
-        reads the columns it needs off ``model``)."""
-        mapper: Any = sa_inspect(self.model)
+    def columns(self, model: type | None = None) -> Any:
+        """Its columns by record attribute (of ``model``: the source's, or one of its
+        subclasses'), for read rules (``rule.where(principal, model)`` reads the
+        columns it needs off ``model``) and SQL rules."""
+        mapper: Any = sa_inspect(model or self.model)
         found = {}
         for prop in mapper.column_attrs:
             column = self.selectable.corresponding_column(prop.columns[0])
@@ -164,6 +166,9 @@ class Compiler:
                 elif isinstance(field, ChildConnection):
                     signature.append((field, *self.child(field)))
                     signature.append(self.prepare(field.node))
+                elif isinstance(field, Derived):
+                    settings = field.rule.settings
+                    signature.append(tuple((n, getattr(self.settings, n)) for n in settings))
         return tuple(signature)
 
     def child(self, field: ChildConnection) -> tuple[Any, ...]:
@@ -269,16 +274,15 @@ class Compiler:
                 pairs.append((field.key, json.global_id(shape.spec.type_name, source.column("id"))))
             elif isinstance(field, Column):
                 column = source.column(field.attr, shape.spec.model)
-                value = self.leaf(field, column)
-                if field.required:  # the executor would answer an error: let it
-                    value = case((column.is_(None), json.refused()), else_=value)
-                pairs.append((field.key, value))
+                pairs.append((field.key, self.leaf(field, column)))
             elif isinstance(field, Related):
                 parent = source.column(field.attr, shape.spec.model)
                 value = self.related(field.target, lambda s, p=parent: s.column("id") == p)
                 if field.required:  # none (or not readable): the executor's error
                     value = func.coalesce(value, json.refused_json())
                 pairs.append((field.key, value))
+            elif isinstance(field, Derived):
+                pairs.append((field.key, self.derived(field, source, shape.spec.model)))
             elif isinstance(field, ChildConnection):
                 pairs.append((field.key, json.embed(self.child_connection(field, source))))
             elif isinstance(field, ChildList):
@@ -288,7 +292,36 @@ class Compiler:
         except ValueError as exc:
             raise Unsupported("too many fields") from exc
 
+    def derived(self, field: Derived, source: Source, model: type) -> Any:
+        """A derived field's value, by its SQL rule over the row's columns."""
+        built = field.rule.build(source.columns(model), self.settings)
+        if field.leaf is not None:
+            return self.leaf(field.leaf, built)
+        pairs: list[tuple[str, Any]] = []
+        for key, name, leaf in field.fields:
+            if leaf is None:
+                pairs.append((key, quoted(field.type_name)))
+                continue
+            if name not in built:
+                raise Unsupported(name)
+            pairs.append((key, self.leaf(leaf, built[name])))
+        return self.json.object(pairs)
+
     def leaf(self, field: Column, column: Any) -> Any:
+        """A scalar's or an enum's output; where it is null but GraphQL says
+        non-null, the marker (the executor's error)."""
+        value = self.coerced(field, column)
+        if not field.required:
+            return value
+        if field.coerce in (Coerce.PLAIN, Coerce.BOOLEAN):  # one type for both branches
+            value = self.json.as_json(value)
+        if field.coerce in (Coerce.PLAIN, Coerce.BOOLEAN, Coerce.FLOAT, Coerce.JSON):
+            refused = self.json.refused_json()
+        else:  # text
+            refused = self.json.refused()
+        return case((column.is_(None), refused), else_=value)
+
+    def coerced(self, field: Column, column: Any) -> Any:
         json = self.json
         if field.coerce is Coerce.PLAIN:
             return column

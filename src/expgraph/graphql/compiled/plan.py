@@ -125,7 +125,20 @@ class ChildList:
     node: ModelShape
 
 
-Field = Typename | GlobalId | Column | Related | ChildConnection | ChildList
+@dataclass(frozen=True, eq=False)
+class Derived:
+    """A ``derived_field`` with an ``SqlRule``: a scalar or enum (``leaf``), or an
+    object whose ``fields`` (key, Python name, leaf; None for ``__typename``)
+    the rule gives."""
+
+    key: str
+    rule: prefetch.SqlRule
+    leaf: Column | None
+    type_name: str
+    fields: tuple[tuple[str, str, Column | None], ...] = ()
+
+
+Field = Typename | GlobalId | Column | Related | ChildConnection | ChildList | Derived
 
 
 @dataclass(frozen=True)
@@ -402,6 +415,9 @@ class _Planner:
             if isinstance(declared, prefetch.ListLink):
                 fields.append(self.child_list(key, field, sub, declared))
                 continue
+            if isinstance(declared, prefetch.SqlRule):
+                fields.append(self.derived(key, field, sub, declared))
+                continue
             if name == "id" and definition.base_resolver is None:
                 fields.append(GlobalId(key))
                 continue
@@ -474,6 +490,29 @@ class _Planner:
                 raise Unsupported("an order that may tie")
         return ChildList(key, spec, self.model_shape(relation.model, details))
 
+    def derived(self, key: str, field: Any, details: Any, rule: prefetch.SqlRule) -> Derived:
+        named = _named(field.type)
+        if not isinstance(named, GraphQLObjectType):
+            return Derived(key, rule, _leaf(key, field.type), named.name)
+        fields: list[tuple[str, str, Column | None]] = []
+        for sub_key, sub in self.subfields(named, details).items():
+            self._no_arguments(sub)
+            name = sub[0].node.name.value
+            if name == "__typename":
+                fields.append((sub_key, name, None))
+                continue
+            definition = compat.definition_of(named.fields[name])
+            if (
+                definition is None
+                or definition.base_resolver is not None
+                or definition.extensions
+                or definition.permission_classes
+            ):
+                raise Unsupported(name)
+            leaf = _leaf(sub_key, named.fields[name].type)
+            fields.append((sub_key, definition.python_name, leaf))
+        return Derived(key, rule, None, named.name, tuple(fields))
+
     @staticmethod
     def column(key: str, mapper: Any, attr: str, graphql_type: Any) -> Column:
         prop = mapper.column_attrs.get(attr)
@@ -518,6 +557,28 @@ class _Planner:
         if name == "JSON" and type(base).__name__ in ("JSON", "JSONB"):
             return Column(key, attr, Coerce.JSON)
         raise Unsupported(attr)
+
+
+def _leaf(key: str, graphql_type: Any) -> Column:
+    """How an SQL value of a GraphQL scalar or enum type becomes its output (no
+    column behind it: ``attr`` is empty)."""
+    required = isinstance(graphql_type, GraphQLNonNull)
+    leaf = _named(graphql_type)
+    if isinstance(leaf, GraphQLEnumType):
+        enum_class: Any = getattr(compat.definition_of(leaf), "wrapped_cls", None)
+        if enum_class is None:
+            raise Unsupported(leaf.name)
+        return Column(key, "", Coerce.ENUM, enum_class, required)
+    coerce = {
+        "String": Coerce.PLAIN,
+        "Int": Coerce.PLAIN,
+        "Boolean": Coerce.BOOLEAN,
+        "BigInt": Coerce.BIGINT,
+        "Float": Coerce.FLOAT,
+    }.get(getattr(leaf, "name", ""))
+    if coerce is None:
+        raise Unsupported(getattr(leaf, "name", "a type"))
+    return Column(key, "", coerce, None, required)
 
 
 def _declared(definition: Any) -> Any:
