@@ -470,3 +470,54 @@ async def test_execution_state_and_progress_match_the_executor(pair: Pair, db: D
     await pair.numbers(LIST_PAGE, {})
     order = [{"field": "NAME", "direction": "DESC"}]
     await pair.same(LIST_PAGE, {"order": order}, statements=1)
+
+
+# --- the other domains' list pages ------------------------------------------------------
+
+AB_PAGE = """query($after: String) {
+  experiments(first: 20, after: $after, filter: {kinds: [AB_TEST]}) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id name status ... on AbTestExperiment { unitType startAt
+      variants { __typename id name description position isControl config createdAt } } } }
+  } }"""
+
+
+async def test_the_ab_test_list_page_matches_the_executor(pair: Pair) -> None:
+    from tests.test_abtest_variants import ab_test, variant
+
+    gql: Any = Writer(pair.executor)
+    for i in range(3):
+        experiment_id = await ab_test(gql, f"ab {i}")
+        # created out of name order: listed by position
+        for name in ("z", "a", "m")[: i + 1]:
+            await variant(gql, experiment_id, name, allocation="0.2", description=name * i or None)
+    await create_experiment(gql, "not an A/B test", "SIMULATION")
+    data = await pair.same(AB_PAGE, statements=1)
+    edges = data["data"]["experiments"]["edges"]
+    assert [len(e["node"]["variants"]) for e in edges] == [3, 2, 1]
+    await pair.same(AB_PAGE, {"after": edges[0]["cursor"]}, statements=1)
+
+
+HPO_PAGE = """query($after: String) { hpoCampaigns(first: 10, after: $after) {
+  totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  edges { cursor node { __typename id name method status baseModelType seed trialsTotal
+    trialsCompleted bestValue bestAccuracy createdAt startedAt completedAt
+    dataset { id name } } } } }"""
+
+
+async def test_the_hpo_campaign_list_page_matches_the_executor(pair: Pair) -> None:
+    from tests.test_training_hpo import claim, create, train
+
+    gql: Any = Writer(pair.executor)
+    first = await create(gql, name="first")
+    await create(gql, name="second", seed="9007199254740993")
+    for _ in range(2):
+        trial = await claim(gql, first["id"])
+        assert trial is not None
+        await train(gql, trial)
+    data = await pair.same(HPO_PAGE, statements=1)
+    nodes = [e["node"] for e in data["data"]["hpoCampaigns"]["edges"]]
+    assert nodes[0]["trialsCompleted"] == 2 and isinstance(nodes[0]["bestValue"], float)
+    await pair.numbers(HPO_PAGE, {})
+    cursor = data["data"]["hpoCampaigns"]["edges"][0]["cursor"]
+    await pair.same(HPO_PAGE, {"after": cursor}, statements=1)

@@ -233,7 +233,7 @@ async def test_a_big_tree_reads_in_a_bounded_number_of_statements(gql, db, state
     assert len(depths) == sum(len(level) for level in levels[1:4])
 
 
-async def test_nested_tree_statements_do_not_grow_with_page_size(gql, db, statements):
+async def test_nested_tree_statements_do_not_grow_with_page_size(gql, db, statements, settings):
     _, _, root = await start(gql, db)
     children = (await gql.data(EXPAND, {"p": root, "c": [scenario(0.2) for _ in range(30)]}))[
         "expandNode"
@@ -248,4 +248,8 @@ async def test_nested_tree_statements_do_not_grow_with_page_size(gql, db, statem
         statements.reset()
         await gql.data(query, {"n": n})
         counts[n] = statements.count
-    assert counts[2] == counts[40] == 4, counts
+    # a statement per level; one in all when the read-query compiler answers it
+    # (not on SQLite, whose parser overflows on three levels of pages in one
+    # statement: the executor answers there)
+    deep = settings.compile_queries and settings.database_url.startswith("postgresql")
+    assert counts[2] == counts[40] == (1 if deep else 4), counts

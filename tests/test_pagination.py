@@ -148,8 +148,9 @@ async def test_nested_connections_page_per_parent(gql, db):
     assert [t["node"]["name"] for t in second["e0"]["edges"]] == ["t2", "t3"]
 
 
-async def test_statement_count_does_not_grow_with_page_size(gql, db, statements):
-    """N+1 guard: experiments -> tags, createdBy, dataset -> versions."""
+async def test_statement_count_does_not_grow_with_page_size(gql, db, statements, settings):
+    """N+1 guard: experiments -> tags, createdBy, dataset -> versions (one
+    statement in all when the read-query compiler answers it)."""
     from tests.helpers import create_dataset, create_tag, tag_experiment
 
     users = []
@@ -207,7 +208,7 @@ async def test_statement_count_does_not_grow_with_page_size(gql, db, statements)
         counts[n] = statements.count
     assert counts[5] == counts[200], counts
     # experiments, tags, users, datasets, versions: one statement per level.
-    assert counts[200] == 5, statements.sql
+    assert counts[200] == (1 if settings.compile_queries else 5), statements.sql
 
 
 async def test_a_count_alone_reads_no_page(gql, statements, settings):
@@ -229,8 +230,11 @@ async def test_a_count_alone_reads_no_page(gql, statements, settings):
         ),
         ("{ experiments { ... on ExperimentConnection { totalCount } } }", 1),
         ("{ experiments { totalCount pageInfo { hasNextPage } } }", 1 if compiled else 2),
-        ("{ experiments { edges { node { tags { totalCount } } } } }", 2),  # page, counts
-        ("{ experiments { edges { node { tags { totalCount edges { cursor } } } } } }", 3),
+        ("{ experiments { edges { node { tags { totalCount } } } } }", 1 if compiled else 2),
+        (
+            "{ experiments { edges { node { tags { totalCount edges { cursor } } } } } }",
+            1 if compiled else 3,
+        ),
         # The same field twice, one count-only: each alias is its own place.
         ("{ a: experiments { totalCount } b: experiments { edges { cursor } } }", 2),
     ]

@@ -6,11 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from expgraph.config import Settings
 from expgraph.domains.catalog.models import DatasetExample
 from expgraph.graphql.loaders import RowsById
 from tests.conftest import GraphQLClient
 from tests.helpers import create_experiment
 from tests.test_execution import CLAIM, RECORD, runs_for, setup_evaluation
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The executor's look-ahead is what these tests count: the read-query
+    compiler (which answers these documents in one statement) is off."""
+    return settings.model_copy(update={"compile_queries": False})
+
 
 ANNOTATE = """mutation($e: ID!, $w: String!, $t: BigInt!, $a: [AnnotationInput!]!) {
   recordRunAnnotations(input: {experimentId: $e, workerId: $w, fencingToken: $t,

@@ -79,6 +79,10 @@ class JsonSQL:
             raise ValueError(f"no JSON SQL for {dialect!r}")
         self.dialect = dialect
         self.pg = dialect == "postgresql"
+        # Levels of pages and lists in one statement (a root connection's page
+        # counts), at most: SQLite's parser has a fixed stack ("parser stack
+        # overflow" at three levels of pages); PostgreSQL has no such limit.
+        self.MAX_NESTED: int | None = None if self.pg else 2
 
     # --- JSON values ---------------------------------------------------------------
 

@@ -152,20 +152,25 @@ class Compiler:
 
     # --- connections under nodes: their arguments, checked up front -----------------
 
-    def prepare(self, shape: ModelShape) -> tuple[Any, ...]:
+    def prepare(self, shape: ModelShape, depth: int = 0) -> tuple[Any, ...]:
         """Check and resolve the arguments of every connection under ``shape``
         (as the executor would; Unsupported when it refuses them) and return
-        what the statement depends on of them, for its cache key."""
+        what the statement depends on of them, for its cache key. ``depth``:
+        how many connections or lists ``shape`` is nested in."""
         signature: list[Any] = []
         for _identity, variant in shape.variants:
             for field in variant.fields:
+                if isinstance(field, ChildConnection | ChildList):
+                    limit = self.json.MAX_NESTED
+                    if limit is not None and depth + 1 > limit:
+                        raise Unsupported("nested too deep for the database's parser")
                 if isinstance(field, Related):
-                    signature.append(self.prepare(field.target))
+                    signature.append(self.prepare(field.target, depth))
                 elif isinstance(field, ChildList):
-                    signature.append(self.prepare(field.node))
+                    signature.append(self.prepare(field.node, depth + 1))
                 elif isinstance(field, ChildConnection):
                     signature.append((field, *self.child(field)))
-                    signature.append(self.prepare(field.node))
+                    signature.append(self.prepare(field.node, depth + 1))
                 elif isinstance(field, Derived):
                     settings = field.rule.settings
                     signature.append(tuple((n, getattr(self.settings, n)) for n in settings))
@@ -377,7 +382,7 @@ class Compiler:
         # its filter rules are functions of their arguments and the caller: the
         # clock they use is the database's.)
         principal = self.principal
-        children = self.prepare(root.node)
+        children = self.prepare(root.node, 1)  # the root's page is a level
         key = (
             root,
             children,
