@@ -15,6 +15,11 @@ What it covers (anything else takes the executor): ``node(id:)`` and top-level
 connections made by ``connections.paged`` (filter, orderBy on columns,
 first/after/last/before, totalCount, edges/cursor/node, pageInfo); under a node
 ``__typename``, ``id``, plain column fields (String, Int, Boolean, DateTime,
-BigInt, JSON, enums), fragments and aliases, and to-one ``node_field``
-relationships. Read rules apply in SQL to every node reached.
+BigInt, JSON, enums, Float on doubles), fragments and aliases, ``node_field``
+relationships, ``connection_field`` connections (their arguments, totalCount,
+pageInfo, cursors), ``list_field`` lists over ``ChildLists`` and
+``derived_field``s declared with an SQL rule (``prefetch.SqlRule``). Fields are
+known by the declarations the kernel's helpers attach (``prefetch.declaration``).
+Read rules apply in SQL to every node reached. On SQLite a statement holds at
+most two levels of pages and lists (its parser's stack).
 """
