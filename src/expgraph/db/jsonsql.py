@@ -134,11 +134,17 @@ class JsonSQL:
         """A JSON column's value, spliced as JSON (not as a string)."""
         return value if self.pg else func.json(value)
 
-    def enum_name(self, value: ColumnElement[Any], enum_class: type[enum.Enum]) -> Any:
-        """The GraphQL name of a stored enum value (the database holds ``.value``)."""
+    def enum_name(
+        self, value: ColumnElement[Any], enum_class: type[enum.Enum], required: bool = False
+    ) -> Any:
+        """The GraphQL name of a stored enum value (the database holds ``.value``):
+        a simple ``CASE`` (``value`` computed once); null stays null, or is
+        refused when ``required``."""
         raw = type_coerce(value, String())
-        whens = [(raw == quoted(str(m.value)), quoted(m.name)) for m in enum_class]
-        return case((value.is_(None), literal_column("NULL")), *whens, else_=self.refused())
+        whens = {str(m.value): quoted(m.name) for m in enum_class}
+        absent = self.refused() if required else literal_column("NULL")
+        other = case((value.is_(None), absent), else_=self.refused())
+        return case(whens, value=raw, else_=other)
 
     def refused(self) -> ColumnElement[Any]:
         """``VIOLATION``, as a JSON string."""

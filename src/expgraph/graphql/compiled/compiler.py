@@ -300,7 +300,7 @@ class Compiler:
     def derived(self, field: Derived, source: Source, model: type) -> Any:
         """A derived field's value, by its SQL rule over the row's columns."""
         built = field.rule.build(source.columns(model), self.settings)
-        if field.leaf is not None:
+        if field.leaf is not None:  # read once (enums: a simple CASE over it)
             return self.leaf(field.leaf, built)
         pairs: list[tuple[str, Any]] = []
         for key, name, leaf in field.fields:
@@ -315,6 +315,9 @@ class Compiler:
     def leaf(self, field: Column, column: Any) -> Any:
         """A scalar's or an enum's output; where it is null but GraphQL says
         non-null, the marker (the executor's error)."""
+        if field.coerce is Coerce.ENUM:
+            assert field.enum_class is not None
+            return self.json.enum_name(column, field.enum_class, field.required)
         value = self.coerced(field, column)
         if not field.required:
             return value
