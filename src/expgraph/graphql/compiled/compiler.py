@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -188,14 +188,7 @@ class Compiler:
             keys = with_tiebreak(declared.sort_keys(arguments.get("order_by")))
             if filter_value is not None:
                 relation = relation.narrowed(narrowing(filter_value, declared.filter_rules()))
-            args = PageArgs.within(
-                self.settings,
-                keys,
-                first=arguments.get("first"),
-                after=arguments.get("after"),
-                last=arguments.get("last"),
-                before=arguments.get("before"),
-            )
+            args = _page_args(self.settings, keys, arguments)
         except Exception as exc:  # the executor refuses it, with its own error
             raise Unsupported("refused") from exc
         if any(k.expression is not None for k in keys):
@@ -363,14 +356,7 @@ class Compiler:
             keys = with_tiebreak(declared.sort_keys(arguments.get("order_by"), filter_value))
             if filter_value is not None:
                 stmt = connections.stmt_filtered(stmt, filter_value, declared.filter_rules())
-            args = PageArgs.within(
-                self.settings,
-                keys,
-                first=arguments.get("first"),
-                after=arguments.get("after"),
-                last=arguments.get("last"),
-                before=arguments.get("before"),
-            )
+            args = _page_args(self.settings, keys, arguments)
             entity = root.entity
             stmt = visible_statement(stmt, entity, self.principal)
             if any(k.expression is not None for k in keys):
@@ -650,3 +636,15 @@ def _stored(identity: Any) -> Any:
 
 
 __all__ = ["Compiler", "true"]
+
+
+def _page_args(settings: Any, keys: Any, arguments: Mapping[str, Any]) -> PageArgs:
+    """The page a connection's arguments ask for, checked as the executor checks them."""
+    return PageArgs.within(
+        settings,
+        keys,
+        first=arguments.get("first"),
+        after=arguments.get("after"),
+        last=arguments.get("last"),
+        before=arguments.get("before"),
+    )
