@@ -63,6 +63,11 @@ _counter = itertools.count()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
+        "executor: counts the executor's own statements (DataLoader batches, look-ahead); "
+        "runs with the read-query compiler off, which answers such documents in one",
+    )
+    config.addinivalue_line(
+        "markers",
         "fast_path: checks the fast path's own workings (its executor, look-ahead or "
         "statements straight on asyncpg); deselected when EXPGRAPH_FAST_PATH is off",
     )
@@ -192,9 +197,12 @@ def database_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
     # (from the environment too, as the server's: EXPGRAPH_FAST_PATH=0 tests the stock path)
-    return Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+    made = Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+    if request.node.get_closest_marker("executor") is not None:
+        return made.model_copy(update={"compile_queries": False})
+    return made
 
 
 @pytest.fixture

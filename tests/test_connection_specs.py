@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from expgraph.domains.catalog.models import Tag
 from expgraph.domains.catalog.types import TAGGED
 from expgraph.domains.experiments import models
@@ -98,6 +100,7 @@ query($id: ID!) {
 ALIAS = "x%d: experiments(filter: {kinds: [%s]}) { edges { node { name } } }"
 
 
+@pytest.mark.executor
 async def test_aliases_with_equal_filters_share_one_statement_and_differing_ones_do_not(
     gql, statements
 ):

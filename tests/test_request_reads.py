@@ -32,6 +32,7 @@ def _count_checkouts(db: Database) -> list[int]:
 
 
 @pytest.mark.parametrize("dialect", ["postgresql"])
+@pytest.mark.executor
 async def test_a_query_checks_out_one_connection_for_all_its_loaders(db, gql, statements):
     for n in range(3):
         experiment = await create_experiment(gql, f"exp {n}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
 from expgraph.domains.research import models
@@ -261,6 +262,7 @@ async def test_guides_documents_and_insights_are_one_per_key(gql, db):
     )
 
 
+@pytest.mark.executor
 async def test_nested_research_reads_do_not_grow_statements(gql, statements):
     for g in range(6):
         group = (

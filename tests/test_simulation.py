@@ -161,6 +161,7 @@ async def test_iterations_runs_and_events(gql):
     assert node["iterations"]["edges"] == [{"node": {"iteration": 0}}]
 
 
+@pytest.mark.executor
 async def test_simulation_connections_do_not_grow_statements(gql, statements):
     for i in range(12):
         experiment = await create_experiment(gql, f"s{i}", "SIMULATION")

@@ -396,6 +396,7 @@ async def test_the_readmes_commands_run_an_experiment_with_auth_on(auth_server, 
         caller = Caller.__new__(Caller)
         caller.http = http
         caller.gql = GraphQLClient(http)
+        caller.reference = None  # a real server over the network: nothing to compare with
         await caller.login("member")
         experiment_id = await make_experiment(caller, examples=10)
         refused = await worker_key(

@@ -12,9 +12,10 @@ the database built: ``orjson.dumps`` splices it into the response unparsed.
 
 A field falls back to the executor for this request when compiling it for
 these variables fails a Python-side check (the executor then answers, with
-its own error), and, logged, when its statement fails, unless the failure is
-the database's own (a statement timeout, the server unavailable): the field
-then answers that error, as the executor would, without waiting again.
+its own error), and, logged, when its statement fails, unless the statement
+timed out: the field then answers TIMEOUT, as the executor would, without
+waiting again. (A lost connection falls back: the executor's statement runs on
+a fresh one.)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from expgraph.graphql.compiled.plan import Unsupported, root_plans
 
 logger = logging.getLogger("expgraph")
 _NULL = orjson.Fragment(b"null")
-_NOT_RETRIED = (Failure.TIMEOUT, Failure.UNAVAILABLE)
+_NOT_RETRIED = (Failure.TIMEOUT,)
 """Statement failures the executor would meet too: answered, not retried."""
 _REFUSED = VIOLATION
 
