@@ -188,6 +188,23 @@ def declaration(resolver: Any) -> Any:
     return getattr(resolver, DECLARATION_ATTR, None)
 
 
+def computed(build: Callable[[Any, Any], Any], *, settings: tuple[str, ...] = ()) -> Any:
+    """Declare the SQL form of a field its resolver computes from the record's
+    own columns (``build(row, settings)``, as ``SqlRule``), so the read-query
+    compiler answers it too; put it under ``@strawberry.field``::
+
+        @strawberry.field(description="...")
+        @computed(lambda row, _settings: row.read_at.is_not(None))
+        def is_read(self) -> bool:
+            return self.record.read_at is not None
+    """
+
+    def mark(resolver: Any) -> Any:
+        return declare(resolver, SqlRule(build, settings))
+
+    return mark
+
+
 def _field(prefetch: Prefetch, returns: Any, description: str | None, declared: Any = None) -> Any:
     def resolve(root: Any, info: Info) -> Any:
         return prefetch.resolve(info, root.record)
