@@ -15,7 +15,9 @@ response inside the database is here:
   their GraphQL name (the database holds their value), booleans as JSON
   booleans (SQLite's 0/1), JSON columns spliced as JSON, doubles as orjson
   writes them (``float_number``);
-- the text of a keyset cursor, exactly as ``pagination.encode_cursor`` makes it.
+- the text of a keyset cursor, exactly as ``pagination.encode_cursor`` makes it;
+- ``RenamedKey``: a JSON object with one key shown under another name, for
+  rules of fields that show a stored object (``prefetch.computed``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from typing import Any
 import orjson
 from sqlalchemy import JSON, Integer, String, Text, case, cast, func, literal_column, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 B64URL_FUNCTION = "expgraph_b64url"
 FLOAT_FUNCTION = "expgraph_float_json"
@@ -225,3 +229,62 @@ class JsonSQL:
         for part in parts[1:]:
             result = result.concat(part)
         return result
+
+
+# --- a stored JSON object shown with one key renamed -----------------------------------
+
+
+class RenamedKey(FunctionElement[Any]):
+    """``RenamedKey(value, stored, shown)``: the JSON object ``value`` as Python
+    shows it after ``shown = {k: v for k, v in value.items() if k != stored};
+    shown[shown_key] = value[stored]`` (when ``stored`` is there): the key moves
+    last under its new name. Anything else (not an object, no such key) as it
+    is; NULL stays NULL. An object holding both keys gives the refusal marker
+    (Python would keep the new key's place: not worth writing in SQL)."""
+
+    type = JSON()
+    inherit_cache = True
+    name = "renamed_key"
+
+    def __init__(self, value: Any, stored: str, shown: str) -> None:
+        super().__init__(value, quoted(stored), quoted(shown))
+
+
+def _renamed_parts(element: RenamedKey, compiler: Any, **kw: Any) -> tuple[str, str, str]:
+    value, stored, shown = (compiler.process(c, **kw) for c in element.clauses)
+    return value, stored, shown
+
+
+@compiles(RenamedKey, "postgresql")
+def _renamed_postgresql(element: RenamedKey, compiler: Any, **kw: Any) -> str:
+    # jsonb prints keys in its own order (as asyncpg hands them to Python); the
+    # moved key is appended to that text.
+    value, stored, shown = _renamed_parts(element, compiler, **kw)
+    refused = orjson.dumps(VIOLATION).decode()
+    rest = f"({value} - {stored})"
+    return (
+        f"(CASE WHEN jsonb_typeof({value}) = 'object' AND ({value} -> {stored}) IS NOT NULL "
+        f"THEN CASE WHEN ({value} -> {shown}) IS NOT NULL THEN CAST('{refused}' AS json) "
+        f"ELSE CAST(CASE WHEN {rest} = '{{}}'::jsonb THEN '{{' "
+        f"ELSE left(CAST({rest} AS text), -1) || ', ' END "
+        f"|| CAST(to_json(CAST({shown} AS text)) AS text) || ': ' "
+        f"|| CAST({value} -> {stored} AS text) || '}}' AS json) END "
+        f"ELSE CAST({value} AS json) END)"
+    )
+
+
+@compiles(RenamedKey, "sqlite")
+def _renamed_sqlite(element: RenamedKey, compiler: Any, **kw: Any) -> str:
+    # json_set appends a new key last; paths quote the keys.
+    value, stored, shown = _renamed_parts(element, compiler, **kw)
+    refused = orjson.dumps(VIOLATION).decode()
+    stored_path = f"'$.\"' || {stored} || '\"'"
+    shown_path = f"'$.\"' || {shown} || '\"'"
+    return (
+        f"(CASE WHEN json_type({value}) = 'object' "
+        f"AND json_type({value}, {stored_path}) IS NOT NULL "
+        f"THEN CASE WHEN json_type({value}, {shown_path}) IS NOT NULL THEN json('{refused}') "
+        f"ELSE json_set(json_remove({value}, {stored_path}), {shown_path}, "
+        f"json({value} -> {stored_path})) END "
+        f"ELSE json({value}) END)"
+    )

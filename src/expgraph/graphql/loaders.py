@@ -1,5 +1,5 @@
 """Generic DataLoader specs: rows by id, pages of children by foreign key
-(directly or through an association table), counts, unpaged child lists, and
+(directly or through an association table), counts, unpaged child lists, a parent's first child, and
 ancestors and descendants in self-referential trees (recursive CTEs).
 
 Each spec is a frozen dataclass: equal specs within a request share one
@@ -163,6 +163,20 @@ class ChildLists:
     async def load(self, db: Database, keys: list[Any]) -> list[list[Any]]:
         stmt = _lists_statement(self)
         return await _grouped(db, stmt, self.relation.model, keys, {PARENT_KEYS: keys})
+
+
+@dataclass(frozen=True)
+class FirstChild:
+    """The first child (lowest id) of a relation per parent key, None for none:
+    a to-one link held on the child's side, e.g. a tree's root
+    (``Relation(Node, "tree_id", (Narrowing.fixed(is_root),))``). For relations
+    with few children per parent (it reads them all)."""
+
+    relation: Relation
+
+    async def load(self, db: Database, keys: list[Any]) -> list[Any]:
+        lists = await ChildLists(self.relation).load(db, keys)
+        return [rows[0] if rows else None for rows in lists]
 
 
 @lru_cache(maxsize=STATEMENTS_CACHED)

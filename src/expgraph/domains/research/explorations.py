@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy import select
+from sqlalchemy.sql.elements import ColumnElement
 
 from expgraph.domains.experiments.models import Experiment as ExperimentRecord
 from expgraph.domains.experiments.types import Experiment
@@ -22,12 +23,19 @@ from expgraph.graphql.connections import connection_field
 from expgraph.graphql.context import Info
 from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Ordering, Rule, SortDirection
-from expgraph.graphql.loaders import Ancestors, Descendants, Relation, RowsById
+from expgraph.graphql.loaders import (
+    Ancestors,
+    Descendants,
+    FirstChild,
+    Narrowing,
+    Relation,
+    RowsById,
+)
 from expgraph.graphql.pagination import SortKey
-from expgraph.graphql.prefetch import node_field
+from expgraph.graphql.prefetch import computed, node_field
 from expgraph.graphql.relay import Node, node_type
 from expgraph.graphql.scalars import JSON, BigInt
-from expgraph.graphql.visibility import Public, node_for, nodes_for
+from expgraph.graphql.visibility import Public, nodes_for
 
 if TYPE_CHECKING:
     from expgraph.domains.research.types import AnalysisRun
@@ -115,6 +123,13 @@ NODE_ORDERING = Ordering(
 CHILDREN = Relation(N, "parent_id")
 
 
+def _is_root() -> ColumnElement[bool]:
+    return N.parent_id.is_(None)
+
+
+ROOTS = Relation(N, "exploration_id", narrowings=(Narrowing.fixed(_is_root),))
+
+
 @node_type(models.ScenarioNode, read=Public)
 @strawberry.type(description="One scenario in an exploration tree.")
 class ScenarioNode(Node):
@@ -157,6 +172,7 @@ class ScenarioNode(Node):
         description="What simulating this scenario gave (a JSON object as sent; its successRate, "
         "from 0 to 1, ranks nodes); null until simulated."
     )
+    @computed(trees.shown_results_sql)
     def simulation_results(self) -> JSON | None:
         shown = trees.shown_results(self.record.simulation_results)
         return JSON(shown) if shown is not None else None
@@ -247,13 +263,9 @@ class Exploration(Node):
         description="The analysis run the exploration starts from.",
     )
 
-    @strawberry.field(description="The depth-0 node.")
-    async def root(self, info: Info) -> ScenarioNode:
-        async with info.context.db.read() as session:
-            root = await session.scalar(
-                select(N).where(N.exploration_id == self.record.id, N.parent_id.is_(None))
-            )
-        return node_for(info.context.principal, root)
+    root: ScenarioNodeT = node_field(
+        FirstChild(ROOTS), "id", ScenarioNodeT, nullable=False, description="The depth-0 node."
+    )
 
     nodes = connection_field(
         Relation(N, "exploration_id"),

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from expgraph.db.jsonsql import RenamedKey
 from expgraph.db.types import utcnow
 from expgraph.domains.experiments.models import ResearchExperiment
 from expgraph.domains.research import models
@@ -42,11 +43,16 @@ def stored_results(results: dict[str, Any]) -> dict[str, Any]:
 
 def shown_results(stored: dict[str, Any] | None) -> dict[str, Any] | None:
     """Simulation results as GraphQL shows them: the stored rate as ``successRate``."""
-    if stored is None or STORED_RATE_KEY not in stored:
-        return stored
+    if not isinstance(stored, dict) or STORED_RATE_KEY not in stored:
+        return stored  # also what only a hand-written row holds (a list, a number)
     shown = {k: v for k, v in stored.items() if k != STORED_RATE_KEY}
     shown[RATE_KEY] = stored[STORED_RATE_KEY]
     return shown
+
+
+def shown_results_sql(row: Any, _settings: Any) -> Any:
+    """``shown_results`` in SQL (the read-query compiler's rule)."""
+    return RenamedKey(row.simulation_results, STORED_RATE_KEY, RATE_KEY)
 
 
 def success_rate(node: Any = N) -> Any:

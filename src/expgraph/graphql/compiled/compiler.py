@@ -241,6 +241,18 @@ class Compiler:
             select(value).select_from(table).where(and_(*conditions)).scalar_subquery()
         )
 
+    def first_child(
+        self, shape: ModelShape, relation: Relation, parent_key: Any, parent: Source
+    ) -> Any:
+        """A scalar subquery: the node of the child of lowest id of ``relation``
+        whose parent is ``parent_key`` (``FirstChild``), null when none (or not
+        readable: the child is picked first, then shown or not, as the loader does)."""
+        entity = relation.model
+        stmt = _children(relation, parent_key).correlate(parent.selectable)
+        rows = stmt.order_by(entity.id.asc()).limit(1).subquery()
+        value = select(self.nodes(shape, Source(rows, entity))).select_from(rows)
+        return self.json.embed(value.scalar_subquery())
+
     def nodes(self, shape: ModelShape, source: Source) -> Any:
         """The node of each row of ``source`` (by its discriminator), or null
         where its type's read rule hides it."""
@@ -275,7 +287,10 @@ class Compiler:
                 pairs.append((field.key, self.leaf(field, column)))
             elif isinstance(field, Related):
                 parent = source.column(field.attr, shape.spec.model)
-                value = self.related(field.target, lambda s, p=parent: s.column("id") == p)
+                if field.relation is None:
+                    value = self.related(field.target, lambda s, p=parent: s.column("id") == p)
+                else:
+                    value = self.first_child(field.target, field.relation, parent, source)
                 if field.required:  # none (or not readable): the executor's error
                     value = func.coalesce(value, json.refused_json())
                 pairs.append((field.key, value))

@@ -45,7 +45,7 @@ from sqlalchemy.types import TypeDecorator
 from expgraph import compat
 from expgraph.db.types import UTCDateTime
 from expgraph.graphql import connections, prefetch
-from expgraph.graphql.loaders import ChildLists, RowsById
+from expgraph.graphql.loaders import ChildLists, FirstChild, Relation, RowsById
 from expgraph.graphql.permissions import RequiresPermission
 from expgraph.graphql.relay import NodeSpec, registry
 from expgraph.graphql.visibility import rule_for
@@ -91,12 +91,15 @@ class Column:
 
 @dataclass(frozen=True)
 class Related:
-    """A to-one ``node_field``: the row of ``target`` whose id is ``attr``'s value."""
+    """A to-one ``node_field``: the row of ``target`` whose id is ``attr``'s
+    value (``RowsById``), or, with ``relation`` (``FirstChild``), the child of
+    lowest id of ``relation`` whose parent is ``attr``'s value."""
 
     key: str
     attr: str
     target: ModelShape
     required: bool = False  # non-null in GraphQL: the executor answers an error for none
+    relation: Relation | None = None
 
 
 @dataclass(frozen=True, eq=False)  # by identity: its arguments are resolved per request
@@ -434,15 +437,22 @@ class _Planner:
                 fields.append(column)
                 continue
             if not isinstance(declared, prefetch.NodeLink) or not isinstance(
-                declared.spec, RowsById
+                declared.spec, RowsById | FirstChild
             ):
                 raise Unsupported(name)
             key_attr = declared.key_attr
             if key_attr not in mapper.column_attrs:
                 raise Unsupported(name)
-            target = self.model_shape(declared.spec.model, sub)
             required = isinstance(field.type, GraphQLNonNull)
-            fields.append(Related(key, key_attr, target, required))
+            if isinstance(declared.spec, FirstChild):
+                relation = declared.spec.relation
+                if relation.through is not None or relation.parent_attr is None:
+                    raise Unsupported(name)
+                target = self.model_shape(relation.model, sub)
+                fields.append(Related(key, key_attr, target, required, relation))
+            else:
+                target = self.model_shape(declared.spec.model, sub)
+                fields.append(Related(key, key_attr, target, required))
         return ObjectShape(spec, tuple(fields))
 
     def child_connection(
@@ -570,6 +580,7 @@ def _leaf(key: str, graphql_type: Any) -> Column:
             raise Unsupported(leaf.name)
         return Column(key, "", Coerce.ENUM, enum_class, required)
     coerce = {
+        "JSON": Coerce.JSON,
         "String": Coerce.PLAIN,
         "Int": Coerce.PLAIN,
         "Boolean": Coerce.BOOLEAN,
