@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 
 from expgraph.db.base import Base
 from expgraph.db.engine import Database
@@ -23,7 +23,7 @@ from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Rule
 from expgraph.graphql.loaders import ChildLists, Counts, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
-from expgraph.graphql.prefetch import derived_field, list_field, node_field
+from expgraph.graphql.prefetch import computed, derived_field, list_field, node_field
 from expgraph.graphql.relay import Node, encode_id, model_pk, node_type
 from expgraph.graphql.scalars import JSON
 from expgraph.graphql.visibility import Public, node_for
@@ -367,6 +367,12 @@ described_enum(
 )
 
 
+def _int32(column: Any) -> Any:
+    """A BIGINT column shown as a GraphQL Int: null (which the read-query compiler
+    refuses, so the executor answers its error) outside Int's 32 bits."""
+    return case((column.between(-(2**31), 2**31 - 1), column))
+
+
 @node_type(view_model(models.ExperimentMetricRow), read=Public)
 @strawberry.type(
     description=(
@@ -379,21 +385,26 @@ class ExperimentMetric(Node):
     experiment_name: str = strawberry.field(description="Its experiment's name.")
     variant_name: str = strawberry.field(description="Its variant's name.")
     metric_name: str = strawberry.field(description="The metric's name, as in events' metrics.")
-    bucket_type: models.BucketType = strawberry.field(
-        description="Whether it covers an hour or a day."
-    )
+    record: strawberry.Private[models.ExperimentMetricRow]
+
+    @strawberry.field(description="Whether it covers an hour or a day.")
+    @computed(lambda row, _settings: row.bucket_type)
+    def bucket_type(self) -> models.BucketType:
+        return models.BucketType(self.record.bucket_type)
+
     bucket_start: datetime = strawberry.field(description="Start of the hour or day (UTC).")
     mean: Decimal | None = strawberry.field(
         description="Mean value of the metric over its events (exact decimal); null when none."
     )
-    count: int = strawberry.field(description="How many events carried the metric.")
-    record: strawberry.Private[models.ExperimentMetricRow]
 
-    @strawberry.field(description="The variant it is about.")
-    async def variant(self, info: Info) -> Variant | None:
-        row = await info.context.loader(RowsById(models.Variant)).load(self.record.variant_id)
-        node: Variant | None = node_for(info.context.principal, row)
-        return node
+    @strawberry.field(description="How many events carried the metric.")
+    @computed(lambda row, _settings: _int32(row.count))
+    def count(self) -> int:
+        return self.record.count
+
+    variant: Variant | None = node_field(
+        RowsById(models.Variant), "variant_id", Variant, description="The variant it is about."
+    )
 
 
 @strawberry.input(description="Conditions on experiment metrics; all given must hold.")
@@ -433,14 +444,17 @@ METRIC_RULES: dict[str, Rule] = {
 class ActiveAbTest(Node):
     id: strawberry.ID
     name: str = strawberry.field(description="The experiment's name.")
-    variant_count: int = strawberry.field(description="How many variants it has.")
+
+    @strawberry.field(description="How many variants it has.")
+    @computed(lambda row, _settings: _int32(row.variant_count))
+    def variant_count(self) -> int:
+        return self.record.variant_count
+
     total_allocation: Decimal = strawberry.field(
         description="The sum of its variants' allocations, an exact decimal from 0 to 1."
     )
     record: strawberry.Private[models.ActiveAbTestRow]
 
-    @strawberry.field(description="The experiment itself.")
-    async def experiment(self, info: Info) -> Experiment_ | None:
-        row = await info.context.loader(RowsById(Experiment)).load(self.record.id)
-        node: Experiment_ | None = node_for(info.context.principal, row)
-        return node
+    experiment: Experiment_ | None = node_field(
+        RowsById(Experiment), "id", Experiment_, description="The experiment itself."
+    )

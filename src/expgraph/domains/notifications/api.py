@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import orjson
 import strawberry
+from sqlalchemy import Select
 
 from expgraph.db.outbox import EventType
 from expgraph.domains.notifications import inapp, preferences
@@ -28,7 +29,7 @@ from expgraph.domains.notifications.models import Notification as NotificationRe
 from expgraph.domains.notifications.types import Notification, NotificationPreference
 from expgraph.errors import BadRequest
 from expgraph.graphql.auth import Permission
-from expgraph.graphql.connections import Connection, Edge, PageInfo
+from expgraph.graphql.connections import paged
 from expgraph.graphql.context import Info
 from expgraph.graphql.permissions import mutation, query_field, requires
 from expgraph.graphql.relay import model_pk
@@ -68,58 +69,15 @@ class Query:
         return [NotificationPreference.of(p) for p in found]
 
     @query_field(description="Your in-app notifications: unread ones first, then newest first.")
-    async def my_notifications(
+    @paged(Notification, NotificationRecord, inapp.ORDER)
+    def my_notifications(
         self,
         info: Info,
         unread_only: Annotated[
             bool, strawberry.argument(description="True: only notifications not yet read.")
         ] = False,
-        first: Annotated[
-            int | None, strawberry.argument(description="At most this many, from the start.")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Items after this cursor.")
-        ] = None,
-        last: Annotated[
-            int | None, strawberry.argument(description="At most this many, from the end.")
-        ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="Items before this cursor.")
-        ] = None,
-    ) -> Connection[Notification]:
-        context = info.context
-        user_id = context.principal.user_id
-        async with context.db.read() as session:
-            found = await inapp.page(
-                session,
-                context.settings,
-                user_id,
-                unread_only,
-                first=first,
-                after=after,
-                last=last,
-                before=before,
-            )
-        edges: list[Edge[Any]] = []
-        for row in found.rows:
-            node = node_for(context.principal, row)
-            if node is not None:
-                edges.append(Edge(cursor=inapp.cursor_of(row), node=node))
-
-        async def total() -> int:
-            async with context.db.read() as session:
-                return await inapp.count(session, user_id, unread_only)
-
-        return Connection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=found.has_next,
-                has_previous_page=found.has_previous,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            _count=total,
-        )
+    ) -> Select[Any]:
+        return inapp.listing(info.context.principal.user_id, unread_only)
 
     @query_field(description="How many of your in-app notifications are unread.")
     async def unread_notification_count(self, info: Info) -> int:

@@ -11,6 +11,7 @@ from expgraph.domains.notifications import models
 from expgraph.domains.notifications.preferences import Preference
 from expgraph.domains.notifications.webhook_types import NotificationEventType
 from expgraph.graphql.enums import described_enum
+from expgraph.graphql.prefetch import computed
 from expgraph.graphql.relay import Node, node_type
 from expgraph.graphql.scalars import JSON
 from expgraph.graphql.visibility import OwnerOrAdmin
@@ -89,9 +90,11 @@ class Notification(Node):
     record: strawberry.Private[models.Notification]
 
     @strawberry.field(description="The kind of event it tells of.")
+    @computed(lambda row, _settings: row.event_type)
     def event_type(self) -> NotificationEventType:
         return _event_type(self.record.event_type)
 
     @strawberry.field(description="False until it is marked read.")
+    @computed(lambda row, _settings: row.read_at.is_not(None))
     def is_read(self) -> bool:
         return self.record.read_at is not None

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from sqlalchemy import String, literal_column
 
 from expgraph.domains.catalog.models import Dataset as DatasetRecord
 from expgraph.domains.training import models
 from expgraph.domains.training.dataset_jobs import (
+    COUNTER,
     MAX_SIGNALS,
     STATUSES,
     DatasetJobKind,
@@ -24,7 +26,7 @@ from expgraph.graphql.bounds import capped
 from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Rule
 from expgraph.graphql.loaders import RowsById
-from expgraph.graphql.prefetch import node_field
+from expgraph.graphql.prefetch import computed, node_field
 from expgraph.graphql.relay import Node, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 from expgraph.graphql.visibility import Public
@@ -72,6 +74,15 @@ described_enum(
         DatasetJobOutcome.FAILED: "It failed: nothing is written but the job's status and error.",
     },
 )
+
+
+def _kind_sql(row: Any) -> Any:
+    """``kind`` in SQL: a constant, told by the counter column only the row's
+    table has (``COUNTER``: num_faults for generations, num_files for imports)."""
+    kinds = [kind for kind, counter in COUNTER.items() if hasattr(row, counter)]
+    if len(kinds) != 1:
+        raise TypeError("not a dataset job's columns")
+    return literal_column(f"'{kinds[0].value}'", String())
 
 
 @strawberry.interface(
@@ -134,10 +145,12 @@ class DatasetJob(Node):
     )
 
     @strawberry.field(description="Which kind of job it is.")
+    @computed(lambda row, _settings: _kind_sql(row))
     def kind(self) -> DatasetJobKind:
         return kind_of(self.record)
 
     @strawberry.field(description="Where the job is in its life.")
+    @computed(lambda row, _settings: row.status)
     def status(self) -> DatasetJobStatus:
         return status_of(self.record)
 

@@ -24,7 +24,7 @@ from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Rule
 from expgraph.graphql.loaders import ChildLists, Narrowing, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
-from expgraph.graphql.prefetch import derived_field, list_field, node_field
+from expgraph.graphql.prefetch import computed, derived_field, list_field, node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 from expgraph.graphql.visibility import Public
@@ -302,10 +302,12 @@ class NasCampaign(Node):
     record: strawberry.Private[models.NasCampaign]
 
     @strawberry.field(description="Where the campaign is in its life.")
+    @computed(lambda row, _settings: row.status)
     def status(self) -> NasCampaignStatus:
         return _status(self.record)
 
     @strawberry.field(description="How each new architecture is picked.")
+    @computed(lambda row, _settings: row.search_algorithm)
     def search_algorithm(self) -> NasSearchAlgorithm:
         return NasSearchAlgorithm(self.record.search_algorithm)
 
