@@ -1112,12 +1112,16 @@ async def main() -> None:
     parser.add_argument(
         "--section",
         action="append",
-        choices=["core", "abtest", "training", "postgraphile"],
+        choices=["core", "abtest", "training", "postgraphile", "pages"],
         help="core: operations (a)-(e); abtest: A/B ingestion, assignUnits, results; "
         "training: logTrainingEpochs throughput, claimHpoTrial latency; postgraphile: (a)-(c) "
         "against PostGraphile 5 and the raw baseline, interleaved (abtest, training and "
         "postgraphile: PostgreSQL only; without core, each rewrites only its section of the "
-        "output). Default: core, abtest and postgraphile",
+        "output); pages: one A/B, training and notification list page each, compiled and "
+        "not, in process on SQLite. Default: core, abtest and postgraphile",
+    )
+    parser.add_argument(
+        "--page-requests", type=int, default=200, help="requests per page and mode (pages)"
     )
     parser.add_argument(
         "--peer",
@@ -1154,6 +1158,11 @@ async def main() -> None:
         from bench import peers
 
         peers_result = await peers.run(_postgresql_server(args), args, logs, sizes)
+    pages_result = None
+    if "pages" in sections:
+        from bench import pages
+
+        pages_result = await pages.run(args)
     output = Path(args.output)
     if "core" in sections:
         output.write_text(render(results, args, ab_result))
@@ -1168,6 +1177,10 @@ async def main() -> None:
         current = output.read_text() if output.exists() else "# Performance\n"
         section = peers.render(peers_result, args)
         output.write_text(splice_section(current, peers.HEADING, section))
+    if pages_result is not None:
+        current = output.read_text() if output.exists() else "# Performance\n"
+        section = pages.render(pages_result, args)
+        output.write_text(splice_section(current, pages.HEADING, section))
     print(output.read_text())
 
 
