@@ -39,7 +39,8 @@ AB_PAGE = """query AbPage($after: String) {
 NAS_PAGE = """query NasPage($after: String) { nasCampaigns(first: 50, after: $after) {
   totalCount pageInfo { hasNextPage endCursor }
   edges { cursor node { id name status searchAlgorithm numTrials maxParallel seed
-    bestAccuracy createdAt completedAt dataset { id name } } } } }"""
+    bestAccuracy createdAt completedAt dataset { id name }
+    progress { running completed failed remaining } } } } }"""
 NOTIFICATION_PAGE = """query NotificationPage($after: String) {
   myNotifications(first: 50, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }

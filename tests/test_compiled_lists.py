@@ -54,7 +54,9 @@ NAS_PAGE = """query($after: String) { nasCampaigns(first: 10, after: $after) {
   totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   edges { cursor node { __typename id name status searchAlgorithm numTrials maxParallel
     maxEpochsPerTrial seed bestAccuracy completedAt createdAt dataset { id name }
-    bestTrial { id trialNumber } } } } }"""
+    bestTrial { id trialNumber } progress { __typename running completed failed remaining }
+    trials(first: 3) { totalCount edges { node { trialNumber status architectureHash } } }
+  } } } }"""
 
 
 async def test_the_nas_campaign_list_page_compiles(
@@ -67,6 +69,7 @@ async def test_the_nas_campaign_list_page_compiles(
     trial = await claim(gql, first["id"], "w1")
     assert trial is not None
     await finish(gql, trial, "w1", validationAccuracy=0.75, flops="10", numParameters=5)
+    assert await claim(gql, first["id"], "w2") is not None  # running
 
     data = await compiled_once(gql, statements, NAS_PAGE)
     page = data["nasCampaigns"]
@@ -75,6 +78,10 @@ async def test_the_nas_campaign_list_page_compiles(
     assert (nodes["first"]["status"], nodes["first"]["searchAlgorithm"]) == ("RUNNING", "RANDOM")
     assert nodes["second"]["searchAlgorithm"] == "REGULARIZED_EVOLUTION"
     assert nodes["first"]["bestTrial"]["trialNumber"] == trial["trialNumber"]
+    progress = {k: v for k, v in nodes["first"]["progress"].items() if k != "__typename"}
+    assert progress == {"running": 1, "completed": 1, "failed": 0, "remaining": 8}
+    assert nodes["first"]["trials"]["totalCount"] == 2
+    assert nodes["second"]["progress"]["remaining"] == 10
     after = page["edges"][0]["cursor"]
     data = await compiled_once(gql, statements, NAS_PAGE, {"after": after})
     assert [e["node"]["name"] for e in data["nasCampaigns"]["edges"]] == [

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.orm import aliased
 
 from expgraph.domains.catalog.fields import dataset_field
 from expgraph.domains.catalog.models import Dataset
@@ -24,7 +26,7 @@ from expgraph.graphql.enums import described_enum
 from expgraph.graphql.filters import Rule
 from expgraph.graphql.loaders import ChildLists, Narrowing, Relation, RowsById
 from expgraph.graphql.pagination import SortKey
-from expgraph.graphql.prefetch import computed, derived_field, list_field, node_field
+from expgraph.graphql.prefetch import SqlRule, computed, derived_field, list_field, node_field
 from expgraph.graphql.relay import Node, model_pk, node_type
 from expgraph.graphql.scalars import JSON, BigInt
 from expgraph.graphql.visibility import Public
@@ -166,6 +168,28 @@ def progress_of(tally: Tally, record: Any) -> NasProgress:
 
 def _progress(tally: Tally, record: Any, _context: Any) -> NasProgress:
     return progress_of(tally, record)
+
+
+def _progress_sql(row: Any, _settings: Any) -> dict[str, Any]:
+    """``progress_of`` in SQL: the campaign's trials counted by state."""
+
+    def count(status: NasTrialStatus) -> Any:
+        trial = aliased(models.NasTrial)
+        return (
+            select(func.count())
+            .select_from(trial)
+            .where(trial.campaign_id == row.id, trial.status == status)
+            .scalar_subquery()
+        )
+
+    running, completed = count(NasTrialStatus.RUNNING), count(NasTrialStatus.COMPLETED)
+    left = row.num_trials - running - completed
+    return {
+        "running": running,
+        "completed": completed,
+        "failed": count(NasTrialStatus.FAILED),
+        "remaining": case((left > 0, left), else_=literal(0)),
+    }
 
 
 @node_type(models.NasTrial, read=Public)
@@ -320,6 +344,7 @@ class NasCampaign(Node):
         "id",
         NasProgress,
         _progress,
+        sql=SqlRule(_progress_sql),
         description="Its trials by state; a page of campaigns reads them in one statement.",
     )
     trials = connection_field(
