@@ -3,10 +3,14 @@
 Every difference between PostgreSQL and SQLite in building a GraphQL
 response inside the database is here:
 
-- objects and arrays: ``json_build_object``/``json_agg`` (``json``, not
-  ``jsonb``: key order is the document's) and SQLite's
-  ``json_object``/``json_group_array``. SQLite forgets that a value is JSON
-  when it crosses a subquery, so every embedded value passes ``json()`` there;
+- objects and arrays: ``json_build_object``/``json_agg`` on PostgreSQL
+  (``json``, not ``jsonb``: key order is the document's). On SQLite, JSON
+  text concatenated with ``||`` (``'{"key":' || json_quote(value) || '}'``),
+  arrays with ``group_concat``: SQLite's parser has a fixed stack (100
+  entries) that every nested function call fills, and a page of nodes with
+  pages of children nests deep; a concatenation does not nest. Each value is
+  written as JSON by ``json_quote`` (strings, numbers, NULL), except JSON text
+  (``_JsonText``: made here, or read back from a subquery), spliced as it is;
 - output coercion identical to the GraphQL layer's: global ids
   (``base64url("Type:pk")`` without padding, as ``relay.encode_id``; SQLite has
   no base64, so ``register_sqlite_functions`` adds ``expgraph_b64url`` to every
@@ -34,6 +38,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator
 
 B64URL_FUNCTION = "expgraph_b64url"
 FLOAT_FUNCTION = "expgraph_float_json"
@@ -73,6 +78,19 @@ def quoted(text: str) -> ColumnElement[Any]:
     return literal_column("'" + text.replace("'", "''") + "'", Text)
 
 
+class _JsonText(TypeDecorator[str]):
+    """SQLite: JSON text (NULL for a JSON null), spliced into objects as it is."""
+
+    impl = Text
+    cache_ok = True
+
+
+class _JsonTextAlways(_JsonText):
+    """SQLite: JSON text that is never NULL (an object or array built here)."""
+
+    cache_ok = True
+
+
 class JsonSQL:
     """SQL building JSON for one dialect (``postgresql`` or ``sqlite``)."""
 
@@ -85,8 +103,8 @@ class JsonSQL:
         self.pg = dialect == "postgresql"
         # Levels of pages and lists in one statement (a root connection's page
         # counts), at most: SQLite's parser has a fixed stack ("parser stack
-        # overflow" at three levels of pages); PostgreSQL has no such limit.
-        self.MAX_NESTED: int | None = None if self.pg else 2
+        # overflow"); PostgreSQL has no such limit.
+        self.MAX_NESTED: int | None = None if self.pg else 3
 
     # --- JSON values ---------------------------------------------------------------
 
@@ -94,16 +112,37 @@ class JsonSQL:
         """A JSON object with these keys, in this order."""
         if len(pairs) > self.MAX_KEYS:
             raise ValueError("too many keys for one JSON object")
-        arguments: list[Any] = []
-        for key, value in pairs:
-            arguments.extend((quoted(key), value))
         if self.pg:
+            arguments: list[Any] = []
+            for key, value in pairs:
+                arguments.extend((quoted(key), value))
             return func.json_build_object(*arguments)
-        return func.json_object(*arguments)
+        parts: list[Any] = []
+        for i, (key, value) in enumerate(pairs):
+            opening = ("," if i else "{") + orjson.dumps(key).decode() + ":"
+            parts += [quoted(opening), self._text(value)]
+        parts.append(quoted("}" if pairs else "{}"))
+        return type_coerce(self.concat(parts), _JsonTextAlways())
 
-    def embed(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        """A JSON value read from a subquery, to embed in an object or array."""
-        return value if self.pg else func.json(value)
+    def _text(self, value: Any) -> Any:
+        """SQLite: a value as the JSON text to splice."""
+        kind = getattr(value, "type", None)
+        if isinstance(kind, _JsonTextAlways):
+            return value
+        if isinstance(kind, _JsonText):
+            return func.coalesce(value, quoted("null"))
+        return func.json_quote(value)
+
+    def embed(self, value: ColumnElement[Any], always: bool = False) -> ColumnElement[Any]:
+        """A JSON value read from a subquery, to embed in an object or array
+        (``always``: never null, e.g. an aggregate's array)."""
+        if self.pg:
+            return value
+        return type_coerce(value, _JsonTextAlways() if always else _JsonText())
+
+    def maybe(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A JSON value that may be null (e.g. ``CASE WHEN readable THEN object END``)."""
+        return value if self.pg else type_coerce(value, _JsonText())
 
     def array(self, value: ColumnElement[Any], order: Any) -> ColumnElement[Any]:
         """The aggregate JSON array of ``value`` over the rows in ``order``,
@@ -113,22 +152,24 @@ class JsonSQL:
         if self.pg:
             ordered = func.json_agg(aggregate_order_by(value, order))
             return func.coalesce(ordered, literal_column("'[]'::json"))
-        return func.json_group_array(value)
+        items = func.coalesce(func.group_concat(self._text(value), quoted(",")), quoted(""))
+        return type_coerce(quoted("[").concat(items).concat(quoted("]")), _JsonTextAlways())
 
     def constant(self, value: bool) -> ColumnElement[Any]:
         """A JSON boolean."""
         if self.pg:
             return literal_column("true" if value else "false")
-        return func.json(quoted("true" if value else "false"))
+        return type_coerce(quoted("true" if value else "false"), _JsonTextAlways())
 
     def boolean(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         if self.pg:
             return value
-        return case(
+        flag = case(
             (value.is_(None), literal_column("NULL")),
-            (type_coerce(value, Integer()) != 0, func.json(quoted("true"))),
-            else_=func.json(quoted("false")),
+            (type_coerce(value, Integer()) != 0, quoted("true")),
+            else_=quoted("false"),
         )
+        return type_coerce(flag, _JsonText())
 
     def text(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         """A value as text (BigInt's decimal string)."""
@@ -136,7 +177,11 @@ class JsonSQL:
 
     def json_column(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         """A JSON column's value, spliced as JSON (not as a string)."""
-        return value if self.pg else func.json(value)
+        return value if self.pg else type_coerce(value.op("->")(quoted("$")), _JsonText())
+
+    def text_of(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A statement's JSON value as its text (SQLite's JSON is text already)."""
+        return cast(value, Text) if self.pg else value
 
     def enum_name(
         self, value: ColumnElement[Any], enum_class: type[enum.Enum], required: bool = False
@@ -157,12 +202,14 @@ class JsonSQL:
     def as_json(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         """A scalar (number, text, boolean) as a JSON value (PostgreSQL's
         ``to_json``; SQLite's values are JSON as they are)."""
-        return func.to_json(value) if self.pg else value
+        if self.pg:
+            return func.to_json(value)
+        return type_coerce(func.json_quote(value), _JsonTextAlways())
 
     def refused_json(self) -> ColumnElement[Any]:
         """``VIOLATION`` as a JSON value, where the other branches are JSON."""
         text = quoted(orjson.dumps(VIOLATION).decode())
-        return cast(text, JSON) if self.pg else func.json(text)
+        return cast(text, JSON) if self.pg else type_coerce(text, _JsonTextAlways())
 
     def float_number(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         """A double column as the JSON number orjson writes for its Python float.
@@ -173,7 +220,7 @@ class JsonSQL:
         Elsewhere (an exponent, NaN, infinities) the formats differ: refused, so
         the executor answers. SQLite: orjson itself, through ``expgraph_float_json``."""
         if not self.pg:
-            return func.json(getattr(func, FLOAT_FUNCTION)(value))
+            return type_coerce(getattr(func, FLOAT_FUNCTION)(value), _JsonText())
         text = cast(value, Text)
         return case(
             (value.is_(None), literal_column("NULL")),
@@ -199,22 +246,21 @@ class JsonSQL:
     def datetime_text(self, value: ColumnElement[Any], zone: str = "Z") -> ColumnElement[Any]:
         """A UTC timestamp column as ``datetime.isoformat()`` of its UTC value,
         with ``zone`` for ``+00:00`` (``Z``: ``serialize_datetime``; ``+00:00``:
-        cursors). NULL stays NULL."""
+        cursors). NULL stays NULL (text concatenated with NULL is NULL). Flat
+        (SQLite's parser has a small stack: cursors sit at the deepest level)."""
         if self.pg:
             utc = value.op("AT TIME ZONE")(quoted("UTC"))
             seconds: Any = func.to_char(utc, quoted('YYYY-MM-DD"T"HH24:MI:SS'))
             micro = func.to_char(utc, quoted("US"))
         else:
-            # SQLite holds 'YYYY-MM-DD HH:MM:SS[.ffffff]' (SQLAlchemy's form, in UTC).
+            # SQLite holds 'YYYY-MM-DD HH:MM:SS[.f...]' (SQLAlchemy's form, or the
+            # database clock's milliseconds, in UTC): the fraction padded to six.
             seconds = (
                 func.substr(value, 1, 10).concat(quoted("T")).concat(func.substr(value, 12, 8))
             )
-            micro = func.substr(func.substr(value, 21).concat(quoted("000000")), 1, 6)
-        fraction = case((micro == quoted("000000"), quoted("")), else_=quoted(".").concat(micro))
-        return case(
-            (value.is_(None), literal_column("NULL")),
-            else_=seconds.concat(fraction).concat(quoted(zone)),
-        )
+            micro = func.substr(type_coerce(value, String()).concat(quoted("0000000")), 21, 6)
+        fraction = case({"000000": quoted("")}, value=micro, else_=quoted(".").concat(micro))
+        return seconds.concat(fraction).concat(quoted(zone))
 
     # --- cursor text -----------------------------------------------------------------
 
@@ -247,19 +293,16 @@ class RenamedKey(FunctionElement[Any]):
     name = "renamed_key"
 
     def __init__(self, value: Any, stored: str, shown: str) -> None:
-        super().__init__(value, quoted(stored), quoted(shown))
-
-
-def _renamed_parts(element: RenamedKey, compiler: Any, **kw: Any) -> tuple[str, str, str]:
-    value, stored, shown = (compiler.process(c, **kw) for c in element.clauses)
-    return value, stored, shown
+        # The keys, and their JSON paths (SQLite's functions take paths).
+        paths = (quoted(f'$."{stored}"'), quoted(f'$."{shown}"'))
+        super().__init__(value, quoted(stored), quoted(shown), *paths)
 
 
 @compiles(RenamedKey, "postgresql")
 def _renamed_postgresql(element: RenamedKey, compiler: Any, **kw: Any) -> str:
     # jsonb prints keys in its own order (as asyncpg hands them to Python); the
     # moved key is appended to that text.
-    value, stored, shown = _renamed_parts(element, compiler, **kw)
+    value, stored, shown, *_ = (compiler.process(c, **kw) for c in element.clauses)
     refused = orjson.dumps(VIOLATION).decode()
     rest = f"({value} - {stored})"
     return (
@@ -275,16 +318,13 @@ def _renamed_postgresql(element: RenamedKey, compiler: Any, **kw: Any) -> str:
 
 @compiles(RenamedKey, "sqlite")
 def _renamed_sqlite(element: RenamedKey, compiler: Any, **kw: Any) -> str:
-    # json_set appends a new key last; paths quote the keys.
-    value, stored, shown = _renamed_parts(element, compiler, **kw)
+    # json_set appends a new key last. One flat CASE, operators where SQLite has
+    # them: its parser's stack is small.
+    value, *_, stored, shown = (compiler.process(c, **kw) for c in element.clauses)
     refused = orjson.dumps(VIOLATION).decode()
-    stored_path = f"'$.\"' || {stored} || '\"'"
-    shown_path = f"'$.\"' || {shown} || '\"'"
     return (
-        f"(CASE WHEN json_type({value}) = 'object' "
-        f"AND json_type({value}, {stored_path}) IS NOT NULL "
-        f"THEN CASE WHEN json_type({value}, {shown_path}) IS NOT NULL THEN json('{refused}') "
-        f"ELSE json_set(json_remove({value}, {stored_path}), {shown_path}, "
-        f"json({value} -> {stored_path})) END "
-        f"ELSE json({value}) END)"
+        f"CASE WHEN json_type({value}) <> 'object' "
+        f"OR json_type({value}, {stored}) IS NULL THEN {value} -> '$' "
+        f"WHEN json_type({value}, {shown}) IS NOT NULL THEN json('{refused}') "
+        f"ELSE json_set(json_remove({value}, {stored}), {shown}, {value} -> {stored}) END"
     )

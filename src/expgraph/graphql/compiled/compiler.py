@@ -218,8 +218,8 @@ class Compiler:
         statement = _NODE_STATEMENTS.get(key)
         if statement is None:
             pk_param = bindparam(PK_PARAMETER, type_=BigInteger())
-            value = self.related(shape, lambda source: source.column("id") == pk_param)
-            statement = _NODE_STATEMENTS[key] = select(cast(value, Text))
+            statement = self.one(shape, lambda source: source.column("id") == pk_param, text=True)
+            _NODE_STATEMENTS[key] = statement
             if len(_NODE_STATEMENTS) > _STATEMENTS_SIZE:
                 _NODE_STATEMENTS.popitem(last=False)
         return statement, {PK_PARAMETER: pk}
@@ -229,6 +229,12 @@ class Compiler:
     def related(self, shape: ModelShape, match: Any) -> Any:
         """A scalar subquery: the node of the one row of ``shape.model`` that
         ``match(source)`` selects, null when none (or not readable)."""
+        return self.json.embed(self.one(shape, match).scalar_subquery())
+
+    def one(self, shape: ModelShape, match: Any, text: bool = False) -> Any:
+        """The statement selecting the node of the one row of ``shape.model``
+        that ``match(source)`` selects (no row when none, null when not
+        readable); ``text``: as its JSON text (a statement's result)."""
         table: Any = sa_inspect(shape.model).local_table.alias()
         source = Source(table, shape.model)
         conditions = [match(source)]
@@ -237,9 +243,9 @@ class Compiler:
             column = source.column(shape.discriminator)
             conditions.append(column.in_(identities))
         value = self.nodes(shape, source)
-        return self.json.embed(
-            select(value).select_from(table).where(and_(*conditions)).scalar_subquery()
-        )
+        if text:
+            value = self.json.text_of(value)
+        return select(value).select_from(table).where(and_(*conditions))
 
     def first_child(
         self, shape: ModelShape, relation: Relation, parent_key: Any, parent: Source
@@ -265,14 +271,14 @@ class Compiler:
             whens.append((discriminator == quoted(str(_stored(identity))), value))
         if not whens:
             return literal_column("NULL")
-        return case(*whens, else_=literal_column("NULL"))
+        return self.json.maybe(case(*whens, else_=literal_column("NULL")))
 
     def visible(self, variant: ObjectShape, source: Source, value: Any) -> Any:
         rule = variant.spec.read
         if rule.sees_all(self.principal):
             return value
         condition = rule.where(self.principal, source.columns())
-        return case((condition, value), else_=literal_column("NULL"))
+        return self.json.maybe(case((condition, value), else_=literal_column("NULL")))
 
     def object(self, shape: ObjectShape, source: Source) -> Any:
         json = self.json
@@ -296,10 +302,10 @@ class Compiler:
                 pairs.append((field.key, value))
             elif isinstance(field, Derived):
                 pairs.append((field.key, self.derived(field, source, shape.spec.model)))
-            elif isinstance(field, ChildConnection):
-                pairs.append((field.key, json.embed(self.child_connection(field, source))))
+            elif isinstance(field, ChildConnection):  # an object, not a subquery
+                pairs.append((field.key, self.child_connection(field, source)))
             elif isinstance(field, ChildList):
-                pairs.append((field.key, json.embed(self.child_list(field, source))))
+                pairs.append((field.key, json.embed(self.child_list(field, source), always=True)))
         try:
             return json.object(pairs)
         except ValueError as exc:
@@ -401,7 +407,7 @@ class Compiler:
         if cached is not None:
             _CONNECTION_STATEMENTS.move_to_end(key)
             return cached
-        statement = select(cast(self.page_json(root, stmt, page, entity, keys, args), Text))
+        statement = select(self.json.text_of(self.page_json(root, stmt, page, entity, keys, args)))
         _CONNECTION_STATEMENTS[key] = statement
         if len(_CONNECTION_STATEMENTS) > _STATEMENTS_SIZE:
             _CONNECTION_STATEMENTS.popitem(last=False)
@@ -533,27 +539,26 @@ class Compiler:
                         info.append((info_key, first_cursor(not args.forward)))
                 pairs.append((key, json.object(info)))
             else:
+                # The shown rows, in the order shown; each edge is built inside
+                # the aggregate (not in a subquery under it: SQLite's parser
+                # nests each subquery level deeper).
+                rows = (
+                    select(page).where(number <= limit).order_by(shown_order).limit(limit)
+                ).subquery()
+                shown = Source(rows, entity)
                 edge: list[tuple[str, Any]] = []
                 for edge_key, edge_name in inner:
                     if edge_name == "__typename":
                         edge.append((edge_key, quoted(edge_type)))
                     elif edge_name == "cursor":
-                        edge.append((edge_key, cursor))
+                        edge.append((edge_key, self.cursor(shown, keys)))
                     else:
-                        edge.append((edge_key, self.nodes(node, source)))
-                rows = (
-                    select(json.object(edge).label("item"), number.label("n"))
-                    .select_from(page)
-                    .where(number <= limit)
-                    .order_by(shown_order)
-                    .limit(limit)
-                    .subquery()
-                )
-                item = json.embed(rows.c.item)
-                ordered = rows.c.n.asc() if args.forward else rows.c.n.desc()
-                pairs.append(
-                    (key, select(json.array(item, ordered)).select_from(rows).scalar_subquery())
-                )
+                        edge.append((edge_key, self.nodes(node, shown)))
+                n = rows.c[ROW_NUMBER]
+                ordered = n.asc() if args.forward else n.desc()
+                array = json.array(json.object(edge), ordered)
+                edges = select(array).select_from(rows).scalar_subquery()
+                pairs.append((key, json.embed(edges, always=True)))
         return json.object(pairs)
 
     def flag(self, value: Any) -> Any:

@@ -30,6 +30,7 @@ from graphql.pyutils import Path
 from expgraph import compat
 from expgraph.db.errors import Failure, classify_database_error
 from expgraph.db.jsonsql import VIOLATION
+from expgraph.db.records import read_rows
 from expgraph.graphql.compiled.compiler import Compiler
 from expgraph.graphql.compiled.plan import Unsupported, root_plans
 
@@ -126,7 +127,11 @@ def compiling(base: type, strawberry_schema: Any) -> type:
             async with db.read() as session:
                 for key, statement in compiled.items():
                     try:
-                        text = (await session.execute(*statement)).scalar_one()
+                        # One row, or none (node(id:) of no row: null). Run as
+                        # every read is: once more on a new connection when the
+                        # server closed the pooled one (a terminated backend).
+                        rows = await read_rows(session, *statement)
+                        text = rows[0][0] if rows else None
                     except Exception as exc:
                         if classify_database_error(exc) in _NOT_RETRIED:
                             # The executor would fail the same way (and wait again):
