@@ -9,16 +9,25 @@ executor, which answers its error."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import text, update
 
+from expgraph.app import create_app
+from expgraph.config import Settings
 from expgraph.db.engine import Database
+from expgraph.db.outbox import EventType, emit
 from expgraph.domains.abtest import models as abtest_models
+from expgraph.domains.accounts import models as accounts
+from expgraph.domains.accounts import service as accounts_service
+from expgraph.domains.notifications import deliver
 from expgraph.graphql.compiled import execution as compiled_execution
 from expgraph.graphql.relay import decode_id
+from tests.auth_helpers import PASSWORD, Caller
 from tests.conftest import GraphQLClient, StatementCounter
 
 
@@ -195,3 +204,118 @@ async def test_the_ab_test_lists_compile(
     before = compiled_execution.answered
     body = await gql.post(METRICS, only)
     assert body.get("errors") and compiled_execution.answered == before, body
+
+
+# --- notifications: the signed-in user's list ----------------------------------------
+
+NOTIFICATIONS = """query($first: Int, $after: String, $last: Int, $before: String,
+    $unread: Boolean) {
+  myNotifications(first: $first, after: $after, last: $last, before: $before,
+                  unreadOnly: $unread) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { __typename id title body eventType isRead readAt data createdAt } } } }"""
+MARK = """mutation($ids: [ID!]) { markNotificationsRead(input: {ids: $ids}) { updated } }"""
+
+
+@pytest.fixture
+async def readers(
+    settings: Settings, db: Database
+) -> AsyncIterator[tuple[Caller, Caller, int, int]]:
+    """Two signed-in users (sessions: their queries are compared) and their ids."""
+    app = create_app(
+        settings.model_copy(update={"auth_enabled": True, "request_log_enabled": False}), db=db
+    )
+    callers, ids = [], []
+    for name in ("ada", "bob"):
+        async with db.transaction() as session:
+            user = await accounts_service.create_user(
+                session,
+                username=name,
+                email=f"{name}@example.com",
+                role=accounts.UserRole.VIEWER,
+                password=PASSWORD,
+            )
+            ids.append(int(user.id))
+        caller = Caller(app)
+        await caller.login(name)
+        callers.append(caller)
+    yield callers[0], callers[1], ids[0], ids[1]
+    for caller in callers:
+        await caller.aclose()
+
+
+async def _notify(db: Database, settings: Settings, user_id: int, *names: str) -> None:
+    async with db.transaction() as session:
+        for name in names:
+            await emit(
+                session,
+                EventType.EXPERIMENT_COMPLETED,
+                {"experiment_id": 1, "name": name, "old_status": "running"},
+                user_id=user_id,
+            )
+    await deliver.run_once(db, settings, {})
+
+
+def _names(data: dict[str, Any]) -> list[str]:
+    return [e["node"]["data"]["name"] for e in data["myNotifications"]["edges"]]
+
+
+async def test_my_notifications_compiles_unread_first_then_newest(
+    readers: tuple[Caller, Caller, int, int],
+    db: Database,
+    settings: Settings,
+    statements: StatementCounter,
+) -> None:
+    ada, bob, ada_id, bob_id = readers
+    await _notify(db, settings, ada_id, "n1", "n2", "n3", "n4", "n5")
+    await _notify(db, settings, bob_id, "bob's")
+
+    async def page(**variables: Any) -> dict[str, Any]:
+        return await compiled_once(
+            ada.gql, statements, NOTIFICATIONS, variables, table="notifications"
+        )
+
+    everything = await page()
+    assert _names(everything) == ["n5", "n4", "n3", "n2", "n1"]
+    assert everything["myNotifications"]["totalCount"] == 5
+    ids = {
+        e["node"]["data"]["name"]: e["node"]["id"] for e in everything["myNotifications"]["edges"]
+    }
+    marked = await ada.gql.data(MARK, {"ids": [ids["n4"], ids["n2"]]})
+    assert marked["markNotificationsRead"]["updated"] == 2
+
+    order = ["n5", "n3", "n1", "n4", "n2"]
+    listed = await page()
+    assert _names(listed) == order
+    read = [e["node"]["isRead"] for e in listed["myNotifications"]["edges"]]
+    assert read == [False, False, False, True, True]
+
+    # Forward pages of two, across the unread/read boundary, then backward.
+    seen, after = [], None
+    while True:
+        found = await page(first=2, after=after)
+        seen += _names(found)
+        info = found["myNotifications"]["pageInfo"]
+        if not info["hasNextPage"]:
+            break
+        after = info["endCursor"]
+    assert seen == order
+    seen, before = [], None
+    while True:
+        found = await page(last=2, before=before)
+        seen = _names(found) + seen
+        info = found["myNotifications"]["pageInfo"]
+        if not info["hasPreviousPage"]:
+            break
+        before = info["startCursor"]
+    assert seen == order
+
+    unread = await page(unread=True)
+    assert _names(unread) == ["n5", "n3", "n1"]
+    assert unread["myNotifications"]["totalCount"] == 3
+    second = await page(unread=True, first=1, after=unread["myNotifications"]["edges"][0]["cursor"])
+    assert _names(second) == ["n3"]
+
+    # Bob sees his own only, and never Ada's.
+    bobs = await compiled_once(bob.gql, statements, NOTIFICATIONS, {}, table="notifications")
+    assert _names(bobs) == ["bob's"] and bobs["myNotifications"]["totalCount"] == 1

@@ -204,7 +204,7 @@ class JsonSQL:
         ``to_json``; SQLite's values are JSON as they are)."""
         if self.pg:
             return func.to_json(value)
-        return type_coerce(func.json_quote(value), _JsonTextAlways())
+        return type_coerce(self._text(value), _JsonTextAlways())
 
     def refused_json(self) -> ColumnElement[Any]:
         """``VIOLATION`` as a JSON value, where the other branches are JSON."""

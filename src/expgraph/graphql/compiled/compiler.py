@@ -380,9 +380,10 @@ class Compiler:
             args = _page_args(self.settings, keys, arguments)
             entity = root.entity
             stmt = visible_statement(stmt, entity, self.principal)
-            if any(k.expression is not None for k in keys):
-                raise Unsupported("a computed sort key")
             page = page_statement(stmt, entity, keys, args)
+            # A computed sort key's value rides on its row, for its cursor.
+            computed = [k for k in keys if k.expression is not None]
+            page = page.add_columns(*(k.expression.label(_sort_label(k)) for k in computed))
         except Unsupported:
             raise
         except Exception as exc:  # the executor refuses it, with its own error
@@ -571,7 +572,10 @@ class Compiler:
         json = self.json
         parts: list[Any] = [quoted("[" + orjson.dumps(sort_signature(keys)).decode() + ",[")]
         for i, key in enumerate(keys):
-            column = source.column(key.attr)
+            if key.expression is None:
+                column = source.column(key.attr)
+            else:
+                column = source.selectable.c[_sort_label(key)]
             column_type = column.type
             base = getattr(column_type, "impl_instance", column_type)
             if i:
@@ -590,6 +594,11 @@ class Compiler:
                 raise Unsupported("a sort key of another type")
         parts.append(quoted("]]"))
         return json.b64url(json.concat(parts))
+
+
+def _sort_label(key: SortKey) -> str:
+    """The column a page carries a computed sort key's value in."""
+    return f"expgraph_sort_{key.attr}"
 
 
 @dataclass(frozen=True)
