@@ -12,14 +12,19 @@ being parsed in Python.
   every other root field to the executor, keeping the response's key order.
 
 What it covers (anything else takes the executor): ``node(id:)`` and top-level
-connections made by ``connections.paged`` (filter, orderBy on columns,
-first/after/last/before, totalCount, edges/cursor/node, pageInfo); under a node
-``__typename``, ``id``, plain column fields (String, Int, Boolean, DateTime,
-BigInt, JSON, enums, Float on doubles), fragments and aliases, ``node_field``
-relationships, ``connection_field`` connections (their arguments, totalCount,
-pageInfo, cursors), ``list_field`` lists over ``ChildLists`` and
-``derived_field``s declared with an SQL rule (``prefetch.SqlRule``). Fields are
-known by the declarations the kernel's helpers attach (``prefetch.declaration``).
+connections made by ``connections.paged`` (filter, orderBy on columns and on
+computed integer/boolean keys, first/after/last/before, totalCount,
+edges/cursor/node, pageInfo); under a node ``__typename``, ``id``, plain column
+fields (String, Int, Boolean, DateTime, BigInt, JSON, enums, Float on doubles),
+fragments and aliases, ``node_field`` relationships (``RowsById``, and
+``FirstChild``: a to-one link held on the child's side), ``connection_field``
+connections (their arguments, totalCount, pageInfo, cursors), ``list_field``
+lists over ``ChildLists`` (in an order unique per parent), ``derived_field``s
+declared with an SQL rule (``prefetch.SqlRule``) and plain fields computed
+from the record's columns declared with ``prefetch.computed``. Fields are known
+by the declarations the kernel's helpers attach (``prefetch.declaration``).
 Read rules apply in SQL to every node reached. On SQLite a statement holds at
-most two levels of pages and lists (its parser's stack).
+most three levels of pages and lists (its parser's stack: ``JsonSQL.MAX_NESTED``).
+Not covered: Decimal fields, recursive ancestors/descendants, lists of enums,
+mutation payloads, subscriptions, documents with directives.
 """
