@@ -5,22 +5,19 @@ test list (experiments of kind AB_TEST with their variants), the NAS campaign
 list and the signed-in user's notifications (unread first, then newest). Each
 is answered in process on SQLite (``.bench-sqlite/pages.db``, made again every
 run) by two apps on the same database, the read-query compiler on and off,
-over ASGI (no sockets, no concurrency): the mean and median time per request,
-whether the compiler answered the page, and the SQL statements one request
-sends. Both answers must be equal.
+over ASGI (no sockets, no concurrency), measured by bench/inprocess.py: the
+mean and median time per request, whether the compiler answered the page, and
+the SQL statements one request sends. Both answers must be equal.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from typing import Any
 
 import httpx
-import orjson
-from sqlalchemy import event
 
+from bench import inprocess
 from bench.run import ROOT
 from expgraph.db import migrate
 
@@ -30,6 +27,7 @@ VARIANTS = 3
 NAS_CAMPAIGNS = 50
 NOTIFICATIONS = 200
 PASSWORD = "bench password 1234"
+WARMUP = 5
 
 AB_PAGE = """query AbPage($after: String) {
   experiments(first: 50, after: $after, filter: {kinds: [AB_TEST]}) {
@@ -120,12 +118,10 @@ async def _fill(db: Any, client: httpx.AsyncClient) -> None:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from expgraph.app import create_app
     from expgraph.config import Settings
     from expgraph.db.engine import Database
     from expgraph.domains.accounts import service as accounts_service
     from expgraph.domains.accounts.models import UserRole
-    from expgraph.graphql.compiled import execution as compiled_execution
 
     path = ROOT / ".bench-sqlite" / "pages.db"
     path.parent.mkdir(exist_ok=True)
@@ -149,83 +145,34 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             role=UserRole.ADMIN,
             password=PASSWORD,
         )
-    sent: list[str] = []
-
-    def on_execute(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().split(" ", 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
-            sent.append(statement)
-
-    apps = {
-        mode: create_app(base.model_copy(update={"compile_queries": on}), db=db)
-        for mode, on in (("compiled", True), ("executor", False))
-    }
-    clients = {
-        mode: httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b")
-        for mode, app in apps.items()
-    }
     results: dict[str, Any] = {}
     try:
-        token = (await _data(clients["executor"], LOGIN, {"u": "bench", "p": PASSWORD}))["login"][
-            "token"
-        ]
-        for client in clients.values():
-            client.headers["authorization"] = f"Bearer {token}"
-        await _fill(db, clients["executor"])
-        event.listen(db.engine.sync_engine, "before_cursor_execute", on_execute)
-        for name, query in PAGES.items():
-            row: dict[str, Any] = {}
-            answers = []
-            for mode, client in clients.items():
-                payload = {"query": query, "variables": {}}
-                before = compiled_execution.answered
-                sent.clear()
-                answer = (await client.post("/graphql", json=payload)).content
-                row[f"{mode}_statements"] = len(sent)
-                row[f"{mode}_answered"] = compiled_execution.answered > before
-                answers.append(orjson.dumps(orjson.loads(answer)))
-                for _ in range(5):
-                    await client.post("/graphql", json=payload)
-                times = []
-                for _ in range(args.page_requests):
-                    started = time.perf_counter()
-                    await client.post("/graphql", json=payload)
-                    times.append((time.perf_counter() - started) * 1000)
-                row[f"{mode}_mean"] = statistics.fmean(times)
-                row[f"{mode}_p50"] = statistics.median(times)
-            row["same"] = answers[0] == answers[1]
-            row["errors"] = b'"errors"' in answers[0]
-            results[name] = row
+        async with inprocess.two_apps(base, db) as apps:
+            clients = apps.clients
+            login = await _data(clients["executor"], LOGIN, {"u": "bench", "p": PASSWORD})
+            for client in clients.values():
+                client.headers["authorization"] = f"Bearer {login['login']['token']}"
+            await _fill(db, clients["executor"])
+            for name, query in PAGES.items():
+                results[name] = await inprocess.compare(apps, query, {}, args.page_requests, WARMUP)
     finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", on_execute)
-        for client in clients.values():
-            await client.aclose()
         await db.dispose()
     return results
 
 
 def render(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
-    lines = [
+    return [
         HEADING,
         "",
-        "Written by `python -m bench.run --section pages` (bench/pages.py). SQLite, in process",
-        "over ASGI, one request at a time, two apps on the same database with the read-query",
-        f"compiler on and off; {args.page_requests} requests per page and mode after 5 warm-up",
-        f"requests; a signed-in admin (a session: one more statement per request). Data: {AB_TESTS}",
-        f"A/B tests of {VARIANTS} variants, {NAS_CAMPAIGNS} NAS campaigns, {NOTIFICATIONS} "
+        "Written by `python -m bench.run --section pages` (bench/pages.py, measured by",
+        "bench/inprocess.py). SQLite, in process over ASGI, one request at a time, two apps on",
+        "the same database with the read-query compiler on and off, interleaved;",
+        f"{args.page_requests} requests per page and mode after {WARMUP} warm-up requests; a",
+        f"signed-in admin (a session: one more statement per request). Data: {AB_TESTS} A/B tests",
+        f"of {VARIANTS} variants, {NAS_CAMPAIGNS} NAS campaigns, {NOTIFICATIONS} "
         "notifications (a quarter read); pages of 50.",
+        f"Machine load (1 / 5 / 15 min) at the end: {inprocess.load()}.",
         "",
-        "| page | compiled | statements (compiled / executor) | compiled ms mean / p50 | "
-        "executor ms mean / p50 | speed-up | same answer |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+        *inprocess.table(result),
+        "",
     ]
-    for name, row in result.items():
-        lines.append(
-            f"| {name} | {'yes' if row['compiled_answered'] else 'no (executor)'} | "
-            f"{row['compiled_statements']} / {row['executor_statements']} | "
-            f"{row['compiled_mean']:.1f} / {row['compiled_p50']:.1f} | "
-            f"{row['executor_mean']:.1f} / {row['executor_p50']:.1f} | "
-            f"{row['executor_mean'] / row['compiled_mean']:.2f}x | "
-            f"{'yes' if row['same'] and not row['errors'] else 'NO'} |"
-        )
-    lines.append("")
-    return lines

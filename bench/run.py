@@ -1112,16 +1112,23 @@ async def main() -> None:
     parser.add_argument(
         "--section",
         action="append",
-        choices=["core", "abtest", "training", "postgraphile", "pages"],
+        choices=["core", "abtest", "training", "postgraphile", "pages", "sqlite-core"],
         help="core: operations (a)-(e); abtest: A/B ingestion, assignUnits, results; "
         "training: logTrainingEpochs throughput, claimHpoTrial latency; postgraphile: (a)-(c) "
         "against PostGraphile 5 and the raw baseline, interleaved (abtest, training and "
         "postgraphile: PostgreSQL only; without core, each rewrites only its section of the "
         "output); pages: one A/B, training and notification list page each, compiled and "
-        "not, in process on SQLite. Default: core, abtest and postgraphile",
+        "not, in process on SQLite; sqlite-core: (a)-(c) compiled and not, in process on a "
+        "copy of the full SQLite data. Default: core, abtest and postgraphile",
     )
     parser.add_argument(
         "--page-requests", type=int, default=200, help="requests per page and mode (pages)"
+    )
+    parser.add_argument(
+        "--core-requests",
+        type=int,
+        default=100,
+        help="requests per document and mode (sqlite-core)",
     )
     parser.add_argument(
         "--peer",
@@ -1163,6 +1170,11 @@ async def main() -> None:
         from bench import pages
 
         pages_result = await pages.run(args)
+    sqlite_core_result = None
+    if "sqlite-core" in sections:
+        from bench import sqlite_core
+
+        sqlite_core_result = await sqlite_core.run(args)
     output = Path(args.output)
     if "core" in sections:
         output.write_text(render(results, args, ab_result))
@@ -1181,6 +1193,10 @@ async def main() -> None:
         current = output.read_text() if output.exists() else "# Performance\n"
         section = pages.render(pages_result, args)
         output.write_text(splice_section(current, pages.HEADING, section))
+    if sqlite_core_result is not None:
+        current = output.read_text() if output.exists() else "# Performance\n"
+        section = sqlite_core.render(sqlite_core_result, args)
+        output.write_text(splice_section(current, sqlite_core.HEADING, section))
     print(output.read_text())
 
 
