@@ -56,9 +56,7 @@ if not TEST_DATABASES or set(TEST_DATABASES) - set(DATABASES):
 # One template per test process (pytest-xdist names them gw0, gw1, ...): processes
 # sharing a server through EXPGRAPH_TEST_POSTGRES_URL never drop each other's.
 TEMPLATE_DB = f"expgraph_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-# Transaction and session control, not counted as statements (SET/RESET: the
-# compiled path's plan_cache_mode around its queries, db.direct.generic_plans).
-CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "SET", "RESET"}
+CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA"}
 _counter = itertools.count()
 
 

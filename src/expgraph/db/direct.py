@@ -24,14 +24,13 @@ positional parameters, the listeners called by hand).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 import asyncpg
-from sqlalchemy import Executable, text
+from sqlalchemy import Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -227,35 +226,3 @@ async def _direct(
                 values[index] = processor(value)
         rows.append(values)
     return rows
-
-
-_GENERIC_PLANS = text("SET plan_cache_mode = force_generic_plan")
-_RESET_PLANS = text("RESET plan_cache_mode")
-
-
-@asynccontextmanager
-async def generic_plans(session: AsyncSession) -> AsyncIterator[None]:
-    """Within the block, PostgreSQL plans the session's statements once per
-    connection and statement text (a generic plan, kept with asyncpg's prepared
-    statement) instead of again at every execution with the parameters' values:
-    for big statements whose plan does not depend on them (the read-query
-    compiler's, where planning took about as long as running). Reset after the
-    block (a connection that cannot be reset is discarded, never pooled with
-    the setting); nothing on SQLite."""
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    try:
-        await session.execute(_GENERIC_PLANS)
-    except Exception as exc:
-        if not lost_connection(exc):
-            raise
-        await session.invalidate()  # closed by the server: once more on a new one
-        await session.execute(_GENERIC_PLANS)
-    try:
-        yield
-    finally:
-        try:
-            await session.execute(_RESET_PLANS)
-        except Exception:
-            await session.invalidate()

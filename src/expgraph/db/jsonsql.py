@@ -229,12 +229,9 @@ class JsonSQL:
             else_=cast(text.concat(quoted(".0")), JSON),
         )
 
-    def global_id(self, type_name: Any, pk: ColumnElement[Any]) -> ColumnElement[Any]:
-        """``relay.encode_id(type_name, pk)`` in SQL (``type_name``: a name, or an
-        SQL expression of one)."""
-        if isinstance(type_name, str):
-            type_name = quoted(type_name)
-        return self.b64url(type_name.concat(quoted(":")).concat(cast(pk, Text)))
+    def global_id(self, type_name: str, pk: ColumnElement[Any]) -> ColumnElement[Any]:
+        """``relay.encode_id(type_name, pk)`` in SQL."""
+        return self.b64url(quoted(f"{type_name}:").concat(cast(pk, Text)))
 
     def b64url(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
         """base64url of UTF-8 text without padding."""

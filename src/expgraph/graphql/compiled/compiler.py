@@ -262,43 +262,16 @@ class Compiler:
     def nodes(self, shape: ModelShape, source: Source) -> Any:
         """The node of each row of ``source`` (by its discriminator), or null
         where its type's read rule hides it."""
-        if shape.discriminator is None:
-            if not shape.variants:
-                return literal_column("NULL")
-            ((_identity, variant),) = shape.variants
-            return self.visible(variant, source, self.object(variant, source))
-        discriminator = cast(source.column(shape.discriminator), String)
-        shared = self.shared(shape, source, discriminator)
-        if shared is not None:
-            return shared
         whens = []
         for identity, variant in shape.variants:
             value = self.visible(variant, source, self.object(variant, source))
+            if shape.discriminator is None:
+                return value
+            discriminator = cast(source.column(shape.discriminator), String)
             whens.append((discriminator == quoted(str(_stored(identity))), value))
         if not whens:
             return literal_column("NULL")
         return self.json.maybe(case(*whens, else_=literal_column("NULL")))
-
-    def shared(self, shape: ModelShape, source: Source, discriminator: Any) -> Any:
-        """One object for all of a table's node types when the document selects
-        the same fields of each under read rules that show this caller every row
-        (a list of experiments of every kind selecting interface fields): only
-        the type name (``__typename``, the global id) depends on the row. The
-        statement is then a fifth of its size, and so is PostgreSQL's planning.
-        None when they differ."""
-        variants = [variant for _identity, variant in shape.variants]
-        if len(variants) < 2:
-            return None
-        first = variants[0]
-        if any(v.fields != first.fields for v in variants[1:]):
-            return None
-        if not all(v.spec.read.sees_all(self.principal) for v in variants):
-            return None
-        names = {str(_stored(i)): quoted(v.spec.type_name) for i, v in shape.variants}
-        type_name = case(names, value=discriminator, else_=literal_column("NULL"))
-        value = self.object(first, source, type_name)
-        known = discriminator.in_(list(names))
-        return self.json.maybe(case((known, value), else_=literal_column("NULL")))
 
     def visible(self, variant: ObjectShape, source: Source, value: Any) -> Any:
         rule = variant.spec.read
@@ -307,18 +280,14 @@ class Compiler:
         condition = rule.where(self.principal, source.columns())
         return self.json.maybe(case((condition, value), else_=literal_column("NULL")))
 
-    def object(self, shape: ObjectShape, source: Source, type_name: Any = None) -> Any:
-        """The node's JSON object (``type_name``: its type's name as an SQL
-        expression, when shared by several types; else the shape's)."""
+    def object(self, shape: ObjectShape, source: Source) -> Any:
         json = self.json
-        if type_name is None:
-            type_name = quoted(shape.spec.type_name)
         pairs: list[tuple[str, ColumnElement[Any]]] = []
         for field in shape.fields:
             if isinstance(field, Typename):
-                pairs.append((field.key, type_name))
+                pairs.append((field.key, quoted(shape.spec.type_name)))
             elif isinstance(field, GlobalId):
-                pairs.append((field.key, json.global_id(type_name, source.column("id"))))
+                pairs.append((field.key, json.global_id(shape.spec.type_name, source.column("id"))))
             elif isinstance(field, Column):
                 column = source.column(field.attr, shape.spec.model)
                 pairs.append((field.key, self.leaf(field, column)))

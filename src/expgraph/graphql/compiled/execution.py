@@ -28,7 +28,6 @@ from graphql import get_argument_values
 from graphql.pyutils import Path
 
 from expgraph import compat
-from expgraph.db.direct import generic_plans
 from expgraph.db.errors import Failure, classify_database_error
 from expgraph.db.jsonsql import VIOLATION
 from expgraph.db.records import read_rows
@@ -125,7 +124,7 @@ def compiling(base: type, strawberry_schema: Any) -> type:
         ) -> dict[str, Any] | None:
             values: dict[str, Any] = {}
             db = self.context_value.db
-            async with db.read() as session, generic_plans(session):
+            async with db.read() as session:
                 for key, statement in compiled.items():
                     try:
                         # One row, or none (node(id:) of no row: null). Run as

@@ -118,7 +118,7 @@ class ChildConnection:
     selection: tuple[tuple[str, str, Any], ...]  # (key, field, sub-selection)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ChildList:
     """A ``list_field`` over ``ChildLists``: every child of the node's row the
     caller may read, in the spec's order (unique per parent)."""
