@@ -452,3 +452,30 @@ async def test_a_sample_ratio_mismatch_is_announced_once(db, gql, settings):
     assert event.event_type == "abtest_sample_ratio_mismatch"
     assert event.payload["name"] == "skewed" and event.payload["observed"] == {"v0": 90, "v1": 30}
     assert event.payload["expected"] == {"v0": 0.5, "v1": 0.5} and event.payload["p_value"] < 0.001
+
+
+async def test_an_event_whose_fan_out_always_fails_is_set_aside_at_the_limit(db, quick):
+    """A malformed event (its payload is not an object) fails every fan-out: it is
+    retried, then set aside after the limit with its error, and never blocks others."""
+    user = await _user(db)
+    async with db.transaction() as session:
+        bad = OutboxEvent(
+            event_type=EventType.EXPERIMENT_COMPLETED.value,
+            payload=["not", "an", "object"],
+            user_id=user,
+        )
+        session.add(bad)
+        await session.flush()
+        bad_id = int(bad.id)
+    await _emit(db, user)
+    email = Recorder(DeliveryChannel.EMAIL)
+    for _ in range(quick.delivery_max_attempts + 2):
+        await deliver.run_once(db, quick, _channels(email))
+    assert len(email.sent) == 1  # the good event went out on the first pass
+    async with db.read() as session:
+        event = await session.get(OutboxEvent, bad_id)
+    assert event is not None
+    assert event.attempts == quick.delivery_max_attempts  # not claimed after the limit
+    assert event.processed_at is not None and event.claimed_by is None
+    assert event.last_error is not None and event.last_error.startswith("AttributeError")
+    assert await _count(db, Notification, Notification.outbox_event_id == bad_id) == 0

@@ -12,6 +12,11 @@ than ``EXPGRAPH_DELIVERY_STALE_SECONDS``.
 1. **Fan-out.** A batch of unprocessed outbox events is claimed (one
    transaction, committed), then each is fanned out in a transaction of its own
    guarded by ``OUTBOX.hold``, which also marks it processed and releases it.
+   A fan-out that raises rolls back, is counted in the event's ``attempts`` with
+   its ``last_error``, and is tried again on the next pass; after
+   ``EXPGRAPH_DELIVERY_MAX_ATTEMPTS`` failures the event is set aside (marked
+   processed with its ``last_error`` kept), so a malformed event cannot be
+   claimed on every pass forever.
    The recipient is the event's ``user_id`` (an event without one reaches
    nobody). Per the user's preference for the event type (``preferences.py``;
    defaults when none is stored):
@@ -223,15 +228,22 @@ async def fan_out(
                 )
             done += 1
         except Exception as exc:  # one bad event must not stop the others
-            logger.exception("fanning out outbox event %s failed", event.id)
+            attempts = event.attempts + 1
+            given_up = attempts >= settings.delivery_max_attempts
+            logger.exception(
+                "fanning out outbox event %s failed (attempt %s%s)",
+                event.id,
+                attempts,
+                ", giving up" if given_up else "",
+            )
+            values: dict[str, Any] = {
+                "attempts": attempts,
+                "last_error": f"{type(exc).__name__}: {exc}"[:2000],
+            }
+            if given_up:  # else an event that always fails is claimed on every pass
+                values["processed_at"] = utcnow()
             async with db.transaction() as session:
-                await OUTBOX.release(
-                    session,
-                    event.id,
-                    holder,
-                    attempts=event.attempts + 1,
-                    last_error=str(exc)[:2000],
-                )
+                await OUTBOX.release(session, event.id, holder, **values)
     return done
 
 
