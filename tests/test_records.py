@@ -126,3 +126,39 @@ async def test_reusable_statements_read_directly_give_the_orms_values(settings, 
         )
     assert rows and {type(row[0]) for row in rows} == {SimulationExperiment}
     assert len(rows) < len(every)
+
+
+@pytest.mark.fast_path
+async def test_a_reusable_statements_own_values_go_through_their_types(gql, db, dialect):
+    """Values written into a reusable statement (an enum compared with its column)
+    are sent as their column type stores them: the statement runs once, directly on
+    asyncpg, not a failed direct attempt and then SQLAlchemy's."""
+    from sqlalchemy import event, update
+
+    from expgraph.db import direct
+    from expgraph.db.records import read_rows
+    from expgraph.domains.experiments.models import ExperimentStatus
+
+    await create_experiment(gql, "drafted")
+    await create_experiment(gql, "running")
+    async with db.transaction() as session:
+        await session.execute(
+            update(Experiment)
+            .where(Experiment.name == "running")
+            .values(status=ExperimentStatus.RUNNING)
+        )
+    sent: list[str] = []
+    event.listen(
+        db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda *a: sent.append(a[2]) if a[2].startswith("SELECT") else None,
+    )
+    statement = direct.reusable(
+        select(Experiment.name).where(Experiment.status == ExperimentStatus.RUNNING)
+    )
+    async with db.read() as session:
+        rows = await read_rows(session, statement)
+    assert [tuple(row) for row in rows] == [("running",)]
+    assert len(sent) == 1, sent
+    if dialect == "postgresql":
+        assert direct._REUSABLE[statement].get("postgresql") is not None

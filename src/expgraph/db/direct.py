@@ -107,7 +107,15 @@ def _compile(stmt: Any, dialect: Dialect, params: Mapping[str, Any]) -> _Compile
     state = compiled.construct_expanded_state(params)
     names = compat.positional_names(state)
     given = frozenset(params)
+    # The expanded state holds the processors of expanded parameters only: the
+    # others' are their types' (as SQLAlchemy applies them, e.g. an enum's value).
     processors = dict(state.processors)
+    for name in names:
+        bind = compiled.binds.get(name)
+        if name not in processors and bind is not None:
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
     fixed = {}
     for name in names:
         if name not in given:

@@ -83,6 +83,9 @@ def load_json(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+MAX_CACHED_STATEMENT_BYTES = 256 * 1024
+"""Statements up to this size keep their prepared statement per connection."""
+
 _ORJSON_STRICT = (
     orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -146,7 +149,14 @@ def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
         # a checkout waits this long when every connection is busy, then fails
         # (UNAVAILABLE) instead of queueing the request behind slow ones
         pool_timeout=settings.db_pool_timeout_seconds,
-        connect_args={"server_settings": server_settings},
+        connect_args={
+            "server_settings": server_settings,
+            # asyncpg keeps a prepared statement per statement text (and PostgreSQL
+            # its plan) only up to this size, 15 KB by default: the read-query
+            # compiler's statements are bigger, and were prepared and planned
+            # again at every execution (db/direct.py runs them on asyncpg).
+            "max_cacheable_statement_size": MAX_CACHED_STATEMENT_BYTES,
+        },
     )
     _replace_closed(engine)
     return engine

@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.sql.elements import ColumnElement
 
+from expgraph.db.direct import reusable
 from expgraph.db.jsonsql import JsonSQL, quoted
 from expgraph.graphql import connections
 from expgraph.graphql.compiled.plan import (
@@ -218,7 +219,9 @@ class Compiler:
         statement = _NODE_STATEMENTS.get(key)
         if statement is None:
             pk_param = bindparam(PK_PARAMETER, type_=BigInteger())
-            statement = self.one(shape, lambda source: source.column("id") == pk_param, text=True)
+            statement = reusable(
+                self.one(shape, lambda source: source.column("id") == pk_param, text=True)
+            )
             _NODE_STATEMENTS[key] = statement
             if len(_NODE_STATEMENTS) > _STATEMENTS_SIZE:
                 _NODE_STATEMENTS.popitem(last=False)
@@ -255,7 +258,7 @@ class Compiler:
         readable: the child is picked first, then shown or not, as the loader does)."""
         entity = relation.model
         stmt = _children(relation, parent_key).correlate(parent.selectable)
-        rows = stmt.order_by(entity.id.asc()).limit(1).subquery()
+        rows = stmt.order_by(entity.id.asc()).limit(_int(1)).subquery()
         value = select(self.nodes(shape, Source(rows, entity))).select_from(rows)
         return self.json.embed(value.scalar_subquery())
 
@@ -380,7 +383,7 @@ class Compiler:
             args = _page_args(self.settings, keys, arguments)
             entity = root.entity
             stmt = visible_statement(stmt, entity, self.principal)
-            page = page_statement(stmt, entity, keys, args)
+            page = page_statement(stmt, entity, keys, args).limit(_int(args.limit + 1))
             # A computed sort key's value rides on its row, for its cursor.
             computed = [k for k in keys if k.expression is not None]
             page = page.add_columns(*(k.expression.label(_sort_label(k)) for k in computed))
@@ -408,7 +411,9 @@ class Compiler:
         if cached is not None:
             _CONNECTION_STATEMENTS.move_to_end(key)
             return cached
-        statement = select(self.json.text_of(self.page_json(root, stmt, page, entity, keys, args)))
+        statement = reusable(
+            select(self.json.text_of(self.page_json(root, stmt, page, entity, keys, args)))
+        )
         _CONNECTION_STATEMENTS[key] = statement
         if len(_CONNECTION_STATEMENTS) > _STATEMENTS_SIZE:
             _CONNECTION_STATEMENTS.popitem(last=False)
@@ -443,7 +448,9 @@ class Compiler:
         child = self.children[field]
         entity = child.relation.model
         stmt = _children(child.relation, parent.column("id")).correlate(parent.selectable)
-        page = page_statement(stmt, entity, child.keys, child.args)
+        page = page_statement(stmt, entity, child.keys, child.args).limit(
+            _int(child.args.limit + 1)
+        )
         row_number = func.row_number().over(
             order_by=order_by(entity, child.keys, child.args.forward)
         )
@@ -502,7 +509,7 @@ class Compiler:
         json = self.json
         source = Source(page, entity)
         number = page.c[ROW_NUMBER]
-        limit = args.limit
+        limit = _int(args.limit)
         shown_order = number.asc() if args.forward else number.desc()
         cursor = self.cursor(source, keys)
 
@@ -512,7 +519,7 @@ class Compiler:
                 .select_from(page)
                 .where(number <= limit)
                 .order_by(number.asc() if ascending else number.desc())
-                .limit(1)
+                .limit(_int(1))
                 .scalar_subquery()
             )
 
@@ -594,6 +601,15 @@ class Compiler:
                 raise Unsupported("a sort key of another type")
         parts.append(quoted("]]"))
         return json.b64url(json.concat(parts))
+
+
+def _int(value: int) -> Any:
+    """An integer written into the statement's text, not bound: a page size is
+    part of the statement (its cache key), and PostgreSQL then plans the statement
+    once per connection (asyncpg prepares it; the generic plan of a LIMIT given as
+    a parameter assumes a tenth of the table, so PostgreSQL kept planning again at
+    every execution, which cost as much as running it)."""
+    return literal_column(str(int(value)), Integer())
 
 
 def _sort_label(key: SortKey) -> str:
