@@ -619,3 +619,20 @@ async def test_postgresql_plans_a_compiled_statement_once_per_connection(
         )
     assert len(rows) == 1, "not kept as one prepared statement"
     assert rows[0]["generic_plans"] >= 2, dict(rows[0])
+
+
+async def test_every_page_of_an_ordering_is_one_statement_text(pair: Pair) -> None:
+    """The pages after the first differ only in the cursor's values, which are
+    parameters: one statement text (one prepared statement, one plan) serves
+    them all, and it is built once."""
+    await seed(pair)
+    from expgraph.graphql.compiled import compiler
+
+    texts, cursor, built = [], None, []
+    for _ in range(3):
+        data = await pair.same(LIST, {"first": 3, "after": cursor}, statements=1)
+        texts.append(next(s for s in pair.statements.sql if "expgraph_page" in s))
+        built.append(compiler.built)
+        cursor = data["data"]["experiments"]["pageInfo"]["endCursor"]
+    assert texts[1] == texts[2] != texts[0]
+    assert built[2] == built[1]  # the third page's statement is the second's

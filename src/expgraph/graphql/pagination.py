@@ -32,6 +32,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     and_,
+    bindparam,
     func,
     literal,
     or_,
@@ -39,7 +40,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from expgraph.graphql.errors import BadRequest
@@ -214,10 +215,27 @@ def _fits(value: Any, column: Any) -> bool:
 
 
 def check_cursor(entity: Any, sort: Sequence[SortKey], cursor: Sequence[Any]) -> None:
-    """BAD_REQUEST when a cursor's values are not of its sort columns' types."""
+    """BAD_REQUEST when a cursor's values are not of its sort columns' types
+    (placeholders of ``cursor_parameters``, whose values were checked, pass)."""
     for column, value in zip(_columns(entity, sort), cursor, strict=True):
-        if not _fits(value, column):
+        if not isinstance(value, BindParameter) and not _fits(value, column):
             raise BadRequest("malformed cursor")
+
+
+def cursor_parameters(
+    entity: Any, sort: Sequence[SortKey], cursor: Sequence[Any], prefix: str
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A cursor's values as named parameters (checked first, as ``past_cursor``
+    checks them): placeholders typed as their sort columns, to build a statement
+    with in their place, and their values by name. A statement built so serves
+    every cursor of its ordering (the read-query compiler caches it)."""
+    check_cursor(entity, sort, cursor)
+    placeholders, values = [], {}
+    for i, (column, value) in enumerate(zip(_columns(entity, sort), cursor, strict=True)):
+        name = f"{prefix}{i}"
+        placeholders.append(bindparam(name, type_=column.type))
+        values[name] = value
+    return tuple(placeholders), values
 
 
 def past_cursor(

@@ -69,6 +69,7 @@ from expgraph.graphql.loaders import Relation
 from expgraph.graphql.pagination import (
     PageArgs,
     SortKey,
+    cursor_parameters,
     order_by,
     page_statement,
     sort_signature,
@@ -79,9 +80,14 @@ from expgraph.graphql.visibility import visible_relation, visible_statement
 
 ROW_NUMBER = "expgraph_row_number"
 PK_PARAMETER = "expgraph_pk"
+CURSOR_PREFIX = "expgraph_cursor_"
 _NODE_STATEMENTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _CONNECTION_STATEMENTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _STATEMENTS_SIZE = 1024
+
+built = 0
+"""Statements built so far in this process (each is built once per shape and then
+cached: tests and diagnostics compare it before and after a request)."""
 
 
 @dataclass
@@ -149,7 +155,7 @@ class Compiler:
                 raise Unsupported("the executor refuses it")
         if isinstance(root, NodeRoot):
             return self.node(root, arguments)
-        return self.connection(root, arguments, context), {}
+        return self.connection(root, arguments, context)
 
     # --- connections under nodes: their arguments, checked up front -----------------
 
@@ -365,7 +371,11 @@ class Compiler:
 
     # --- connections -------------------------------------------------------------------
 
-    def connection(self, root: ConnectionRoot, arguments: dict[str, Any], context: Any) -> Any:
+    def connection(
+        self, root: ConnectionRoot, arguments: dict[str, Any], context: Any
+    ) -> tuple[Any, dict[str, Any]]:
+        """The statement of a top-level connection and its parameters: the
+        cursor's values, so one statement serves every page of an ordering."""
         json = self.json
         own = {
             k: v
@@ -382,6 +392,10 @@ class Compiler:
                 stmt = connections.stmt_filtered(stmt, filter_value, declared.filter_rules())
             args = _page_args(self.settings, keys, arguments)
             entity = root.entity
+            params: dict[str, Any] = {}
+            if args.cursor is not None:
+                placeholders, params = cursor_parameters(entity, keys, args.cursor, CURSOR_PREFIX)
+                args = dataclasses.replace(args, cursor=placeholders)
             stmt = visible_statement(stmt, entity, self.principal)
             page = page_statement(stmt, entity, keys, args).limit(_int(args.limit + 1))
             # A computed sort key's value rides on its row, for its cursor.
@@ -405,19 +419,21 @@ class Compiler:
             tuple((k.attr, k.descending) for k in keys),
             filter_key(filter_value),
             repr(sorted(own.items())),
-            args,
+            (args.limit, args.forward, args.cursor is not None),
         )
         cached = _CONNECTION_STATEMENTS.get(key)
         if cached is not None:
             _CONNECTION_STATEMENTS.move_to_end(key)
-            return cached
+            return cached, params
         statement = reusable(
             select(self.json.text_of(self.page_json(root, stmt, page, entity, keys, args)))
         )
+        global built
+        built += 1
         _CONNECTION_STATEMENTS[key] = statement
         if len(_CONNECTION_STATEMENTS) > _STATEMENTS_SIZE:
             _CONNECTION_STATEMENTS.popitem(last=False)
-        return statement
+        return statement, params
 
     def page_json(
         self,
