@@ -636,3 +636,26 @@ async def test_every_page_of_an_ordering_is_one_statement_text(pair: Pair) -> No
         cursor = data["data"]["experiments"]["pageInfo"]["endCursor"]
     assert texts[1] == texts[2] != texts[0]
     assert built[2] == built[1]  # the third page's statement is the second's
+
+
+async def test_filters_that_differ_in_values_share_one_statement(pair: Pair) -> None:
+    """A filter's values (and a listing's arguments) are parameters too: another
+    search term or kind list answers its own rows from the statement built for
+    the first; another filter field is another statement."""
+    from expgraph.graphql.compiled import compiler
+
+    await seed(pair)
+    names = []
+    for i, term in enumerate(["exp 0", "exp 1", "nothing like it", "exp 0"]):
+        data = await pair.same(LIST, {"filter": {"nameContains": term}}, statements=1)
+        names.append([e["node"]["name"] for e in data["data"]["experiments"]["edges"]])
+        if i == 0:
+            built = compiler.built
+    assert compiler.built == built
+    assert names[0] == names[3] != names[1] and names[2] == []
+    assert all(n.startswith("exp 0") for n in names[0]) and names[0]
+    for kinds in (["TRAINING"], ["TRAINING", "AB_TEST"], ["RESEARCH"]):
+        data = await pair.same(LIST, {"filter": {"kinds": kinds}}, statements=1)
+        found = {e["node"]["kind"] for e in data["data"]["experiments"]["edges"]}
+        assert found == set(kinds)
+    await pair.same(LIST, {"filter": {"nameContains": "exp", "kinds": ["RESEARCH"]}}, statements=1)

@@ -43,7 +43,8 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from expgraph.db.direct import reusable
 from expgraph.db.jsonsql import JsonSQL, quoted
@@ -64,7 +65,7 @@ from expgraph.graphql.compiled.plan import (
     Typename,
     Unsupported,
 )
-from expgraph.graphql.filters import filter_key, narrowing
+from expgraph.graphql.filters import narrowing
 from expgraph.graphql.loaders import Relation
 from expgraph.graphql.pagination import (
     PageArgs,
@@ -79,6 +80,7 @@ from expgraph.graphql.relay import decode_id
 from expgraph.graphql.visibility import visible_relation, visible_statement
 
 ROW_NUMBER = "expgraph_row_number"
+OWN_PREFIX = "expgraph_"  # the compiler's own parameters are named so
 PK_PARAMETER = "expgraph_pk"
 CURSOR_PREFIX = "expgraph_cursor_"
 _NODE_STATEMENTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
@@ -397,18 +399,23 @@ class Compiler:
                 placeholders, params = cursor_parameters(entity, keys, args.cursor, CURSOR_PREFIX)
                 args = dataclasses.replace(args, cursor=placeholders)
             stmt = visible_statement(stmt, entity, self.principal)
+            stmt, values = _values_as_parameters(stmt, "s")
             page = page_statement(stmt, entity, keys, args).limit(_int(args.limit + 1))
             # A computed sort key's value rides on its row, for its cursor.
             computed = [k for k in keys if k.expression is not None]
             page = page.add_columns(*(k.expression.label(_sort_label(k)) for k in computed))
+            page, more = _values_as_parameters(page, "p")
+            params.update(values, **more)
+            # What the rows depend on but the values: the SQL text of the page.
+            rows_sql = str(page.compile(dialect=context.db.engine.dialect))
         except Unsupported:
             raise
         except Exception as exc:  # the executor refuses it, with its own error
             raise Unsupported("refused") from exc
         # Every check ran; the statement is built once per plan, dialect, caller
-        # (what read rules and listings depend on) and arguments. (A listing and
-        # its filter rules are functions of their arguments and the caller: the
-        # clock they use is the database's.)
+        # (what the read rules of nested nodes depend on) and the page's SQL with
+        # every value a parameter (the listing's and filter's values, the cursor's:
+        # they change from request to request, not the statement).
         principal = self.principal
         children = self.prepare(root.node, 1)  # the root's page is a level
         key = (
@@ -417,8 +424,7 @@ class Compiler:
             json.dialect,
             _caller(principal),
             tuple((k.attr, k.descending) for k in keys),
-            filter_key(filter_value),
-            repr(sorted(own.items())),
+            rows_sql,
             (args.limit, args.forward, args.cursor is not None),
         )
         cached = _CONNECTION_STATEMENTS.get(key)
@@ -617,6 +623,26 @@ class Compiler:
                 raise Unsupported("a sort key of another type")
         parts.append(quoted("]]"))
         return json.b64url(json.concat(parts))
+
+
+def _values_as_parameters(stmt: Any, prefix: str) -> tuple[Any, dict[str, Any]]:
+    """``stmt`` with each value it holds (a filter's or listing's argument, the
+    caller's id in a read rule) as a named parameter, and their values by name:
+    statements that differ only in values then have one SQL text. A value written
+    into the SQL at execution (``literal_execute``) stays: that text shows it."""
+    values: dict[str, Any] = {}
+
+    def parameter(element: Any, **_: Any) -> Any:
+        if not isinstance(element, BindParameter) or element.key.startswith(OWN_PREFIX):
+            return None
+        if element.literal_execute or element.callable is not None:
+            return None
+        name = f"{OWN_PREFIX}{prefix}{len(values)}"
+        values[name] = element.value
+        return bindparam(name, type_=element.type, expanding=element.expanding)
+
+    options: dict[str, Any] = {}
+    return replacement_traverse(stmt, options, parameter), values
 
 
 def _int(value: int) -> Any:
