@@ -65,7 +65,7 @@ from expgraph.graphql.compiled.plan import (
     Typename,
     Unsupported,
 )
-from expgraph.graphql.filters import narrowing
+from expgraph.graphql.filters import filter_key, narrowing
 from expgraph.graphql.loaders import Relation
 from expgraph.graphql.pagination import (
     PageArgs,
@@ -85,6 +85,8 @@ PK_PARAMETER = "expgraph_pk"
 CURSOR_PREFIX = "expgraph_cursor_"
 _NODE_STATEMENTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _CONNECTION_STATEMENTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+# (a connection's shape, its arguments' values) -> (statement, its values)
+_REMEMBERED: OrderedDict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = OrderedDict()
 _STATEMENTS_SIZE = 1024
 
 built = 0
@@ -223,16 +225,16 @@ class Compiler:
         # on); the key is a parameter.
         principal = self.principal
         children = self.prepare(shape)
-        key = (root, type_name, self.json.dialect, _caller(principal), children)
+        key = (root, type_name, self.json.dialect, caller_key(principal), children)
         statement = _NODE_STATEMENTS.get(key)
         if statement is None:
             pk_param = bindparam(PK_PARAMETER, type_=BigInteger())
             statement = reusable(
                 self.one(shape, lambda source: source.column("id") == pk_param, text=True)
             )
-            _NODE_STATEMENTS[key] = statement
-            if len(_NODE_STATEMENTS) > _STATEMENTS_SIZE:
-                _NODE_STATEMENTS.popitem(last=False)
+            global built
+            built += 1
+        _remember(_NODE_STATEMENTS, key, statement)
         return statement, {PK_PARAMETER: pk}
 
     # --- nodes -------------------------------------------------------------------------
@@ -376,28 +378,50 @@ class Compiler:
     def connection(
         self, root: ConnectionRoot, arguments: dict[str, Any], context: Any
     ) -> tuple[Any, dict[str, Any]]:
-        """The statement of a top-level connection and its parameters: the
-        cursor's values, so one statement serves every page of an ordering."""
-        json = self.json
+        """The statement of a top-level connection and its parameters.
+
+        Every value the rows depend on (a filter's or listing's argument, the
+        caller's id in a read rule, the cursor's) is a parameter, so one statement
+        serves every page, filter value and caller of a shape: it is keyed by the
+        page's SQL text, and the values of arguments seen before are remembered
+        with it, so a repeated request builds nothing."""
         own = {
             k: v
             for k, v in arguments.items()
             if k not in ("filter", "order_by", "first", "after", "last", "before")
         }
         filter_value = arguments.get("filter")
+        declared = root.declared
+        entity = root.entity
         try:
-            declared = root.declared
-            assert declared.listing is not None
-            stmt = declared.listing(None, info=_Info(context), **own)
             keys = with_tiebreak(declared.sort_keys(arguments.get("order_by"), filter_value))
-            if filter_value is not None:
-                stmt = connections.stmt_filtered(stmt, filter_value, declared.filter_rules())
             args = _page_args(self.settings, keys, arguments)
-            entity = root.entity
             params: dict[str, Any] = {}
             if args.cursor is not None:
                 placeholders, params = cursor_parameters(entity, keys, args.cursor, CURSOR_PREFIX)
                 args = dataclasses.replace(args, cursor=placeholders)
+        except Exception as exc:  # the executor refuses it, with its own error
+            raise Unsupported("refused") from exc
+        caller = caller_key(self.principal)
+        children = self.prepare(root.node, 1)  # the root's page is a level
+        order = tuple((k.attr, k.descending) for k in keys)
+        shape = (root, children, self.json.dialect, caller, order, args.limit, args.forward)
+        seen = (
+            *shape,
+            args.cursor is not None,
+            filter_key(filter_value),
+            repr(sorted(own.items())),
+        )
+        remembered = _REMEMBERED.get(seen)
+        if remembered is not None:
+            _REMEMBERED.move_to_end(seen)
+            statement, values = remembered
+            return statement, {**values, **params}
+        try:
+            assert declared.listing is not None
+            stmt = declared.listing(None, info=_Info(context), **own)
+            if filter_value is not None:
+                stmt = connections.stmt_filtered(stmt, filter_value, declared.filter_rules())
             stmt = visible_statement(stmt, entity, self.principal)
             stmt, values = _values_as_parameters(stmt, "s")
             page = page_statement(stmt, entity, keys, args).limit(_int(args.limit + 1))
@@ -405,41 +429,24 @@ class Compiler:
             computed = [k for k in keys if k.expression is not None]
             page = page.add_columns(*(k.expression.label(_sort_label(k)) for k in computed))
             page, more = _values_as_parameters(page, "p")
-            params.update(values, **more)
+            values.update(more)
             # What the rows depend on but the values: the SQL text of the page.
             rows_sql = str(page.compile(dialect=context.db.engine.dialect))
         except Unsupported:
             raise
         except Exception as exc:  # the executor refuses it, with its own error
             raise Unsupported("refused") from exc
-        # Every check ran; the statement is built once per plan, dialect, caller
-        # (what the read rules of nested nodes depend on) and the page's SQL with
-        # every value a parameter (the listing's and filter's values, the cursor's:
-        # they change from request to request, not the statement).
-        principal = self.principal
-        children = self.prepare(root.node, 1)  # the root's page is a level
-        key = (
-            root,
-            children,
-            json.dialect,
-            _caller(principal),
-            tuple((k.attr, k.descending) for k in keys),
-            rows_sql,
-            (args.limit, args.forward, args.cursor is not None),
-        )
-        cached = _CONNECTION_STATEMENTS.get(key)
-        if cached is not None:
-            _CONNECTION_STATEMENTS.move_to_end(key)
-            return cached, params
-        statement = reusable(
-            select(self.json.text_of(self.page_json(root, stmt, page, entity, keys, args)))
-        )
-        global built
-        built += 1
-        _CONNECTION_STATEMENTS[key] = statement
-        if len(_CONNECTION_STATEMENTS) > _STATEMENTS_SIZE:
-            _CONNECTION_STATEMENTS.popitem(last=False)
-        return statement, params
+        key = (*shape, args.cursor is not None, rows_sql)
+        statement = _CONNECTION_STATEMENTS.get(key)
+        if statement is None:
+            statement = reusable(
+                select(self.json.text_of(self.page_json(root, stmt, page, entity, keys, args)))
+            )
+            global built
+            built += 1
+        _remember(_CONNECTION_STATEMENTS, key, statement)
+        _remember(_REMEMBERED, seen, (statement, values))
+        return statement, {**values, **params}
 
     def page_json(
         self,
@@ -625,6 +632,14 @@ class Compiler:
         return json.b64url(json.concat(parts))
 
 
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key`` in a bounded, least recently used cache."""
+    cache[key] = value
+    cache.move_to_end(key)
+    if len(cache) > _STATEMENTS_SIZE:
+        cache.popitem(last=False)
+
+
 def _values_as_parameters(stmt: Any, prefix: str) -> tuple[Any, dict[str, Any]]:
     """``stmt`` with each value it holds (a filter's or listing's argument, the
     caller's id in a read rule) as a named parameter, and their values by name:
@@ -693,7 +708,7 @@ class _Info:
         self.context = context
 
 
-def _caller(principal: Any) -> tuple[Any, ...]:
+def caller_key(principal: Any) -> tuple[Any, ...]:
     """What of the caller a statement may depend on (read rules, listings)."""
     return (
         principal.user_id,

@@ -21,6 +21,7 @@ a fresh one.)
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -31,7 +32,7 @@ from expgraph import compat
 from expgraph.db.errors import Failure, classify_database_error
 from expgraph.db.jsonsql import VIOLATION
 from expgraph.db.records import read_rows
-from expgraph.graphql.compiled.compiler import Compiler
+from expgraph.graphql.compiled.compiler import Compiler, caller_key
 from expgraph.graphql.compiled.plan import Unsupported, root_plans
 
 logger = logging.getLogger("expgraph")
@@ -39,6 +40,9 @@ _NULL = orjson.Fragment(b"null")
 _NOT_RETRIED = (Failure.TIMEOUT,)
 """Statement failures the executor would meet too: answered, not retried."""
 _REFUSED = VIOLATION
+REMEMBERED_REQUESTS = 1024
+REMEMBERED_VARIABLES_BYTES = 4096
+"""Requests remembered per app, and the largest variables (as JSON) remembered."""
 
 answered = 0
 """Root fields answered by a compiled statement so far in this process (for tests
@@ -48,6 +52,10 @@ the compiler answered anything of it)."""
 
 def compiling(base: type, strawberry_schema: Any) -> type:
     """An execution context class like ``base`` that runs compiled root fields."""
+
+    # (document, operation, variables, caller) -> each compiled root field's
+    # statement and parameters: a repeated request compiles nothing.
+    remembered: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 
     class Compiling(base):
         def execute_root_grouped_field_set(
@@ -83,6 +91,10 @@ def compiling(base: type, strawberry_schema: Any) -> type:
             if not plans:
                 return None
             context = self.context_value
+            request = self._request_key()
+            if request is not None and request in remembered:
+                remembered.move_to_end(request)
+                return dict(remembered[request])
             compiler = Compiler(
                 context.db.dialect, context.principal, context.settings, self._arguments
             )
@@ -96,7 +108,36 @@ def compiling(base: type, strawberry_schema: Any) -> type:
                 except Unsupported:
                     logger.debug("root field %r takes the executor", key, exc_info=True)
                     continue
-            return statements
+            if request is not None:
+                remembered[request] = statements
+                if len(remembered) > REMEMBERED_REQUESTS:
+                    remembered.popitem(last=False)
+            return dict(statements)
+
+        def _request_key(self) -> tuple[Any, ...] | None:
+            """What a request's statements depend on: its document and operation,
+            its variables' values and the caller (None: not remembered, e.g.
+            variables too big to keep as a key)."""
+            operation = self.operation
+            if operation.loc is None:
+                return None
+            values = self.variable_values  # graphql-core 3.3: VariableValues
+            try:
+                variables = orjson.dumps(
+                    getattr(values, "coerced", values),
+                    option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+                )
+            except TypeError:
+                return None
+            if len(variables) > REMEMBERED_VARIABLES_BYTES:
+                return None
+            name = operation.name.value if operation.name else None
+            return (
+                operation.loc.source.body,
+                name,
+                variables,
+                caller_key(self.context_value.principal),
+            )
 
         def _arguments(self, field: Any, details: Any) -> dict[str, Any]:
             """The field's arguments as its resolver would get them (Python names)."""
