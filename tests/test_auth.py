@@ -843,7 +843,7 @@ async def test_a_valid_second_factor_passes_a_delayed_pair(
     and what was wrong is not told."""
     member = await signed_in(callers, slow_app, "member")
     totp = await _enroll(member, db, user_ids["member"])
-    await member.gql.data(CONFIRM_TOTP, {"c": totp.at(time.time() - 30)})
+    await member.gql.data(CONFIRM_TOTP, {"c": await _previous_step_code(totp)})
     backup = (await member.gql.data(BACKUP_CODES))["generateBackupCodes"]["codes"]
     shared = callers(slow_app, "10.3.0.1")
     for _ in range(settings.login_max_failures):
@@ -879,7 +879,7 @@ async def test_second_factor_failures_delay_the_accounts_second_factor(
     codes, from anyone, do not."""
     member = await signed_in(callers, slow_app, "member")
     totp = await _enroll(member, db, user_ids["member"])
-    await member.gql.data(CONFIRM_TOTP, {"c": totp.at(time.time() - 30)})
+    await member.gql.data(CONFIRM_TOTP, {"c": await _previous_step_code(totp)})
     limit = settings.login_max_failures
     for i in range(limit * 2):
         stranger = callers(slow_app, f"10.4.0.{i}")
@@ -903,6 +903,17 @@ async def test_second_factor_failures_delay_the_accounts_second_factor(
 
 
 # --- TOTP ----------------------------------------------------------------------------
+
+
+async def _previous_step_code(totp: pyotp.TOTP, margin: float = 5.0) -> str:
+    """The previous time step's code (one step of drift is accepted), taken at
+    least ``margin`` seconds before the current step ends: a request crossing
+    into the next step would otherwise find it two steps old (a CI run under load
+    once did)."""
+    left = totp.interval - time.time() % totp.interval
+    if left < margin:
+        await asyncio.sleep(left + 0.1)
+    return totp.at(time.time() - totp.interval)
 
 
 def _not_a_current_code(totp: pyotp.TOTP) -> str:
@@ -935,7 +946,7 @@ async def test_totp_end_to_end(lenient_app, db, callers, user_ids):
     # Codes are spent in increasing time steps: confirm with the previous step's
     # code (one step of drift is allowed), sign in with the current one, disable
     # with the next one.
-    confirmed = await member.gql.data(CONFIRM_TOTP, {"c": totp.at(time.time() - 30)})
+    confirmed = await member.gql.data(CONFIRM_TOTP, {"c": await _previous_step_code(totp)})
     assert confirmed["confirmTotpEnrollment"]["user"]["totpEnabled"] is True
     assert await member.code(BEGIN_TOTP) == "CONFLICT"
     assert await member.code(CONFIRM_TOTP, {"c": totp.now()}) == "CONFLICT"
@@ -986,7 +997,7 @@ async def test_totp_end_to_end(lenient_app, db, callers, user_ids):
 async def test_one_totp_code_signs_in_once_under_concurrent_use(lenient_app, db, callers, user_ids):
     member = await signed_in(callers, lenient_app, "member")
     totp = await _enroll(member, db, user_ids["member"])
-    await member.gql.data(CONFIRM_TOTP, {"c": totp.at(time.time() - 30)})
+    await member.gql.data(CONFIRM_TOTP, {"c": await _previous_step_code(totp)})
     code = totp.now()
     attempts = await asyncio.gather(
         *(
