@@ -64,6 +64,8 @@ from expgraph.graphql.compiled.plan import (
     Root,
     Typename,
     Unsupported,
+    recall,
+    remember,
 )
 from expgraph.graphql.filters import filter_key, narrowing
 from expgraph.graphql.loaders import Relation
@@ -234,7 +236,7 @@ class Compiler:
             )
             global built
             built += 1
-        _remember(_NODE_STATEMENTS, key, statement)
+        remember(_NODE_STATEMENTS, key, statement, _STATEMENTS_SIZE)
         return statement, {PK_PARAMETER: pk}
 
     # --- nodes -------------------------------------------------------------------------
@@ -412,9 +414,8 @@ class Compiler:
             filter_key(filter_value),
             repr(sorted(own.items())),
         )
-        remembered = _REMEMBERED.get(seen)
+        remembered = recall(_REMEMBERED, seen)
         if remembered is not None:
-            _REMEMBERED.move_to_end(seen)
             statement, values = remembered
             return statement, {**values, **params}
         try:
@@ -444,8 +445,8 @@ class Compiler:
             )
             global built
             built += 1
-        _remember(_CONNECTION_STATEMENTS, key, statement)
-        _remember(_REMEMBERED, seen, (statement, values))
+        remember(_CONNECTION_STATEMENTS, key, statement, _STATEMENTS_SIZE)
+        remember(_REMEMBERED, seen, (statement, values), _STATEMENTS_SIZE)
         return statement, {**values, **params}
 
     def page_json(
@@ -630,14 +631,6 @@ class Compiler:
                 raise Unsupported("a sort key of another type")
         parts.append(quoted("]]"))
         return json.b64url(json.concat(parts))
-
-
-def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
-    """Keep ``value`` under ``key`` in a bounded, least recently used cache."""
-    cache[key] = value
-    cache.move_to_end(key)
-    if len(cache) > _STATEMENTS_SIZE:
-        cache.popitem(last=False)
 
 
 def _values_as_parameters(stmt: Any, prefix: str) -> tuple[Any, dict[str, Any]]:

@@ -33,7 +33,7 @@ from expgraph.db.errors import Failure, classify_database_error
 from expgraph.db.jsonsql import VIOLATION
 from expgraph.db.records import read_rows
 from expgraph.graphql.compiled.compiler import Compiler, caller_key
-from expgraph.graphql.compiled.plan import Unsupported, root_plans
+from expgraph.graphql.compiled.plan import Unsupported, recall, remember, root_plans
 
 logger = logging.getLogger("expgraph")
 _NULL = orjson.Fragment(b"null")
@@ -92,9 +92,9 @@ def compiling(base: type, strawberry_schema: Any) -> type:
                 return None
             context = self.context_value
             request = self._request_key()
-            if request is not None and request in remembered:
-                remembered.move_to_end(request)
-                return dict(remembered[request])
+            known = None if request is None else recall(remembered, request)
+            if known is not None:
+                return dict(known)
             compiler = Compiler(
                 context.db.dialect, context.principal, context.settings, self._arguments
             )
@@ -109,9 +109,7 @@ def compiling(base: type, strawberry_schema: Any) -> type:
                     logger.debug("root field %r takes the executor", key, exc_info=True)
                     continue
             if request is not None:
-                remembered[request] = statements
-                if len(remembered) > REMEMBERED_REQUESTS:
-                    remembered.popitem(last=False)
+                remember(remembered, request, statements, REMEMBERED_REQUESTS)
             return dict(statements)
 
         def _request_key(self) -> tuple[Any, ...] | None:

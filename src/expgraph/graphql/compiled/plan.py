@@ -198,6 +198,23 @@ _cache: WeakKeyDictionary[GraphQLSchema, OrderedDict[tuple[str, str | None], Any
 )
 
 
+def recall(cache: OrderedDict[Any, Any], key: Any) -> Any:
+    """``cache[key]`` (None when absent), marked as just used."""
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+    return found
+
+
+def remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
+    """Keep ``value`` under ``key`` in ``cache``, dropping the least recently used
+    entry beyond ``size``."""
+    cache[key] = value
+    cache.move_to_end(key)
+    if len(cache) > size:
+        cache.popitem(last=False)
+
+
 def root_plans(
     schema: GraphQLSchema,
     operation: OperationDefinitionNode,
@@ -215,8 +232,7 @@ def root_plans(
     key = (body, operation.name.value if operation.name else None)
     cache = _cache.setdefault(schema, OrderedDict())
     if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
+        return recall(cache, key)
     plans: dict[str, Root] | None = None
     if "@" not in body:
         planner = _Planner(schema, operation, fragments, variable_values)
@@ -226,9 +242,7 @@ def root_plans(
                 plans[response_key] = planner.root(response_key, details)
             except Unsupported:
                 continue
-    cache[key] = plans
-    if len(cache) > _CACHE_SIZE:
-        cache.popitem(last=False)
+    remember(cache, key, plans, _CACHE_SIZE)
     return plans
 
 
