@@ -39,7 +39,8 @@ from expgraph.domains.accounts.middleware import (
 )
 from expgraph.domains.accounts.requestlog import RequestLogMiddleware, RequestLogWriter
 from expgraph.domains.notifications import deliver
-from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN
+from expgraph.graphql.auth import ANONYMOUS, LOCAL_ADMIN, Principal
+from expgraph.graphql.compiled.answers import RememberedAnswers, body_key, fields_of, request_key
 from expgraph.graphql.compiled.execution import compiling
 from expgraph.graphql.context import Context
 from expgraph.graphql.errors import classify
@@ -77,10 +78,13 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.db = db
         self.settings = settings
-        if settings.compile_queries and compat.compiler_available():
+        self.compiles = settings.compile_queries and compat.compiler_available()
+        if self.compiles:
             # Root fields the compiler covers: one statement each (graphql/compiled/).
             schema: Any = self.schema
             schema.execution_context_class = compiling(schema.execution_context_class, schema)
+        # Repeated requests that compiled whole: their statements alone answer them.
+        self.answers = RememberedAnswers() if self.compiles else None
         self.audit = SystemLogSink(db)
         self.broker = Broker(db)
         self.persisted = PersistedQueries.of(settings)
@@ -109,6 +113,10 @@ class GraphQLApp(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        remembered = await self._remembered_answer(request)
+        if remembered is not None:
+            await Response(remembered, media_type="application/json")(scope, receive, send)
+            return
         try:
             response = await self.run(request)
         except HTTPException as exc:
@@ -132,6 +140,25 @@ class GraphQLApp(GraphQL[Context, None]):
             ):  # a query that answered without errors (GET never runs a mutation)
                 response = etag_response(response, request.headers.get("if-none-match"))
         await response(scope, receive, send)
+
+    async def _remembered_answer(self, request: Request) -> bytes | None:
+        """The body of a POST that repeats a request compiled whole, from its
+        statements alone (graphql/compiled/answers.py); None: the view answers."""
+        if self.answers is None or request.method != "POST":
+            return None
+        headers = request.headers
+        if not headers.get("content-type", "").startswith("application/json"):
+            return None
+        if "multipart" in headers.get("accept", ""):  # a subscription over multipart
+            return None
+        key = body_key(await request.body(), self._principal(request))
+        return None if key is None else await self.answers.answer(self.db, key)
+
+    def _principal(self, request: Request | WebSocket) -> Principal:
+        principal = request.scope.get("state", {}).get("principal")
+        if principal is None:  # not through AccessMiddleware: only in-process embedding
+            principal = ANONYMOUS if self.settings.auth_enabled else LOCAL_ADMIN
+        return principal
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Our own page, every asset served from here (graphql/graphiql.py), not a CDN's.
@@ -202,20 +229,39 @@ class GraphQLApp(GraphQL[Context, None]):
         root_value: Any,
         sub_response: Any,
     ) -> Any:
-        """Strawberry's, then the request's shared read session is given back."""
+        """Strawberry's, then the request's shared read session is given back;
+        a single POST operation that compiled whole and answered without errors
+        is remembered (``_remembered_answer``)."""
         try:
-            return await super().execute_operation(
+            result = await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
             )
         finally:
             await context.db.end_request()
+        if (
+            self.answers is not None
+            and context.compiled
+            and isinstance(request_data, GraphQLRequestData)
+            and request_data.protocol == "http"
+            and not request_data.extensions
+            and request_adapter.method == "POST"
+            and isinstance(result, ExecutionResult)
+            and not result.errors
+            and not result.extensions
+        ):
+            key = request_key(
+                request_data.query,
+                request_data.operation_name,
+                request_data.variables,
+                context.principal,
+            )
+            self.answers.remember(key, fields_of(context.compiled))
+        return result
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        principal = request.scope.get("state", {}).get("principal")
-        if principal is None:  # not through AccessMiddleware: only in-process embedding
-            principal = ANONYMOUS if self.settings.auth_enabled else LOCAL_ADMIN
+        principal = self._principal(request)
         # One shared read session per HTTP request; a WebSocket lives too long.
         scoped = not isinstance(request, WebSocket)
         return Context(

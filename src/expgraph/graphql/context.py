@@ -38,6 +38,9 @@ class Context:
     # A WebSocket's connection_init payload (strawberry sets it; None over HTTP).
     connection_params: dict[str, Any] | None = None
     memo: dict[Hashable, Any] = field(default_factory=dict)  # per-request answers
+    # What answered the whole operation when compiled statements did, by
+    # response key: (statement, nullable); see graphql/compiled/answers.py.
+    compiled: dict[str, tuple[Any, bool]] | None = None
     _loaders: dict[Hashable, DataLoader[Any, Any]] = field(default_factory=dict)
     _by_identity: dict[int, tuple[Any, DataLoader[Any, Any]]] = field(default_factory=dict)
 

@@ -25,7 +25,7 @@ from collections import OrderedDict
 from typing import Any
 
 import orjson
-from graphql import get_argument_values
+from graphql import get_argument_values, is_non_null_type
 from graphql.pyutils import Path
 
 from expgraph import compat
@@ -163,6 +163,7 @@ def compiling(base: type, strawberry_schema: Any) -> type:
         ) -> dict[str, Any] | None:
             values: dict[str, Any] = {}
             db = self.context_value.db
+            whole = not rest  # every root field compiled: remembered when all answer
             async with db.read() as session:
                 for key, statement in compiled.items():
                     try:
@@ -176,6 +177,7 @@ def compiling(base: type, strawberry_schema: Any) -> type:
                             # The executor would fail the same way (and wait again):
                             # answer its error for this field, as it would.
                             values[key] = self._field_error(root_type, key, exc, grouped_field_set)
+                            whole = False
                             continue
                         logger.warning("compiled root field %r failed", key, exc_info=True)
                         rest[key] = grouped_field_set[key]
@@ -186,6 +188,8 @@ def compiling(base: type, strawberry_schema: Any) -> type:
                     values[key] = _NULL if text is None else orjson.Fragment(text)
                     global answered
                     answered += 1
+            if whole and not rest:
+                self._remember_answer(root_type, grouped_field_set, compiled)
             if rest:
                 executed = super().execute_root_grouped_field_set(
                     root_type, root_value, rest, False, position_context
@@ -196,6 +200,20 @@ def compiling(base: type, strawberry_schema: Any) -> type:
                     return None  # a non-null root field failed: no data
                 values.update(executed)
             return {key: values[key] for key in grouped_field_set if key in values}
+
+        def _remember_answer(
+            self, root_type: Any, grouped_field_set: Any, compiled: dict[str, Any]
+        ) -> None:
+            """Leave on the context what answered the whole request, in response
+            order, with each field's nullability (``answers.RememberedAnswers``)."""
+            fields = root_type.fields
+            self.context_value.compiled = {
+                key: (
+                    compiled[key],
+                    not is_non_null_type(fields[details[0].node.name.value].type),
+                )
+                for key, details in grouped_field_set.items()
+            }
 
         def _field_error(
             self, root_type: Any, key: str, exc: Exception, grouped_field_set: Any
