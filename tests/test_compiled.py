@@ -341,6 +341,18 @@ async def test_connections_under_nodes_match_the_executor(pair: Pair) -> None:
     cursor = data["data"]["experiments"]["edges"][0]["node"]["tags"]["pageInfo"]["endCursor"]
     await pair.same(TAGS, {"first": 2, "order": order, "after": cursor}, statements=1)
     await pair.same(TAGS, {"first": 0}, statements=1)
+    # without pageInfo (forward: only the page's rows, in the sort keys' order)
+    edges_only = TAGS.replace("pageInfo { hasNextPage hasPreviousPage startCursor endCursor }", "")
+    assert "pageInfo" not in edges_only
+    for variables in [
+        {},
+        {"first": 1, "after": cursor},
+        {"first": 2, "order": order},
+        {"first": 3, "order": [{"field": "NAME"}], "after": cursor},
+        {"last": 2, "order": order},
+        {"first": 0},
+    ]:
+        await pair.same(edges_only, variables, statements=1)
     count = "{ experiments { edges { node { tags { totalCount } } } } }"
     await pair.same(count, statements=1)
     # under node(id:), with an alias

@@ -144,13 +144,13 @@ class JsonSQL:
         """A JSON value that may be null (e.g. ``CASE WHEN readable THEN object END``)."""
         return value if self.pg else type_coerce(value, _JsonText())
 
-    def array(self, value: ColumnElement[Any], order: Any) -> ColumnElement[Any]:
-        """The aggregate JSON array of ``value`` over the rows in ``order``,
-        ``[]`` for none. (SQLite before 3.44 has no ORDER BY in aggregates: it
-        takes the rows in the order its subquery, ordered and limited, gives
-        them, which the caller's subquery must do.)"""
+    def array(self, value: ColumnElement[Any], *order: Any) -> ColumnElement[Any]:
+        """The aggregate JSON array of ``value`` over the rows in ``order`` (one
+        or more sort clauses), ``[]`` for none. (SQLite before 3.44 has no ORDER
+        BY in aggregates: it takes the rows in the order its subquery, ordered
+        and limited, gives them, which the caller's subquery must do.)"""
         if self.pg:
-            ordered = func.json_agg(aggregate_order_by(value, order))
+            ordered = func.json_agg(aggregate_order_by(value, *order))
             return func.coalesce(ordered, literal_column("'[]'::json"))
         items = func.coalesce(func.group_concat(self._text(value), quoted(",")), quoted(""))
         return type_coerce(quoted("[").concat(items).concat(quoted("]")), _JsonTextAlways())

@@ -474,13 +474,30 @@ class Compiler:
         )
 
     def child_connection(self, field: ChildConnection, parent: Source) -> Any:
-        """A page of a node's children (a subquery correlated to the node's row)."""
+        """A page of a node's children (a subquery correlated to the node's row).
+
+        Without ``pageInfo`` and paging forward (a page of edges, the common
+        case), the page is the children in their order up to the limit, with no
+        row numbers and no row past the page: less for the database to do for
+        each parent row."""
         child = self.children[field]
         entity = child.relation.model
         stmt = _children(child.relation, parent.column("id")).correlate(parent.selectable)
-        page = page_statement(stmt, entity, child.keys, child.args).limit(
-            _int(child.args.limit + 1)
-        )
+        page = page_statement(stmt, entity, child.keys, child.args)
+        if child.args.forward and all(name != "pageInfo" for _, name, _ in field.selection):
+            return self.page_value(
+                field.selection,
+                field.node,
+                field.connection_type,
+                field.edge_type,
+                stmt,
+                page.limit(_int(child.args.limit)).subquery(),
+                entity,
+                child.keys,
+                child.args,
+                numbered=False,
+            )
+        page = page.limit(_int(child.args.limit + 1))
         row_number = func.row_number().over(
             order_by=order_by(entity, child.keys, child.args.forward)
         )
@@ -533,11 +550,23 @@ class Compiler:
         entity: Any,
         keys: tuple[SortKey, ...],
         args: PageArgs,
+        numbered: bool = True,
     ) -> Any:
         """A connection's JSON value over ``page`` (its rows, numbered in
-        ``ROW_NUMBER``, one past the page) and ``stmt`` (every row, for its count)."""
+        ``ROW_NUMBER``, one past the page; or, not ``numbered``, exactly the
+        page's rows, forward, for a selection without ``pageInfo``) and ``stmt``
+        (every row, for its count)."""
         json = self.json
         source = Source(page, entity)
+        if not numbered:
+            return json.object(
+                [
+                    (key, self.edges(inner, node, edge_type, page, entity, keys, None))
+                    if name == "edges"
+                    else (key, self.page_field(name, connection_type, stmt))
+                    for key, name, inner in selection
+                ]
+            )
         number = page.c[ROW_NUMBER]
         limit = _int(args.limit)
         shown_order = number.asc() if args.forward else number.desc()
@@ -557,11 +586,8 @@ class Compiler:
         given = args.cursor is not None
         pairs: list[tuple[str, Any]] = []
         for key, name, inner in selection:
-            if name == "__typename":
-                pairs.append((key, quoted(connection_type)))
-            elif name == "totalCount":
-                count = select(func.count()).select_from(stmt.order_by(None).subquery())
-                pairs.append((key, count.scalar_subquery()))
+            if name in ("__typename", "totalCount"):
+                pairs.append((key, self.page_field(name, connection_type, stmt)))
             elif name == "pageInfo":
                 info: list[tuple[str, Any]] = []
                 for info_key, info_name in inner:
@@ -577,27 +603,54 @@ class Compiler:
                         info.append((info_key, first_cursor(not args.forward)))
                 pairs.append((key, json.object(info)))
             else:
-                # The shown rows, in the order shown; each edge is built inside
-                # the aggregate (not in a subquery under it: SQLite's parser
-                # nests each subquery level deeper).
+                # The shown rows, in the order shown.
                 rows = (
                     select(page).where(number <= limit).order_by(shown_order).limit(limit)
                 ).subquery()
-                shown = Source(rows, entity)
-                edge: list[tuple[str, Any]] = []
-                for edge_key, edge_name in inner:
-                    if edge_name == "__typename":
-                        edge.append((edge_key, quoted(edge_type)))
-                    elif edge_name == "cursor":
-                        edge.append((edge_key, self.cursor(shown, keys)))
-                    else:
-                        edge.append((edge_key, self.nodes(node, shown)))
                 n = rows.c[ROW_NUMBER]
                 ordered = n.asc() if args.forward else n.desc()
-                array = json.array(json.object(edge), ordered)
-                edges = select(array).select_from(rows).scalar_subquery()
-                pairs.append((key, json.embed(edges, always=True)))
+                pairs.append((key, self.edges(inner, node, edge_type, rows, entity, keys, ordered)))
         return json.object(pairs)
+
+    def page_field(self, name: str, connection_type: str, stmt: Any) -> Any:
+        """A connection's ``__typename`` or ``totalCount`` (of ``stmt``'s rows)."""
+        if name == "__typename":
+            return quoted(connection_type)
+        count = select(func.count()).select_from(stmt.order_by(None).subquery())
+        return count.scalar_subquery()
+
+    def edges(
+        self,
+        inner: Any,
+        node: ModelShape,
+        edge_type: str,
+        rows: Any,
+        entity: Any,
+        keys: tuple[SortKey, ...],
+        ordered: Any,
+    ) -> Any:
+        """The JSON array of the edges of ``rows``, in ``ordered`` (None: the
+        sort keys' order). Each edge is built inside the aggregate (not in a
+        subquery under it: SQLite's parser nests each subquery level deeper)."""
+        shown = Source(rows, entity)
+        edge: list[tuple[str, Any]] = []
+        for edge_key, edge_name in inner:
+            if edge_name == "__typename":
+                edge.append((edge_key, quoted(edge_type)))
+            elif edge_name == "cursor":
+                edge.append((edge_key, self.cursor(shown, keys)))
+            else:
+                edge.append((edge_key, self.nodes(node, shown)))
+        if ordered is None:
+            order = [
+                shown.column(k.attr).desc() if k.descending else shown.column(k.attr).asc()
+                for k in keys
+            ]
+        else:
+            order = [ordered]
+        array = self.json.array(self.json.object(edge), *order)
+        edges = select(array).select_from(rows).scalar_subquery()
+        return self.json.embed(edges, always=True)
 
     def flag(self, value: Any) -> Any:
         if isinstance(value, bool):
