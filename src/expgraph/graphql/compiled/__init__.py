@@ -19,7 +19,8 @@ fields (String, Int, Boolean, DateTime, BigInt, JSON, enums, Float on doubles),
 fragments and aliases, ``node_field`` relationships (``RowsById``, and
 ``FirstChild``: a to-one link held on the child's side), ``connection_field``
 connections (their arguments, totalCount, pageInfo, cursors), ``list_field``
-lists over ``ChildLists`` (in an order unique per parent), ``derived_field``s
+lists over ``ChildLists`` (in an order unique per parent, of one node type the
+caller may read whole), ``derived_field``s
 declared with an SQL rule (``prefetch.SqlRule``) and plain fields computed
 from the record's columns declared with ``prefetch.computed``. Fields are known
 by the declarations the kernel's helpers attach (``prefetch.declaration``).
