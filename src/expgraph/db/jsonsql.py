@@ -29,15 +29,27 @@ from __future__ import annotations
 import base64
 import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Integer, String, Text, case, cast, func, literal_column, type_coerce
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    Text,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlalchemy.types import TypeDecorator
 
 B64URL_FUNCTION = "expgraph_b64url"
@@ -154,6 +166,31 @@ class JsonSQL:
             return func.coalesce(ordered, literal_column("'[]'::json"))
         items = func.coalesce(func.group_concat(self._text(value), quoted(",")), quoted(""))
         return type_coerce(quoted("[").concat(items).concat(quoted("]")), _JsonTextAlways())
+
+    def once(
+        self,
+        values: Mapping[str, Any],
+        outer: Any,
+        build: Callable[[Mapping[str, Any]], ColumnElement[Any]],
+    ) -> ColumnElement[Any]:
+        """``build(values)`` where each of ``values`` (scalar subqueries
+        correlated to ``outer``, the row's table or subquery) is computed once
+        per row however often ``build`` reads it. PostgreSQL runs a scalar
+        subquery once per mention: there they become the columns of a one-row
+        derived table, kept from being merged back into ``build``'s expression by
+        ``OFFSET 0``. SQLite keeps the mentions (another subquery level would
+        count against its parser's stack)."""
+        if not self.pg:
+            return build(values)
+        row = select(
+            *(
+                (v.correlate(outer) if isinstance(v, ScalarSelect) else v).label(name)
+                for name, v in values.items()
+            )
+        )
+        shared = row.offset(literal_column("0", Integer())).subquery()
+        value = build({name: shared.c[name] for name in values})
+        return select(value).select_from(shared).scalar_subquery()
 
     def constant(self, value: bool) -> ColumnElement[Any]:
         """A JSON boolean."""

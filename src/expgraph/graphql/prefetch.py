@@ -172,8 +172,12 @@ class SqlRule:
     fields (Python names) to such an expression. ``settings``: the names of the
     settings ``build`` reads (the compiled statement depends on them)."""
 
-    build: Callable[[Any, Any], Any]
+    build: Callable[..., Any]
     settings: tuple[str, ...] = ()
+    once: Callable[[Any], Mapping[str, Any]] | None = None
+    """Values ``build`` reads more than once (scalar subqueries over the row),
+    each computed once per row: given ``once``, the compiler calls
+    ``build(row, settings, values)`` with ``values = once(row)``'s columns."""
 
 
 def declare(resolver: Any, declared: Any) -> Any:

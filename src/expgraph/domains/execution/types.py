@@ -4,6 +4,7 @@ annotations, prompts. No field returns provider credentials."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -221,18 +222,24 @@ def state_shown(counts: Counts | None, config: Any, context: Any) -> ExecutionSt
     return derive_state(config, _present(counts), context.settings.execution_stale_seconds)
 
 
-def _counts_sql(row: Any) -> tuple[Any, Any, Any]:
+def counts_sql(row: Any) -> dict[str, Any]:
     """Expected, completed and failed runs of a config's experiment, in SQL
-    (``ProgressById``'s counts; a config's id is its experiment's)."""
+    (``ProgressById``'s counts; a config's id is its experiment's). The rules
+    below read each several times; the compiler computes them once per row
+    (``SqlRule.once``)."""
     experiment = aliased(EvaluationRecord)
     expected = select(expected_runs(experiment)).where(experiment.id == row.id)
-    return expected.scalar_subquery(), completed_runs(row.id), failed_runs(row.id)
+    return {
+        "expected": expected.scalar_subquery(),
+        "completed": completed_runs(row.id),
+        "failed": failed_runs(row.id),
+    }
 
 
-def state_sql(row: Any, settings: Any) -> Any:
+def state_sql(row: Any, settings: Any, counts: Mapping[str, Any]) -> Any:
     """``derive_state`` in SQL, from the same database clock (a hold is fresh
     up to ``execution_stale_seconds``, the claims' boundary)."""
-    expected, completed, _ = _counts_sql(row)
+    expected, completed = counts["expected"], counts["completed"]
     stale = row.claimed_at < utc_before(settings.execution_stale_seconds)
     return case(
         (row.enabled.is_not(True), ExecutionState.STOPPED.value),
@@ -244,9 +251,9 @@ def state_sql(row: Any, settings: Any) -> Any:
     )
 
 
-def progress_sql(row: Any, _settings: Any) -> dict[str, Any]:
+def progress_sql(_row: Any, _settings: Any, counts: Mapping[str, Any]) -> dict[str, Any]:
     """``Progress.of`` in SQL: the fraction is one double division, as in Python."""
-    expected, completed, failed = _counts_sql(row)
+    expected, completed, failed = counts["expected"], counts["completed"], counts["failed"]
     one: Any = literal(1.0, Double())
     fraction = case(
         (expected == 0, one),
@@ -308,7 +315,7 @@ class ExecutionConfig(Node):
         "id",
         ExecutionState,
         state_shown,
-        sql=SqlRule(state_sql, settings=("execution_stale_seconds",)),
+        sql=SqlRule(state_sql, settings=("execution_stale_seconds",), once=counts_sql),
         description="Where it stands now, derived from the claim, errors and runs.",
     )
     progress: Progress = derived_field(
@@ -316,7 +323,7 @@ class ExecutionConfig(Node):
         "id",
         Progress,
         progress_shown,
-        sql=SqlRule(progress_sql),
+        sql=SqlRule(progress_sql, once=counts_sql),
         description="Runs recorded against those expected.",
     )
 

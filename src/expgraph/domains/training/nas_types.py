@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -170,8 +171,8 @@ def _progress(tally: Tally, record: Any, _context: Any) -> NasProgress:
     return progress_of(tally, record)
 
 
-def _progress_sql(row: Any, _settings: Any) -> dict[str, Any]:
-    """``progress_of`` in SQL: the campaign's trials counted by state."""
+def _trial_counts_sql(row: Any) -> dict[str, Any]:
+    """The campaign's trials counted by state, in SQL (computed once per row)."""
 
     def count(status: NasTrialStatus) -> Any:
         trial = aliased(models.NasTrial)
@@ -182,14 +183,17 @@ def _progress_sql(row: Any, _settings: Any) -> dict[str, Any]:
             .scalar_subquery()
         )
 
-    running, completed = count(NasTrialStatus.RUNNING), count(NasTrialStatus.COMPLETED)
-    left = row.num_trials - running - completed
     return {
-        "running": running,
-        "completed": completed,
+        "running": count(NasTrialStatus.RUNNING),
+        "completed": count(NasTrialStatus.COMPLETED),
         "failed": count(NasTrialStatus.FAILED),
-        "remaining": case((left > 0, left), else_=literal(0)),
     }
+
+
+def _progress_sql(row: Any, _settings: Any, counts: Mapping[str, Any]) -> dict[str, Any]:
+    """``progress_of`` in SQL."""
+    left = row.num_trials - counts["running"] - counts["completed"]
+    return {**counts, "remaining": case((left > 0, left), else_=literal(0))}
 
 
 @node_type(models.NasTrial, read=Public)
@@ -344,7 +348,7 @@ class NasCampaign(Node):
         "id",
         NasProgress,
         _progress,
-        sql=SqlRule(_progress_sql),
+        sql=SqlRule(_progress_sql, once=_trial_counts_sql),
         description="Its trials by state; a page of campaigns reads them in one statement.",
     )
     trials = connection_field(

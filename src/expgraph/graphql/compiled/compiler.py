@@ -337,7 +337,17 @@ class Compiler:
 
     def derived(self, field: Derived, source: Source, model: type) -> Any:
         """A derived field's value, by its SQL rule over the row's columns."""
-        built = field.rule.build(source.columns(model), self.settings)
+        rule, row = field.rule, source.columns(model)
+        if rule.once is None:
+            return self.derived_value(field, rule.build(row, self.settings))
+        return self.json.once(
+            rule.once(row),
+            source.selectable,
+            lambda values: self.derived_value(field, rule.build(row, self.settings, values)),
+        )
+
+    def derived_value(self, field: Derived, built: Any) -> Any:
+        """A derived field's JSON value from what its rule built."""
         if field.leaf is not None:  # read once (enums: a simple CASE over it)
             return self.leaf(field.leaf, built)
         pairs: list[tuple[str, Any]] = []
