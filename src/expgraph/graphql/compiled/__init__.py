@@ -9,7 +9,10 @@ being parsed in Python.
   exactly as the executor would serialize it (dialect differences in
   ``db/jsonsql.py``);
 - ``execution``: the execution context that runs compiled root fields and hands
-  every other root field to the executor, keeping the response's key order.
+  every other root field to the executor, keeping the response's key order;
+- ``answers``: a POST that repeats a request compiled whole (same document,
+  operation, variables and caller) answered by its statements alone, before
+  strawberry parses, validates or executes anything.
 
 What it covers (anything else takes the executor): ``node(id:)`` and top-level
 connections made by ``connections.paged`` (filter, orderBy on columns and on
