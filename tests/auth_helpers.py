@@ -26,6 +26,8 @@ from strawberry.utils.str_converters import to_camel_case
 
 from expgraph.db.base import Base
 from expgraph.db.engine import Database
+from expgraph.domains.accounts import service as accounts_service
+from expgraph.domains.accounts.models import UserRole
 from expgraph.graphql.auth import Permission
 from tests.conftest import GraphQLClient, Reference
 
@@ -119,6 +121,15 @@ class Caller:
         await self.http.aclose()
         if self.reference is not None:
             await self.reference.aclose()
+
+
+async def create_users(db: Database, roles: dict[str, UserRole]) -> None:
+    """Users by name, each ``name@example.com`` with ``PASSWORD`` and its role."""
+    async with db.transaction() as session:
+        for name, role in roles.items():
+            await accounts_service.create_user(
+                session, username=name, email=f"{name}@example.com", role=role, password=PASSWORD
+            )
 
 
 async def count(db: Database, table: str) -> int:

@@ -17,10 +17,9 @@ import pytest
 from expgraph.app import create_app
 from expgraph.config import Settings
 from expgraph.db.engine import Database
-from expgraph.domains.accounts import service as accounts_service
 from expgraph.domains.accounts.models import UserRole
 from expgraph.graphql.relay import encode_id
-from tests.auth_helpers import CREATE_KEY, PASSWORD, Caller
+from tests.auth_helpers import CREATE_KEY, Caller, create_users
 from tests.conftest import StatementCounter
 from tests.helpers import create_dataset, create_experiment, create_tag, tag_experiment
 
@@ -267,15 +266,9 @@ async def test_read_rules_apply_on_the_compiled_path(
 ) -> None:
     """With authentication on, what a caller may not read (another user's API
     key: OwnerOrAdmin) is null or absent exactly as on the executor's path."""
-    async with db.transaction() as session:
-        for name, role in [
-            ("admin", UserRole.ADMIN),
-            ("ann", UserRole.MEMBER),
-            ("bob", UserRole.MEMBER),
-        ]:
-            await accounts_service.create_user(
-                session, username=name, email=f"{name}@example.com", role=role, password=PASSWORD
-            )
+    await create_users(
+        db, {"admin": UserRole.ADMIN, "ann": UserRole.MEMBER, "bob": UserRole.MEMBER}
+    )
     changes = {"auth_enabled": True, "request_log_enabled": False}
     apps = [
         create_app(settings.model_copy(update={**changes, "compile_queries": on}), db=db)

@@ -13,10 +13,9 @@ import orjson
 from expgraph.app import create_app
 from expgraph.config import Settings
 from expgraph.db.engine import Database
-from expgraph.domains.accounts import service as accounts_service
 from expgraph.domains.accounts.models import UserRole
 from expgraph.graphql.compiled import answers
-from tests.auth_helpers import CREATE_KEY, LOGOUT, PASSWORD, Caller
+from tests.auth_helpers import CREATE_KEY, LOGOUT, Caller, create_users
 from tests.test_compiled import LIST, Pair, Writer, pair, seed
 
 __all__ = ["pair"]  # the fixture, shared with test_compiled
@@ -91,15 +90,9 @@ async def test_a_remembered_answer_is_only_its_callers(settings: Settings, db: D
     """With authentication on, the same body from another caller is that caller's
     own request (read rules differ); an anonymous caller is still refused; a
     session signed out is refused, not answered from memory."""
-    async with db.transaction() as session:
-        for name, role in [
-            ("admin", UserRole.ADMIN),
-            ("ann", UserRole.MEMBER),
-            ("bob", UserRole.MEMBER),
-        ]:
-            await accounts_service.create_user(
-                session, username=name, email=f"{name}@example.com", role=role, password=PASSWORD
-            )
+    await create_users(
+        db, {"admin": UserRole.ADMIN, "ann": UserRole.MEMBER, "bob": UserRole.MEMBER}
+    )
     app = create_app(
         settings.model_copy(update={"auth_enabled": True, "request_log_enabled": False}), db=db
     )

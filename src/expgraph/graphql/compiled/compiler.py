@@ -503,34 +503,27 @@ class Compiler:
         entity = child.relation.model
         stmt = _children(child.relation, parent.column("id")).correlate(parent.selectable)
         page = page_statement(stmt, entity, child.keys, child.args)
-        if child.args.forward and all(name != "pageInfo" for _, name, _ in field.selection):
-            return self.page_value(
-                field.selection,
-                field.node,
-                field.connection_type,
-                field.edge_type,
-                stmt,
-                page.limit(_int(child.args.limit)).subquery(),
-                entity,
-                child.keys,
-                child.args,
-                numbered=False,
-            )
-        page = page.limit(_int(child.args.limit + 1))
-        row_number = func.row_number().over(
-            order_by=order_by(entity, child.keys, child.args.forward)
+        numbered = not child.args.forward or any(
+            name == "pageInfo" for _, name, _ in field.selection
         )
-        page_rows = page.add_columns(row_number.label(ROW_NUMBER)).subquery()
+        if numbered:
+            row_number = func.row_number().over(
+                order_by=order_by(entity, child.keys, child.args.forward)
+            )
+            page = page.limit(_int(child.args.limit + 1)).add_columns(row_number.label(ROW_NUMBER))
+        else:
+            page = page.limit(_int(child.args.limit))
         return self.page_value(
             field.selection,
             field.node,
             field.connection_type,
             field.edge_type,
             stmt,
-            page_rows,
+            page.subquery(),
             entity,
             child.keys,
             child.args,
+            numbered=numbered,
         )
 
     def child_list(self, field: ChildList, parent: Source) -> Any:
