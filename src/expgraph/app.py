@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -46,14 +45,13 @@ from expgraph.graphql.context import Context
 from expgraph.graphql.errors import classify
 from expgraph.graphql.graphiql import page as graphiql_page
 from expgraph.graphql.graphiql import static_mount as graphiql_static
-from expgraph.graphql.http import Cors, Gzip, etag_response
+from expgraph.graphql.http import LONG_NUMBER, Cors, Gzip, etag_response
 from expgraph.graphql.persisted import PersistedQueries, PersistedQueryRefused
 from expgraph.runtime import tune_garbage_collector
 from expgraph.schema import build_schema
 
 logger = logging.getLogger("expgraph")
 
-_LONG_NUMBER = re.compile(rb"\d{19,}")
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 _HAD_ERRORS = "expgraph.graphql_errors"  # set in the ASGI scope when a response has errors
 
@@ -101,7 +99,7 @@ class GraphQLApp(GraphQL[Context, None]):
         fields refuse by name what their own type cannot hold)."""
         value = orjson.loads(data)
         raw = data.encode() if isinstance(data, str) else data
-        if _LONG_NUMBER.search(raw):  # rare: parse again, checking every integer
+        if LONG_NUMBER.search(raw):  # rare: parse again, checking every integer
             value = json.loads(raw, parse_int=_exact_int)
         return value
 

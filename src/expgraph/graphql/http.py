@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -27,6 +28,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LONG_NUMBER = re.compile(rb"\d{19,}")
+"""Digits enough for an integer orjson may not read exactly (past 64 bits): a
+request body holding such a run is read again with every integer checked."""
 
 # What a browser may send cross-origin beyond the safelisted headers, and read back.
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "Accept", "If-None-Match")

@@ -22,7 +22,6 @@ error then), no row for a non-null root field.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,12 +35,12 @@ from expgraph.db.records import read_rows
 from expgraph.graphql.compiled import execution
 from expgraph.graphql.compiled.compiler import caller_key
 from expgraph.graphql.compiled.plan import recall, remember
+from expgraph.graphql.http import LONG_NUMBER
 
 REMEMBERED = 1024
 """Requests remembered per app (least recently used first forgotten)."""
 REMEMBERED_VARIABLES_BYTES = execution.REMEMBERED_VARIABLES_BYTES
 _KEYS = frozenset(("query", "operationName", "variables"))
-_LONG_NUMBER = re.compile(rb"\d{19,}")
 
 served = 0
 """Requests answered from remembered statements so far in this process (for
@@ -80,7 +79,7 @@ def request_key(
 def body_key(body: bytes, principal: Any) -> tuple[Any, ...] | None:
     """``request_key`` of a JSON request body, read as strawberry reads it
     (None for any body it would not read as one plain operation)."""
-    if _LONG_NUMBER.search(body):
+    if LONG_NUMBER.search(body):
         return None  # read again by the view, with every integer checked
     try:
         data = orjson.loads(body)
